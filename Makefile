@@ -1,0 +1,110 @@
+# allora-ref: two commands on a fresh clone, `make reports` and `make test`.
+# Every target that needs Python bootstraps the local virtual environment .venv first
+# (from pyproject.toml, pinned by constraints.txt) and registers the Jupyter kernel
+# `allora-ref` inside it.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+# Interpreter used to create .venv: python3.11 if it runs, else python3 (must be 3.11).
+PYTHON ?= $(shell python3.11 -c pass >/dev/null 2>&1 && echo python3.11 || echo python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KERNEL := allora-ref
+KERNEL_DISPLAY := allora-ref (Python 3.11)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+
+NOTEBOOKS := $(sort $(wildcard notebooks/*.py))
+NOTEBOOKS_IPYNB := $(NOTEBOOKS:.py=.ipynb)
+
+# Extra arguments, e.g. `make test PYTEST_ARGS="-k loss"` or `make lab LAB_ARGS=--no-browser`.
+PYTEST_ARGS ?=
+LAB_ARGS ?=
+
+# `make reports SEED=7 EPOCHS=20` -> `-p seed 7 -p epochs 20`: every variable given on the
+# make command line, except this Makefile's own, becomes a papermill parameter (lower-cased).
+OWN_VARS := PYTHON VENV PYTEST_ARGS LAB_ARGS REPORT_ARGS
+lower = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
+quote = '$(subst ','\'',$(1))'
+REPORT_VARS := $(filter-out $(OWN_VARS),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
+REPORT_ARGS ?= $(foreach v,$(REPORT_VARS),-p $(call lower,$(v)) $(call quote,$($(v))))
+
+# JupyterLab: open .py (py:percent) files as notebooks by default (jupytext's document widget).
+define LAB_OVERRIDES
+{
+  "@jupyterlab/docmanager-extension:plugin": {
+    "defaultViewers": {
+      "python": "Jupytext Notebook"
+    }
+  }
+}
+endef
+export LAB_OVERRIDES
+
+.PHONY: help venv test reports lab export bench clean distclean
+
+help: ## List the commands
+	@echo "allora-ref - executable reference specification of the Allora whitepaper"
+	@echo
+	@echo "  make reports   execute every report notebook into reports/ (ipynb + html);"
+	@echo "                 parameters on the command line: make reports SEED=7"
+	@echo "  make test      export drift check, unit/property/golden tests, notebook tests"
+	@echo "  make lab       JupyterLab on the notebooks (py:percent files open as notebooks)"
+	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
+	@echo "  make bench     benchmark the synthesis replay"
+	@echo "  make venv      only create/update the virtual environment .venv"
+	@echo "  make clean     remove generated files (keeps .venv)"
+	@echo "  make distclean clean, and remove .venv"
+
+venv: $(STAMP)
+
+# Re-run whenever a pin changes. The venv itself is kept; pip brings it to the pins.
+$(STAMP): pyproject.toml constraints.txt
+	@if [ -x $(BIN)/python ]; then \
+	  $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+	    || { echo "error: $(VENV) is not Python 3.11; run 'make distclean' and retry" >&2; exit 1; }; \
+	else \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null \
+	    || { echo "error: Python 3.11 is required; '$(PYTHON)' is not it (use make PYTHON=/path/to/python3.11)" >&2; exit 1; }; \
+	  echo "Creating $(VENV) with $(PYTHON) (first run takes a few minutes)"; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "$(KERNEL_DISPLAY)"
+	@mkdir -p $(dir $(LAB_SETTINGS))
+	@printf '%s\n' "$$LAB_OVERRIDES" > $(LAB_SETTINGS)
+	@touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m allora_ref.export --check
+ifneq ($(NOTEBOOKS),)
+	$(BIN)/jupytext --quiet --to ipynb --set-kernel $(KERNEL) $(NOTEBOOKS)
+endif
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests $(NOTEBOOKS_IPYNB) --nbval-lax $(PYTEST_ARGS)
+
+reports: $(STAMP)
+	$(BIN)/python -m allora_ref.reports $(REPORT_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(LAB_ARGS)
+
+export: $(STAMP)
+	$(BIN)/python -m allora_ref.export
+
+bench: $(STAMP)
+	$(BIN)/python tests/bench_synthesis.py
+
+clean:
+	rm -f notebooks/*.ipynb
+	find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	rm -rf .pytest_cache .hypothesis build *.egg-info
+	find . \( -path ./.venv -o -path ./.git \) -prune -o \
+	  \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,156 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: allora-ref (Python 3.11)
+#     language: python
+#     name: allora-ref
+# ---
+
+# %% [markdown]
+# # §3.2 Confidence intervals on the network inference (eqs 16-18)
+#
+# The network reports, with its inference, weighted quantiles of the inferences it combined:
+# percentiles $P \in \{2.28, 15.87, 84.13, 97.72\}\%$ mimic the $\pm 1\sigma$ and $\pm 2\sigma$
+# limits of a Gaussian (the deployed system adds the median; `ci_percentiles`). Each inference
+# $I_{il}$ counts with its network weight $w_{il}$ of eq 10, so that inferences with low weight do
+# not widen the interval. The interval describes the workers' disagreement, not the network's
+# historical accuracy. Cells tagged `export` are `allora_ref.spec.confidence_intervals`.
+
+# %% tags=["export"]
+#| default_exp spec.confidence_intervals
+"""§3.2 confidence intervals, eqs 16-18: weighted quantiles of the combined inferences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allora_ref.params import Params
+
+# %% tags=["parameters"]
+n_random_checks = 200  # random weighted samples compared with an independent implementation
+
+# %%
+import dataclasses
+
+import sympy as sp
+
+from allora_ref.params import load_profile
+
+whitepaper = load_profile("whitepaper")
+
+# %% [markdown]
+# ## Eq 16: cumulative weights
+#
+# The inferences are sorted, $I_{il} \le I_{i,l+1}$, and the weights summed in that order:
+# $$c_{il} = \sum_{l'=1}^{l} w_{il'}. \qquad (16)$$
+#
+# ## Eq 17: the weighted CDF
+#
+# $$C_{il} = \frac{c_{il} - 0.5\,w_{il}}{\max_l c_{il}}, \qquad (17)$$
+# placing each inference at the middle of its own weight. With equal weights this is
+# $C_l = (l - \tfrac12)/N$, the Hazen plotting position:
+
+# %%
+N, l = sp.symbols("N l", positive=True, integer=True)
+w = sp.symbols("w", positive=True)
+C_equal = (l * w - w / 2) / (N * w)               # eq 16 gives c_l = l w, max c = N w
+assert sp.simplify(C_equal - (l - sp.Rational(1, 2)) / N) == 0
+C_equal
+
+# %% tags=["export"]
+def cumulative_weights(weights: np.ndarray) -> np.ndarray:
+    """Eq 16: c_l = sum_{l' <= l} w_l' of weights already in the order of their inferences."""
+    return np.cumsum(weights, axis=-1)
+
+
+def weighted_cdf(weights: np.ndarray) -> np.ndarray:
+    """Eq 17: C_l = (c_l - w_l / 2) / max_l c_l, for weights in the order of their inferences."""
+    cumulative = cumulative_weights(weights)
+    return (cumulative - 0.5 * weights) / cumulative[..., -1:]
+
+
+# %% [markdown]
+# ## Eq 18: interpolating a quantile
+#
+# With $\ell$ the largest index where $C_{i\ell} \le q$,
+# $$I^q_i = I_{i\ell} + \frac{q - C_{i\ell}}{C_{i,\ell+1} - C_{i\ell}}\,(I_{i,\ell+1} - I_{i\ell}). \qquad (18)$$
+# The paper leaves $q < C_{i1}$ and $q > C_{iN}$ undefined (there is no such $\ell$, or no
+# $\ell + 1$). `ci_ends = "clamp"` returns the smallest or largest inference there (deployed, and
+# the `whitepaper` choice: the interval stays within the inferences); `"extrapolate"` extends the
+# first or last segment. Because $\ell$ is the *largest* such index, $C_{i,\ell+1} > q \ge C_{i\ell}$
+# and the denominator is positive even when zero weights repeat a CDF value. A single inference
+# is its own every quantile.
+
+# %% tags=["export"]
+def weighted_quantiles(values, weights, quantiles, ends: str) -> np.ndarray:
+    """Eqs 16-18: the weighted quantiles I^q of ``values`` (1-D) for each q in ``quantiles``."""
+    values, weights = np.asarray(values, float), np.asarray(weights, float)
+    if values.ndim != 1 or values.shape != weights.shape or values.size == 0:
+        raise ValueError("confidence intervals (eqs 16-18) need matching 1-D inferences and "
+                         "weights with at least one inference")
+    if (weights < 0).any() or weights.sum() <= 0 or not np.isfinite(weights).all():
+        raise ValueError("weights w_il (eqs 16-18) must be finite, non-negative, not all 0")
+    q = np.asarray(quantiles, float)
+    order = np.argsort(values, kind="stable")
+    sorted_values, cdf = values[order], weighted_cdf(weights[order])
+    if values.size == 1:
+        return np.full(q.shape, sorted_values[0])
+    lower = np.clip(np.searchsorted(cdf, q, side="right") - 1, 0, values.size - 2)
+    if ends == "clamp":
+        lower = np.where(q >= cdf[-1], values.size - 2, lower)
+    slope = (sorted_values[lower + 1] - sorted_values[lower]) / (cdf[lower + 1] - cdf[lower])
+    result = sorted_values[lower] + (q - cdf[lower]) * slope
+    if ends == "clamp":
+        result = np.where(q <= cdf[0], sorted_values[0],
+                          np.where(q >= cdf[-1], sorted_values[-1], result))
+    return result
+
+
+def confidence_interval(values, weights, params: Params) -> np.ndarray:
+    """Eqs 16-18 at the profile's percentiles P (q = P / 100)."""
+    return weighted_quantiles(values, weights, np.asarray(params.ci_percentiles) / 100.0,
+                              params.ci_ends)
+
+
+# %% [markdown]
+# ## Checks
+#
+# * With clamped ends, eqs 16-18 are exactly linear interpolation of the points $(C_l, I_l)$, which
+#   `numpy.interp` computes independently.
+# * Equal weights on an odd number of inferences give the sample median at $q = 0.5$.
+# * Quantiles are non-decreasing in $q$ and lie within the inferences.
+
+# %%
+rng = np.random.default_rng(20240814)
+for _ in range(n_random_checks):
+    n = int(rng.integers(1, 12))
+    vals, wts = rng.normal(size=n), rng.exponential(size=n) * (rng.random(n) > 0.2)
+    if wts.sum() == 0:
+        continue
+    qs = np.linspace(0.0, 1.0, 41)
+    ours = weighted_quantiles(vals, wts, qs, "clamp")
+    order = np.argsort(vals, kind="stable")
+    cdf = (np.cumsum(wts[order]) - 0.5 * wts[order]) / wts.sum()
+    np.testing.assert_allclose(ours, np.interp(qs, cdf, vals[order]), rtol=1e-12, atol=1e-12)
+    assert np.all(np.diff(ours) >= -1e-12) and ours.min() >= vals.min() and ours.max() <= vals.max()
+odd = rng.normal(size=7)
+assert weighted_quantiles(odd, np.ones(7), [0.5], "clamp")[0] == np.median(odd)
+
+# %% [markdown]
+# The two readings of the undefined ends differ only outside $[C_1, C_N]$ - for $N$ equally
+# weighted inferences, below $q = 1/(2N)$, so the 2.28% percentile is affected when fewer than
+# about 22 inferences are combined:
+
+# %%
+five = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+clamped = confidence_interval(five, np.ones(5), whitepaper)
+extrapolated = confidence_interval(five, np.ones(5), dataclasses.replace(whitepaper, ci_ends="extrapolate"))
+print("P       clamp   extrapolate")
+for P, a, b in zip(whitepaper.ci_percentiles, clamped, extrapolated):
+    print(f"{P:6.2f} {a:7.3f} {b:9.3f}")
+assert clamped[0] == -2.0 and extrapolated[0] < -2.0 and clamped[1] == extrapolated[1]
