@@ -90,8 +90,9 @@ endif
 reports: $(STAMP)
 	$(BIN)/python -m allora_ref.reports $(REPORT_ARGS)
 
+# Jupyter refuses to run as root without --allow-root (containers, CI machines).
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(LAB_ARGS)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 export: $(STAMP)
 	$(BIN)/python -m allora_ref.export

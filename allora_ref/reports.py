@@ -10,7 +10,7 @@ Parameters: ``-p seed 7`` is passed to every notebook whose ``parameters``-tagge
 literals where they parse as one (``7``, ``0.5``, ``True``, ``[1, 2]``), else strings.
 
 Outputs are replaced atomically (temporary file in the same folder, then ``os.replace``), and
-volatile metadata (timings, temporary paths) is removed, so the same command gives the same
+volatile metadata (timings, temporary paths, random cell ids) is removed, so the same command gives the same
 files. A notebook that fails leaves the previous report in place and is saved with its error as
 ``reports/<name>.failed.ipynb``; the exit status is then 1.
 
@@ -70,10 +70,12 @@ def parse_value(text: str):
 
 
 def scrub(nb) -> None:
-    """Remove run-dependent metadata (timings, temporary paths) so that reruns are identical."""
+    """Remove run-dependent metadata (timings, temporary paths, random cell ids) so that reruns
+    give identical files."""
     for key in VOLATILE + ("exception",):
         nb.metadata.get("papermill", {}).pop(key, None)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
         cell.metadata.pop("execution", None)
         for key in VOLATILE:
             cell.metadata.get("papermill", {}).pop(key, None)

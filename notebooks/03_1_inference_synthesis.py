@@ -185,7 +185,8 @@ dphi_paper
 # %% [markdown]
 # Weights only matter up to a common factor (eqs 3 and 9 divide by their sum, eq 17 by the
 # total), so the code works with $\ln \phi' = \ln p - \ln(1 + e^{-p(x-c)})$, which is finite for
-# every finite $x$; $\phi'$ itself is its exponential.
+# every finite $x$. Eq 7 itself is evaluated in the two-branch logistic form, which never
+# overflows and is exact at $x = c$ and for large $x$.
 
 # %% tags=["export"]
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
@@ -194,8 +195,10 @@ def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
 
 
 def potential_gradient(x, p: float, c: float) -> np.ndarray:
-    """Eq 7: phi'_{p,c}(x) = p / (exp(-p (x - c)) + 1), the derivative of eq 6."""
-    return np.exp(log_potential_gradient(x, p, c))
+    """Eq 7: phi'_{p,c}(x) = p / (exp(-p (x - c)) + 1), the derivative of eq 6, without overflow."""
+    z = p * (np.asarray(x, dtype=float) - c)
+    e = np.exp(-np.abs(z))
+    return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 # %%
@@ -203,6 +206,8 @@ dphi_numeric = sp.lambdify((x, p, c), dphi_paper, "mpmath")
 for xv in (-300.0, -5.0, 0.0, 0.75, 3.0, 300.0):
     exact = float(dphi_numeric(xv, 3, 0.75))
     assert abs(potential_gradient(xv, 3.0, 0.75) - exact) <= 1e-13 * exact
+np.testing.assert_allclose(np.exp(log_potential_gradient(grid, 3, 0.75)),
+                           potential_gradient(grid, 3, 0.75), rtol=1e-14)
 # eq 7 is the derivative of eq 6: central differences on a grid
 h = 1e-5
 fd = (potential(grid + h, 3, 0.75) - potential(grid - h, 3, 0.75)) / (2 * h)

@@ -84,7 +84,9 @@ def weighted_cdf(weights: np.ndarray) -> np.ndarray:
 # the `whitepaper` choice: the interval stays within the inferences); `"extrapolate"` extends the
 # first or last segment. Because $\ell$ is the *largest* such index, $C_{i,\ell+1} > q \ge C_{i\ell}$
 # and the denominator is positive even when zero weights repeat a CDF value. A single inference
-# is its own every quantile.
+# is its own every quantile. Equal inferences keep the order of their workers (inferers first,
+# then forecasters; a stable sort): eq 17 depends on the order of tied values, so the order is
+# fixed rather than left to the sort algorithm.
 
 # %% tags=["export"]
 def weighted_quantiles(values, weights, quantiles, ends: str) -> np.ndarray:

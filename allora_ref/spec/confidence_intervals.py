@@ -22,7 +22,7 @@ def weighted_cdf(weights: np.ndarray) -> np.ndarray:
     cumulative = cumulative_weights(weights)
     return (cumulative - 0.5 * weights) / cumulative[..., -1:]
 
-# --- notebooks/03_2_confidence_intervals.py:89 (Eq 18: interpolating a quantile)
+# --- notebooks/03_2_confidence_intervals.py:91 (Eq 18: interpolating a quantile)
 def weighted_quantiles(values, weights, quantiles, ends: str) -> np.ndarray:
     """Eqs 16-18: the weighted quantiles I^q of ``values`` (1-D) for each q in ``quantiles``."""
     values, weights = np.asarray(values, float), np.asarray(weights, float)

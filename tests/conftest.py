@@ -1,0 +1,25 @@
+"""Shared fixtures: the golden data (skipped with a reason when absent, required under CI)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from allora_ref.replay import GOLDEN_ENV, golden_synthesis_path
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "eq(*numbers): the whitepaper equations a test checks")
+
+
+@pytest.fixture(scope="session")
+def golden_synthesis():
+    """Path of the research simulator's synthesis table."""
+    path = golden_synthesis_path()
+    if path is None:
+        reason = f"golden data not found (../shared/golden or ${GOLDEN_ENV})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must run the golden tests")
+        pytest.skip(reason)
+    return path

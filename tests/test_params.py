@@ -1,0 +1,36 @@
+"""The parameter object and its presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from importlib import resources
+
+import pytest
+
+from allora_ref.params import PROFILES, Params, load_profile, params_from_mapping
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_presets_name_every_field(name):
+    text = resources.files("allora_ref.presets").joinpath(f"{name}.toml").read_text()
+    assert set(tomllib.loads(text)) == {f.name for f in dataclasses.fields(Params)}
+    assert load_profile(name).p == 3.0
+
+
+def test_params_are_frozen_and_validated():
+    params = load_profile("whitepaper")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.p = 2.0
+    for field, value, message in [("alpha_regret", 0.0, "eq 15"), ("epsilon", 0.0, "eqs 8, 11"),
+                                  ("ci_percentiles", (50.0, 10.0), "eqs 16-18"),
+                                  ("cold_start", "guess", "cold_start")]:
+        with pytest.raises(ValueError, match=message):
+            dataclasses.replace(params, **{field: value})
+
+
+def test_unknown_profile_and_incomplete_mapping():
+    with pytest.raises(ValueError, match="unknown profile 'chain'"):
+        load_profile("chain")
+    with pytest.raises(ValueError, match=r"missing fields \['alpha_regret'"):
+        params_from_mapping({"p": 3.0})
