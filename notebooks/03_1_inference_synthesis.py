@@ -138,8 +138,11 @@ def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: 
 phi = sp.log(1 + sp.exp(p * (x - c)))
 dphi, d2phi = sp.diff(phi, x), sp.diff(phi, x, 2)
 assert sp.simplify(d2phi - p**2 * sp.exp(p * (x - c)) / (1 + sp.exp(p * (x - c)))**2) == 0
-# non-negative, increasing, convex: log(1 + positive) > 0, and both derivatives are positive
-assert phi.is_positive and dphi.is_positive and d2phi.is_positive
+# non-negative, increasing, convex: with u = e^{p(x-c)} > 0, phi = ln(1 + u), phi' = p u/(1 + u)
+# and phi'' = p^2 u/(1 + u)^2 = p^2 / (4 cosh^2(p(x-c)/2)) are all positive
+u = sp.symbols("u", positive=True)
+assert all(sp.simplify(sp.diff(phi, x, n).subs(sp.exp(p * (x - c)), u)).is_positive
+           for n in range(3))
 # twice smoothly differentiable: every derivative is a composition of exp, log and rationals
 # whose denominators 1 + e^{p(x-c)} never vanish
 assert all(sp.diff(phi, x, n).is_finite for n in range(1, 5))
@@ -331,8 +334,8 @@ regrets_far = np.array([[-5.0, -5.001, -5.003]])
 members_3 = np.ones_like(regrets_far, dtype=bool)
 values_3 = np.array([1.0, 2.0, 4.0])
 x_far = normalised_regrets(regrets_far, members_3, whitepaper)
-naive_w = 3.0 / (np.exp(-3.0 * (x_far - 0.75)) + 1)   # eq 7 evaluated literally
-with np.errstate(invalid="ignore"):
+with np.errstate(over="ignore", invalid="ignore"):
+    naive_w = 3.0 / (np.exp(-3.0 * (x_far - 0.75)) + 1)   # eq 7 evaluated literally
     naive_inference = (naive_w * values_3).sum() / naive_w.sum()
 assert (naive_w == 0).all() and np.isnan(naive_inference)       # float64 underflow: 0/0
 w_wp = regret_weights(regrets_far, members_3, whitepaper)

@@ -36,13 +36,13 @@ def weighted_quantiles(values, weights, quantiles, ends: str) -> np.ndarray:
     sorted_values, cdf = values[order], weighted_cdf(weights[order])
     if values.size == 1:
         return np.full(q.shape, sorted_values[0])
-    lower = np.clip(np.searchsorted(cdf, q, side="right") - 1, 0, values.size - 2)
+    largest = np.searchsorted(cdf, q, side="right") - 1      # largest l with C_l <= q, or -1
+    lower = np.clip(largest, 0, values.size - 2)              # the end segments extrapolate
+    gap = cdf[lower + 1] - cdf[lower]                          # > 0 for q inside [C_1, C_N)
+    fraction = np.divide(q - cdf[lower], gap, out=np.zeros(q.shape), where=gap > 0)
+    result = sorted_values[lower] + fraction * (sorted_values[lower + 1] - sorted_values[lower])
     if ends == "clamp":
-        lower = np.where(q >= cdf[-1], values.size - 2, lower)
-    slope = (sorted_values[lower + 1] - sorted_values[lower]) / (cdf[lower + 1] - cdf[lower])
-    result = sorted_values[lower] + (q - cdf[lower]) * slope
-    if ends == "clamp":
-        result = np.where(q <= cdf[0], sorted_values[0],
+        result = np.where(largest < 0, sorted_values[0],
                           np.where(q >= cdf[-1], sorted_values[-1], result))
     return result
 

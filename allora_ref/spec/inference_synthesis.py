@@ -43,12 +43,12 @@ def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: 
     """Eq 4: R_ijk = log L_{i-1} - log L_ijk, shape (N_f, N_i)."""
     return previous_network_log_loss - forecasted_log_losses
 
-# --- notebooks/03_1_inference_synthesis.py:157 (Eq 6: the potential function)
+# --- notebooks/03_1_inference_synthesis.py:160 (Eq 6: the potential function)
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
     return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
 
-# --- notebooks/03_1_inference_synthesis.py:191 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:194 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     return np.log(p) - np.logaddexp(0.0, -p * (np.asarray(x, dtype=float) - c))
@@ -60,7 +60,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:235 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:238 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Standard deviation over the members of the last axis (0 when fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -75,7 +75,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     sigma = masked_std(regrets, members, params.sigma_ddof)
     return np.where(members, regrets, 0.0) / (sigma[..., None] + params.epsilon)
 
-# --- notebooks/03_1_inference_synthesis.py:297 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:300 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, params: Params
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -103,7 +103,7 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     top = np.max(log_w, axis=-1, keepdims=True)
     return np.where(members, np.exp(log_w - np.where(np.isfinite(top), top, 0.0)), 0.0)
 
-# --- notebooks/03_1_inference_synthesis.py:367 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:370 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -140,7 +140,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
         return np.full(values.shape[:-1], np.nan)
     return np.nanmedian(np.where(members, values, np.nan), axis=-1)
 
-# --- notebooks/03_1_inference_synthesis.py:438 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:441 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -179,7 +179,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
                        regret_weights(initial_regrets(regrets, members, params), members, params))
     return weighted_inference(values, weights), weights
 
-# --- notebooks/03_1_inference_synthesis.py:495 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:498 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -209,7 +209,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:534 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:537 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -224,7 +224,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:575 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:578 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -252,7 +252,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:613 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:616 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
