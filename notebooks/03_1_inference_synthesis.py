@@ -381,8 +381,7 @@ def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: n
     members = ~np.isnan(values) & ~np.isnan(forecasted_log_losses)
     if np.isnan(previous_network_log_loss):
         if params.cold_start == "chain":
-            with np.errstate(all="ignore"):
-                return masked_median(values, members)
+            return masked_median(values, members)
         return weighted_inference(values, members.astype(float))
     regrets = forecasted_regrets(previous_network_log_loss, forecasted_log_losses)
     regrets = np.broadcast_to(np.where(np.isnan(regrets), 0.0, regrets), values.shape)
@@ -400,9 +399,10 @@ def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_l
 
 def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """Median over the members of the last axis (NaN where there are none)."""
-    if values.size == 0:
-        return np.full(values.shape[:-1], np.nan)
-    return np.nanmedian(np.where(members, values, np.nan), axis=-1)
+    result = np.full(values.shape[:-1], np.nan)
+    rows = members.any(axis=-1)
+    result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
+    return result
 
 
 # %% [markdown]
