@@ -9,10 +9,9 @@ SHELL := bash
 .DELETE_ON_ERROR:
 MAKEFLAGS += --no-builtin-rules
 
-# Interpreter used to create .venv: python3.11 if it runs, else python3 (must be 3.11.5+).
+# Interpreter used to create .venv: python3.11 if it runs, else python3 (must be 3.11).
 PYTHON ?= $(shell python3.11 -c pass >/dev/null 2>&1 && echo python3.11 || echo python3)
-# The pinned wheels (constraints.txt) need 3.11.5 or later, e.g. soupsieve.
-PY_OK := import sys; sys.exit(not (3, 11, 5) <= sys.version_info[:3] < (3, 12))
+PY_OK := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -68,10 +67,10 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@if [ -x $(BIN)/python ]; then \
 	  $(BIN)/python -c '$(PY_OK)' \
-	    || { echo "error: $(VENV) is not Python 3.11 (>= 3.11.5); run 'make distclean' and retry" >&2; exit 1; }; \
+	    || { echo "error: $(VENV) is not Python 3.11; run 'make distclean' and retry" >&2; exit 1; }; \
 	else \
 	  $(PYTHON) -c '$(PY_OK)' 2>/dev/null \
-	    || { echo "error: Python 3.11 (>= 3.11.5) is required; '$(PYTHON)' is not it (use make PYTHON=/path/to/python3.11)" >&2; exit 1; }; \
+	    || { echo "error: Python 3.11 is required; '$(PYTHON)' is not it (use make PYTHON=/path/to/python3.11)" >&2; exit 1; }; \
 	  echo "Creating $(VENV) with $(PYTHON) (first run takes a few minutes)"; \
 	  $(PYTHON) -m venv $(VENV); \
 	fi
