@@ -11,11 +11,11 @@ cell is preceded by a back-reference to its notebook line and section heading.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
+
+from allora_ref.atomic import write_text_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -77,18 +77,6 @@ def drift() -> list[Path]:
             if not path.exists() or path.read_text(encoding="utf-8") != source]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m allora_ref.export", description=__doc__)
     parser.add_argument("--check", action="store_true", help="report drift, write nothing")
@@ -99,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path.relative_to(ROOT)} is stale: run `make export`", file=sys.stderr)
         return 1 if stale else 0
     for path in stale:
-        write_atomic(path, exports()[path])
+        write_text_atomic(path, exports()[path])
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

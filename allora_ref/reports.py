@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from allora_ref.atomic import write_text_atomic
+
 KERNEL = "allora-ref"
 KERNELSPEC = {"name": KERNEL, "display_name": "allora-ref (Python 3.11)", "language": "python"}
 # Keep the kernel's own start-up chatter (e.g. "running over TCP without encryption" on
@@ -86,16 +88,6 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    tmp = temp_path(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def run_report(nb, name: str, cwd: Path, out_dir: Path, parameters: dict) -> None:
     """Execute one notebook and write ``<name>.ipynb`` and ``<name>.html`` into ``out_dir``."""
     import nbformat
@@ -116,8 +108,8 @@ def run_report(nb, name: str, cwd: Path, out_dir: Path, parameters: dict) -> Non
         tmp.unlink(missing_ok=True)
     scrub(nb)
     html, _ = HTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": name}})
-    write_atomic(out_dir / f"{name}.ipynb", nbformat.writes(nb) + "\n")
-    write_atomic(out_dir / f"{name}.html", html)
+    write_text_atomic(out_dir / f"{name}.ipynb", nbformat.writes(nb) + "\n")
+    write_text_atomic(out_dir / f"{name}.html", html)
     failed.unlink(missing_ok=True)
 
 

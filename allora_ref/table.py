@@ -11,11 +11,13 @@ Every problem with a file is a ``ValueError`` whose one-line message starts with
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from allora_ref.atomic import write_text_atomic
 
 StrPath = str | os.PathLike[str]
 
@@ -135,29 +137,14 @@ def write_table_atomic(path: StrPath, table: Table, *, inputs: Iterable[StrPath]
     for source in inputs:
         if _same_file(path, source):
             raise ValueError(f"refusing to write over input file {source}")
-    directory = os.path.dirname(os.path.abspath(path))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(table.header)
+    writer.writerows(table.rows)
     try:
-        fd, temporary = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        write_text_atomic(path, text.getvalue())
     except OSError as e:
         raise ValueError(f"{path}: cannot write ({_reason(e)})") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            writer.writerow(table.header)
-            writer.writerows(table.rows)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file readable by its owner only; give it the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException as e:
-        os.unlink(temporary)
-        if isinstance(e, OSError):
-            raise ValueError(f"{path}: cannot write ({_reason(e)})") from None
-        raise
 
 
 def _same_file(a: StrPath, b: StrPath) -> bool:

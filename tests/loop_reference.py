@@ -180,8 +180,11 @@ def _weighted_quantile(values: list[float], weights: list[float], q: float, ends
     for i in range(n):
         if cdf[i] <= q:
             ell = i
-    ell = min(ell, n - 2)
-    return xs[ell] + (q - cdf[ell]) / (cdf[ell + 1] - cdf[ell]) * (xs[ell + 1] - xs[ell])  # eq 18
+    ell = min(ell, n - 2)                                  # "extrapolate": end segments
+    gap = cdf[ell + 1] - cdf[ell]
+    if gap <= 0:                                           # only beyond the ends, zero weights
+        return xs[ell]
+    return xs[ell] + (q - cdf[ell]) / gap * (xs[ell + 1] - xs[ell])   # eq 18
 
 
 # --- one epoch ----------------------------------------------------------------------------------
