@@ -104,10 +104,10 @@ def forecasted_log_losses(losses, log_base: float) -> np.ndarray:
 def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Eqs 3, 9: sum_l w_l I_l / sum_l w_l over the last axis (NaN where every weight is 0)."""
     total = weights.sum(axis=-1)
-    numerator = np.where(weights > 0, weights * np.where(weights > 0, values, 0.0), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, numerator.sum(axis=-1) / np.where(total > 0, total, 1.0),
-                        np.nan)
+    if np.isnan(values).any():
+        values = np.where(weights > 0, values, 0.0)
+    numerator = np.einsum("...l,...l->...", weights, values)
+    return np.where(total > 0, numerator / np.where(total > 0, total, 1.0), np.nan)
 
 
 # %% [markdown]
@@ -194,7 +194,8 @@ dphi_paper
 # %% tags=["export"]
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
-    return np.log(p) - np.logaddexp(0.0, -p * (np.asarray(x, dtype=float) - c))
+    z = p * (np.asarray(x, dtype=float) - c)
+    return np.log(p) + np.minimum(z, 0.0) - np.log1p(np.exp(-np.abs(z)))
 
 
 def potential_gradient(x, p: float, c: float) -> np.ndarray:
@@ -237,11 +238,12 @@ fig
 
 # %% tags=["export"]
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
-    """Standard deviation over the members of the last axis (0 when fewer than ddof + 1 members)."""
+    """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
     safe = np.where(members, values, 0.0)
     mean = safe.sum(axis=-1) / np.maximum(count, 1)
-    squares = np.where(members, (safe - mean[..., None]) ** 2, 0.0).sum(axis=-1)
+    deviations = np.where(members, safe - mean[..., None], 0.0)
+    squares = np.einsum("...l,...l->...", deviations, deviations)
     return np.where(count > ddof, np.sqrt(squares / np.maximum(count - ddof, 1)), 0.0)
 
 
@@ -307,8 +309,7 @@ def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, params: Pa
     p, c = params.p, params.c
     capped = np.minimum(normalised, c + params.regret_cap / p)
     best = np.max(np.where(members, capped, -np.inf), axis=-1, keepdims=True)
-    floor = c - params.regret_shift / p
-    shifted = np.where(best < floor, capped + (floor - best), capped)
+    shifted = capped + np.maximum(c - params.regret_shift / p - best, 0.0)
     return shifted, members & (shifted >= c - params.regret_cutoff / p)
 
 
@@ -323,7 +324,7 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
         x, members = guard_railed_regrets(x, members, params)
     log_w = np.where(members, log_potential_gradient(x, params.p, params.c), -np.inf)
     top = np.max(log_w, axis=-1, keepdims=True)
-    return np.where(members, np.exp(log_w - np.where(np.isfinite(top), top, 0.0)), 0.0)
+    return np.exp(log_w - np.where(np.isfinite(top), top, 0.0))     # exp(-inf) = 0
 
 
 # %% [markdown]
@@ -448,7 +449,7 @@ def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
 
 
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
-    """Regrets with every member that has none (NaN) given the initial regret of its row."""
+    """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret."""
     unknown = members & np.isnan(regrets)
     if not unknown.any():
         return regrets

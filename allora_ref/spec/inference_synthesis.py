@@ -32,10 +32,10 @@ def forecasted_log_losses(losses, log_base: float) -> np.ndarray:
 def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Eqs 3, 9: sum_l w_l I_l / sum_l w_l over the last axis (NaN where every weight is 0)."""
     total = weights.sum(axis=-1)
-    numerator = np.where(weights > 0, weights * np.where(weights > 0, values, 0.0), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, numerator.sum(axis=-1) / np.where(total > 0, total, 1.0),
-                        np.nan)
+    if np.isnan(values).any():
+        values = np.where(weights > 0, values, 0.0)
+    numerator = np.einsum("...l,...l->...", weights, values)
+    return np.where(total > 0, numerator / np.where(total > 0, total, 1.0), np.nan)
 
 # --- notebooks/03_1_inference_synthesis.py:120 (Eq 4: forecasted regrets)
 def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: np.ndarray
@@ -51,7 +51,8 @@ def potential(x, p: float, c: float) -> np.ndarray:
 # --- notebooks/03_1_inference_synthesis.py:194 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
-    return np.log(p) - np.logaddexp(0.0, -p * (np.asarray(x, dtype=float) - c))
+    z = p * (np.asarray(x, dtype=float) - c)
+    return np.log(p) + np.minimum(z, 0.0) - np.log1p(np.exp(-np.abs(z)))
 
 
 def potential_gradient(x, p: float, c: float) -> np.ndarray:
@@ -60,13 +61,14 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:238 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:239 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
-    """Standard deviation over the members of the last axis (0 when fewer than ddof + 1 members)."""
+    """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
     safe = np.where(members, values, 0.0)
     mean = safe.sum(axis=-1) / np.maximum(count, 1)
-    squares = np.where(members, (safe - mean[..., None]) ** 2, 0.0).sum(axis=-1)
+    deviations = np.where(members, safe - mean[..., None], 0.0)
+    squares = np.einsum("...l,...l->...", deviations, deviations)
     return np.where(count > ddof, np.sqrt(squares / np.maximum(count - ddof, 1)), 0.0)
 
 
@@ -75,7 +77,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     sigma = masked_std(regrets, members, params.sigma_ddof)
     return np.where(members, regrets, 0.0) / (sigma[..., None] + params.epsilon)
 
-# --- notebooks/03_1_inference_synthesis.py:300 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:302 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, params: Params
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -85,8 +87,7 @@ def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, params: Pa
     p, c = params.p, params.c
     capped = np.minimum(normalised, c + params.regret_cap / p)
     best = np.max(np.where(members, capped, -np.inf), axis=-1, keepdims=True)
-    floor = c - params.regret_shift / p
-    shifted = np.where(best < floor, capped + (floor - best), capped)
+    shifted = capped + np.maximum(c - params.regret_shift / p - best, 0.0)
     return shifted, members & (shifted >= c - params.regret_cutoff / p)
 
 
@@ -101,9 +102,9 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
         x, members = guard_railed_regrets(x, members, params)
     log_w = np.where(members, log_potential_gradient(x, params.p, params.c), -np.inf)
     top = np.max(log_w, axis=-1, keepdims=True)
-    return np.where(members, np.exp(log_w - np.where(np.isfinite(top), top, 0.0)), 0.0)
+    return np.exp(log_w - np.where(np.isfinite(top), top, 0.0))     # exp(-inf) = 0
 
-# --- notebooks/03_1_inference_synthesis.py:370 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:371 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -140,7 +141,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:441 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:442 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -150,7 +151,7 @@ def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
 
 
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
-    """Regrets with every member that has none (NaN) given the initial regret of its row."""
+    """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret."""
     unknown = members & np.isnan(regrets)
     if not unknown.any():
         return regrets
@@ -179,7 +180,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
                        regret_weights(initial_regrets(regrets, members, params), members, params))
     return weighted_inference(values, weights), weights
 
-# --- notebooks/03_1_inference_synthesis.py:498 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:499 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -209,7 +210,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:537 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:538 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -224,7 +225,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:578 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:579 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -252,7 +253,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:616 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:617 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""

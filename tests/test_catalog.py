@@ -1,0 +1,434 @@
+"""The equation catalog (``equations/catalog.toml``) agrees with the paper, the code and the tests.
+
+"Equation numbers are the index": every numbered equation of the whitepaper has one catalog entry;
+a specified equation names the functions that implement it (whose docstrings cite it), the
+notebook heading that derives it, the tests that check it (whose ``pytest.mark.eq`` markers name
+it, and vice versa) and the ``Params`` fields that change it. Field documentation:
+``equations/README.md``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import inspect
+import math
+import os
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+from allora_ref import export
+from allora_ref.params import Params, load_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = ROOT / "equations" / "catalog.toml"
+TESTS = ROOT / "tests"
+#: The specification text, beside the repository like the golden data (see tests/conftest.py).
+WHITEPAPER = ROOT.parent / "shared" / "whitepaper" / "000_74baa935cc128db0.txt"
+
+N_EQUATIONS = 57
+SPECIFIED = range(1, 19)            # implemented now; the rest is later work
+STATUSES = {"specified", "pending"}
+SYMPY_REQUIRED = {4, 6, 7, 8, 15, 17}
+
+COMMON_KEYS = {"number", "section", "title", "latex", "status", "printed", "note"}
+SPECIFIED_KEYS = {"functions", "notebook", "tests", "deviations", "sympy", "symbols"}
+PENDING_KEYS = {"notebook", "deviations_expected"}
+
+#: Public functions of the generated spec modules that implement no numbered equation. Keep this
+#: minimal: anything that computes a numbered equation belongs in the catalog instead.
+HELPERS = {
+    # Cold start only (Params.cold_start = "chain", DEVIATIONS §1): a masked median, which the
+    # paper never uses.
+    "allora_ref.spec.inference_synthesis.masked_median",
+    # Bookkeeping for the §3.1 secondary inferences (prose items 1-3, no equation): which workers
+    # each combination row may hold.
+    "allora_ref.spec.inference_synthesis.row_families",
+}
+
+# --- equation citations: "Eq 6", "eqs 3, 9", "Eqs 3-8", "(with 8, 11)" ------------------------
+
+_NUMBERS = r"\d+(?:\s*[-\u2013]\s*\d+)?"
+_LIST = rf"{_NUMBERS}(?:\s*(?:,|\band\b|&)\s*{_NUMBERS})*"
+_CITATION = re.compile(rf"\b(?:eqs?|equations?)\.?\s+({_LIST})|\(with\s+({_LIST})\)",
+                       re.IGNORECASE)
+
+
+def cited(text: str) -> set[int]:
+    """The equation numbers a text cites; ranges expand ("Eqs 3-5" -> {3, 4, 5})."""
+    numbers: set[int] = set()
+    for match in _CITATION.finditer(text or ""):
+        for part in re.split(r"\s*(?:,|\band\b|&)\s*", match[1] or match[2], flags=re.I):
+            bounds = [int(b) for b in re.split(r"\s*[-\u2013]\s*", part)]
+            numbers.update(range(bounds[0], bounds[-1] + 1))
+    return numbers
+
+
+@pytest.mark.parametrize("text, numbers", [
+    ("Eq 6: phi", {6}),
+    ("Eqs 3, 9: sum", {3, 9}),
+    ("Eqs 3-8: I_ik", {3, 4, 5, 6, 7, 8}),
+    ("Eqs 9-11 for every row", {9, 10, 11}),
+    ("Eqs 5, 10 (with 8, 11): w", {5, 8, 10, 11}),
+    ("Logarithm of eq 7", {7}),
+    ("# ## Eqs 12-13: every inference", {12, 13}),
+    ("equation 15 and 16", {15, 16}),
+    ("EQ 2", {2}),
+    ("the squared-error loss (eq 13)", {13}),
+    ("sequence 3 of frequencies 4", set()),
+])
+def test_citation_parser(text, numbers):
+    assert cited(text) == numbers
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+@cache
+def catalog() -> tuple[dict, ...]:
+    with CATALOG.open("rb") as f:
+        return tuple(tomllib.load(f)["equation"])
+
+
+def entry(number: int) -> dict:
+    return next(e for e in catalog() if e.get("number") == number)
+
+
+def specified() -> list[dict]:
+    return [e for e in catalog() if e.get("status") == "specified"]
+
+
+def resolve(qualified: str):
+    module, _, name = qualified.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def params_fields() -> set[str]:
+    return {f.name for f in dataclasses.fields(Params)}
+
+
+@cache
+def marked_tests() -> dict[str, set[int]]:
+    """Every test in tests/test_*.py -> the numbers of its ``pytest.mark.eq`` markers."""
+    result: dict[str, set[int]] = {}
+    for path in sorted(TESTS.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        module_marks = set()
+        for node in tree.body:          # pytestmark = pytest.mark.eq(...) or [...]
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+                module_marks |= _eq_numbers(node.value, f"{path.name}::pytestmark")
+        scopes = [(node, "") for node in tree.body]
+        for node, prefix in scopes:
+            if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                class_marks = set().union(*(_eq_numbers(d, f"{path.name}::{node.name}")
+                                            for d in node.decorator_list))
+                for child in node.body:
+                    if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                            and child.name.startswith("test"):
+                        nodeid = f"tests/{path.name}::{node.name}::{child.name}"
+                        result[nodeid] = module_marks | class_marks | _marks(child, nodeid)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and node.name.startswith("test"):
+                nodeid = f"tests/{path.name}::{node.name}"
+                result[nodeid] = module_marks | _marks(node, nodeid)
+    return result
+
+
+def _marks(function: ast.AST, nodeid: str) -> set[int]:
+    return set().union(*(_eq_numbers(d, nodeid) for d in function.decorator_list))
+
+
+def _eq_numbers(node: ast.AST, where: str) -> set[int]:
+    """The numbers of every ``pytest.mark.eq(...)`` call in an expression (decorator, list)."""
+    numbers: set[int] = set()
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call) and ast.unparse(call.func) in ("pytest.mark.eq", "mark.eq"):
+            for arg in call.args:
+                if not (isinstance(arg, ast.Constant) and isinstance(arg.value, int)):
+                    pytest.fail(f"{where}: pytest.mark.eq takes literal equation numbers, "
+                                f"got {ast.unparse(arg)!r} (the catalog test reads them statically)")
+                numbers.add(arg.value)
+    return numbers
+
+
+def generated_modules() -> list[str]:
+    """The module names of the spec modules exported from the notebooks."""
+    return sorted(".".join(path.relative_to(ROOT).with_suffix("").parts)
+                  for path in export.exports())
+
+
+# --- shape of the catalog ---------------------------------------------------------------------
+
+def test_numbers_are_1_to_57_in_order():
+    numbers = [e.get("number") for e in catalog()]
+    assert numbers == list(range(1, N_EQUATIONS + 1)), \
+        f"catalog numbers must be 1..{N_EQUATIONS} in order, got {numbers}"
+
+
+@pytest.mark.parametrize("number", range(1, N_EQUATIONS + 1))
+def test_every_entry_has_section_title_latex_status(number):
+    e = entry(number)
+    for key in ("section", "title", "latex", "status"):
+        assert isinstance(e.get(key), str) and e[key].strip(), f"eq {number}: no {key}"
+    assert re.fullmatch(r"\d+\.\d+", e["section"]), \
+        f"eq {number}: section {e['section']!r} is not like '3.1'"
+    assert e["status"] in STATUSES, f"eq {number}: status {e['status']!r} not in {STATUSES}"
+    allowed = COMMON_KEYS | (SPECIFIED_KEYS if e["status"] == "specified" else PENDING_KEYS)
+    assert not set(e) - allowed, f"eq {number}: unknown fields {sorted(set(e) - allowed)}"
+    assert not re.search(r"\\quad \(\d+\)\s*$", e["latex"]), \
+        f"eq {number}: latex carries its equation tag; the number is a field of its own"
+    if "printed" in e:
+        assert e["printed"] != e["latex"] and e.get("note"), \
+            f"eq {number}: 'printed' (the erratum as printed) needs a different latex and a note"
+    for key in ("note", "deviations_expected"):
+        assert isinstance(e.get(key, ""), str), f"eq {number}: {key} must be text"
+
+
+def test_sections_follow_the_paper():
+    sections = [tuple(map(int, e["section"].split("."))) for e in catalog()]
+    assert sections == sorted(sections), "sections must not go backwards with the numbers"
+    assert entry(1)["section"] == "3.1" and entry(N_EQUATIONS)["section"] == "5.2"
+
+
+@pytest.mark.parametrize("number", SPECIFIED)
+def test_implemented_equations_are_specified(number):
+    assert entry(number)["status"] == "specified", \
+        f"eq {number}: implemented now, so its status must be 'specified'"
+
+
+def test_latex_is_the_papers():
+    """Each latex is the paper's display equation (tag and closing punctuation removed), except
+    where an erratum is fixed: then ``printed`` is the paper's."""
+    if not WHITEPAPER.is_file():
+        reason = f"whitepaper text not found at {WHITEPAPER}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must check the catalog against the paper")
+        pytest.skip(reason)
+    text = WHITEPAPER.read_text(encoding="utf-8")
+    paper = {}
+    for block in re.findall(r"\$\$(.*?)\$\$", text, re.S):
+        match = re.fullmatch(r"\s*(.*?)[.,]?\s*\\quad \((\d+)\)\s*", block, re.S)
+        if match:
+            paper[int(match[2])] = match[1]
+    assert sorted(paper) == list(range(1, N_EQUATIONS + 1)), "the paper numbers eqs 1-57"
+    wrong = [e["number"] for e in catalog() if e.get("printed", e["latex"]) != paper[e["number"]]]
+    assert not wrong, "latex differs from the paper (fix only errata, keeping 'printed') for " \
+        + "; ".join(f"eq {n}: paper {paper[n]!r}" for n in wrong)
+
+
+# --- specified equations: functions, notebooks, tests, deviations -----------------------------
+
+def _function_cases():
+    for e in specified():
+        for qualified in e.get("functions", []):
+            yield pytest.param(e["number"], qualified,
+                               id=f"eq{e['number']:02d}-{qualified.rpartition('.')[2]}")
+
+
+@pytest.mark.parametrize("number", SPECIFIED)
+def test_specified_equation_has_functions_notebook_tests(number):
+    e = entry(number)
+    for key in ("functions", "tests", "deviations"):
+        assert isinstance(e.get(key), list), f"eq {number}: '{key}' must be a list"
+    assert e["functions"], f"eq {number}: no implementing function"
+    assert e["tests"], f"eq {number}: no test"
+    assert isinstance(e.get("notebook"), str), f"eq {number}: no notebook"
+    for key in ("functions", "tests", "deviations"):
+        assert len(set(e[key])) == len(e[key]), f"eq {number}: duplicate {key}"
+
+
+@pytest.mark.parametrize("number, qualified", list(_function_cases()))
+def test_function_exists_and_cites_its_equation(number, qualified):
+    try:
+        function = resolve(qualified)
+    except (ImportError, AttributeError) as error:
+        pytest.fail(f"eq {number}: function {qualified} does not import ({error})")
+    assert callable(function), f"eq {number}: {qualified} is not callable"
+    assert f"{function.__module__}.{function.__qualname__}" == qualified, \
+        f"eq {number}: {qualified} is defined as {function.__module__}.{function.__qualname__}"
+    doc = inspect.getdoc(function) or ""
+    assert number in cited(doc), \
+        f"eq {number}: the docstring of {qualified} does not cite eq {number}: {doc[:120]!r}"
+
+
+@pytest.mark.parametrize("number", SPECIFIED)
+def test_notebook_heading_cites_the_equation(number):
+    e = entry(number)
+    path = ROOT / e["notebook"]
+    assert path.is_file(), f"eq {number}: notebook {e['notebook']} does not exist"
+    headings = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if re.match(r"# ##+ ", line)]
+    assert any(number in cited(h) for h in headings), \
+        f"eq {number}: no '# ## ...' heading of {e['notebook']} cites eq {number}"
+
+
+@pytest.mark.parametrize("number", SPECIFIED)
+def test_listed_tests_exist_and_carry_the_marker(number):
+    for nodeid in entry(number)["tests"]:
+        path, _, name = nodeid.partition("::")
+        assert (ROOT / path).is_file(), f"eq {number}: test file {path} does not exist"
+        assert nodeid in marked_tests(), f"eq {number}: test {nodeid} is not defined"
+        assert number in marked_tests()[nodeid], \
+            f"eq {number}: test {nodeid} has no pytest.mark.eq(...) naming {number}"
+
+
+@pytest.mark.parametrize("number", SPECIFIED)
+def test_every_marked_test_is_listed(number):
+    listed = set(entry(number)["tests"])
+    missing = sorted(nodeid for nodeid, numbers in marked_tests().items()
+                     if number in numbers and nodeid not in listed)
+    assert not missing, f"eq {number}: tests marked eq({number}) but not listed: {missing}"
+
+
+def test_markers_name_catalogued_equations():
+    wrong = {nodeid: sorted(n for n in numbers if not 1 <= n <= N_EQUATIONS)
+             for nodeid, numbers in marked_tests().items()}
+    assert not {k: v for k, v in wrong.items() if v}, f"markers outside eqs 1-57: {wrong}"
+
+
+@pytest.mark.parametrize("number", SPECIFIED)
+def test_deviations_are_params_fields(number):
+    unknown = sorted(set(entry(number)["deviations"]) - params_fields())
+    assert not unknown, f"eq {number}: deviations {unknown} are not fields of Params"
+
+
+def test_every_spec_function_is_catalogued():
+    catalogued = {f for e in catalog() for f in e.get("functions", [])}
+    assert not HELPERS & catalogued, \
+        f"in the catalog, so not helpers: {sorted(HELPERS & catalogued)}"
+    public = set()
+    for name in generated_modules():
+        module = importlib.import_module(name)
+        public |= {f"{name}.{attr}" for attr, obj in vars(module).items()
+                   if inspect.isfunction(obj) and not attr.startswith("_")
+                   and obj.__module__ == name}
+    assert not HELPERS - public, f"allow-listed helpers that do not exist: {HELPERS - public}"
+    missing = sorted(public - catalogued - HELPERS)
+    assert not missing, f"spec functions in no catalog entry (and not helpers): {missing}"
+
+
+# --- sympy forms --------------------------------------------------------------------------------
+
+def symbolic(number: int) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
+    e = entry(number)
+    names = e.get("symbols", "").split()
+    assert names, f"eq {number}: sympy form without 'symbols'"
+    symbols = {name: sympy.Symbol(name, real=True) for name in names}
+    try:
+        expr = sympy.sympify(e["sympy"], locals=symbols)
+    except (sympy.SympifyError, SyntaxError, TypeError) as error:
+        pytest.fail(f"eq {number}: sympy {e['sympy']!r} does not parse: {error}")
+    return expr, symbols
+
+
+@pytest.mark.parametrize("number", SYMPY_REQUIRED)
+def test_closed_forms_have_sympy(number):
+    assert entry(number).get("sympy"), f"eq {number}: closed form without a 'sympy' field"
+
+
+@pytest.mark.parametrize("number", [e["number"] for e in catalog() if "sympy" in e])
+def test_sympy_parses_with_declared_symbols(number):
+    expr, symbols = symbolic(number)
+    assert expr.free_symbols == set(symbols.values()), \
+        f"eq {number}: sympy uses {sorted(map(str, expr.free_symbols))}, " \
+        f"declares {sorted(symbols)}"
+
+
+def test_eq07_is_the_derivative_of_eq06():
+    phi, s6 = symbolic(6)
+    dphi, s7 = symbolic(7)
+    dphi = dphi.subs({s7[n]: s6[n] for n in s6})
+    assert sympy.simplify(sympy.diff(phi, s6["x"]) - dphi) == 0, "eq 7 is not d(eq 6)/dx"
+
+
+P, C = 3.0, 0.75
+X = np.array([-4.0, -1.0, 0.0, 0.5, 0.75, 1.3, 2.0, 6.0])
+
+
+def _numeric(number: int):
+    expr, symbols = symbolic(number)
+    return sympy.lambdify([symbols[n] for n in sorted(symbols)], expr, "numpy"), sorted(symbols)
+
+
+def _call(f_names, **values):
+    f, names = f_names
+    return f(*(values[n] for n in names))
+
+
+def _exact(number: int, **values) -> float:
+    """The sympy form evaluated at 30 significant digits (a reference free of rounding)."""
+    expr, symbols = symbolic(number)
+    return float(expr.evalf(30, subs={symbols[n]: sympy.Float(v, 30) for n, v in values.items()}))
+
+
+@pytest.mark.parametrize("number, function", [
+    (6, "allora_ref.spec.inference_synthesis.potential"),
+    (7, "allora_ref.spec.inference_synthesis.potential_gradient"),
+    (7, "allora_ref.spec.inference_synthesis.log_potential_gradient"),
+])
+def test_sympy_agrees_with_the_package(number, function):
+    expected = np.array([_exact(number, x=x, p=P, c=C) for x in X])
+    got = resolve(function)(X, P, C)
+    if function.endswith("log_potential_gradient"):
+        got = np.exp(got)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0,
+                               err_msg=f"eq {number}: {function} differs from its sympy form")
+
+
+def test_sympy_eq04_agrees_with_forecasted_regrets():
+    from allora_ref.spec.inference_synthesis import forecasted_regrets
+    b, previous, losses = 10.0, 0.02, np.array([[0.01, 0.05, 0.3]])
+    expected = _call(_numeric(4), L_prev=previous, L=losses, b=b)
+    got = forecasted_regrets(math.log(previous, b), np.log(losses) / math.log(b))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg="eq 4: forecasted_regrets")
+
+
+@pytest.mark.parametrize("profile", ["whitepaper", "allora-simulator"])
+def test_sympy_eq08_agrees_with_normalised_regrets(profile):
+    from allora_ref.spec.inference_synthesis import normalised_regrets
+    params = load_profile(profile)
+    regrets = np.array([[0.3, -0.1, 0.5, 2.0]])
+    sigma = np.std(regrets, ddof=params.sigma_ddof)
+    expected = _call(_numeric(8), R=regrets, sigma=sigma, epsilon=params.epsilon)
+    got = normalised_regrets(regrets, np.ones_like(regrets, bool), params)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg="eq 8: normalised_regrets")
+
+
+def test_sympy_eq15_agrees_with_updated_regrets():
+    from allora_ref.spec.inference_synthesis import updated_regrets
+    params = load_profile("whitepaper")
+    b = params.log_base
+    previous, network, workers = np.array([[0.4, -0.2, 0.1]]), 0.05, np.array([[0.02, 0.2, 0.05]])
+    expected = _call(_numeric(15), alpha=params.alpha_regret, L=network, L_l=workers,
+                     R_prev=previous, b=b)
+    got = updated_regrets(previous, np.array([math.log(network, b)]), np.log(workers) / math.log(b),
+                          np.ones_like(previous, bool), params)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg="eq 15: updated_regrets")
+
+
+def test_sympy_eq17_agrees_with_weighted_cdf():
+    from allora_ref.spec.confidence_intervals import weighted_cdf
+    weights = np.array([0.5, 2.0, 1.0, 0.25])
+    expected = _call(_numeric(17), c_l=np.cumsum(weights), w_l=weights, c_N=weights.sum())
+    np.testing.assert_allclose(weighted_cdf(weights), expected, rtol=1e-12,
+                               err_msg="eq 17: weighted_cdf")
+
+
+def test_sympy_eq18_agrees_with_weighted_quantiles():
+    from allora_ref.spec.confidence_intervals import weighted_cdf, weighted_quantiles
+    values, weights = np.array([1.0, 2.5, 4.0, 7.0]), np.array([0.5, 2.0, 1.0, 0.25])
+    cdf = weighted_cdf(weights)
+    for q in (0.2, 0.5, 0.8):
+        a = int(np.nonzero(cdf <= q)[0][-1])          # the largest index with C <= q
+        expected = _call(_numeric(18), q=q, I_a=values[a], I_b=values[a + 1], C_a=cdf[a],
+                         C_b=cdf[a + 1])
+        for ends in ("clamp", "extrapolate"):
+            np.testing.assert_allclose(weighted_quantiles(values, weights, [q], ends), [expected],
+                                       rtol=1e-12, err_msg=f"eq 18 at q = {q} ({ends})")
