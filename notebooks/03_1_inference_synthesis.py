@@ -194,8 +194,16 @@ dphi_paper
 # %% tags=["export"]
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
-    z = p * (np.asarray(x, dtype=float) - c)
-    return np.log(p) + np.minimum(z, 0.0) - np.log1p(np.exp(-np.abs(z)))
+    z = np.subtract(x, c, out=np.empty(np.shape(x)))
+    z *= p
+    tail = np.abs(z, out=np.empty_like(z))     # ln(1 + e^{-|z|}), in place (large batches)
+    np.negative(tail, out=tail)
+    np.exp(tail, out=tail)
+    np.log1p(tail, out=tail)
+    np.minimum(z, 0.0, out=z)
+    z -= tail
+    z += np.log(p)
+    return z
 
 
 def potential_gradient(x, p: float, c: float) -> np.ndarray:
@@ -242,15 +250,18 @@ def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray
     count = members.sum(axis=-1)
     safe = np.where(members, values, 0.0)
     mean = safe.sum(axis=-1) / np.maximum(count, 1)
-    deviations = np.where(members, safe - mean[..., None], 0.0)
+    deviations = safe - mean[..., None]
+    deviations *= members
     squares = np.einsum("...l,...l->...", deviations, deviations)
     return np.where(count > ddof, np.sqrt(squares / np.maximum(count - ddof, 1)), 0.0)
 
 
 def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
     """Eqs 8, 11: R / (sigma(R) + epsilon), sigma over the members of the last axis."""
-    sigma = masked_std(regrets, members, params.sigma_ddof)
-    return np.where(members, regrets, 0.0) / (sigma[..., None] + params.epsilon)
+    scale = 1.0 / (masked_std(regrets, members, params.sigma_ddof) + params.epsilon)
+    normalised = np.where(members, regrets, 0.0)
+    normalised *= scale[..., None]
+    return normalised
 
 
 # %% [markdown]
@@ -300,17 +311,25 @@ exponent
 #   cut-off drops inferers whose relative weight would be $\lesssim e^{-9}$.
 
 # %% tags=["export"]
-def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, params: Params
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
+                         params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
 
-    Returns the adjusted normalised regrets and the members that keep a non-zero weight.
+    ``best`` is the largest member value of each row. Returns the adjusted normalised regrets,
+    the members that keep a non-zero weight, and the adjusted ``best``.
     """
     p, c = params.p, params.c
-    capped = np.minimum(normalised, c + params.regret_cap / p)
-    best = np.max(np.where(members, capped, -np.inf), axis=-1, keepdims=True)
-    shifted = capped + np.maximum(c - params.regret_shift / p - best, 0.0)
-    return shifted, members & (shifted >= c - params.regret_cutoff / p)
+    cap = c + params.regret_cap / p
+    best = np.minimum(best, cap)
+    shift = np.where(np.isfinite(best), np.maximum(c - params.regret_shift / p - best, 0.0), 0.0)
+    shifted = np.minimum(normalised, cap)
+    shifted += shift
+    return shifted, members & (shifted >= c - params.regret_cutoff / p), best + shift
+
+
+def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """The largest value over the members of the last axis (-inf where there are none)."""
+    return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
 
 def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
@@ -320,11 +339,16 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     (eqs 3, 9 and 17 cancel it); 0 for non-members.
     """
     x = normalised_regrets(regrets, members, params)
+    best = best_member(x, members)
     if params.regret_guard_rails:
-        x, members = guard_railed_regrets(x, members, params)
-    log_w = np.where(members, log_potential_gradient(x, params.p, params.c), -np.inf)
-    top = np.max(log_w, axis=-1, keepdims=True)
-    return np.exp(log_w - np.where(np.isfinite(top), top, 0.0))     # exp(-inf) = 0
+        x, members, best = guard_railed_regrets(x, members, best, params)
+    top = log_potential_gradient(np.where(np.isfinite(best), best, params.c), params.p, params.c)
+    log_w = log_potential_gradient(x, params.p, params.c)    # phi' increases: top is its max
+    log_w -= top
+    np.minimum(log_w, 0.0, out=log_w)     # only non-members can exceed 0: no overflow there
+    np.exp(log_w, out=log_w)
+    log_w *= members
+    return log_w
 
 
 # %% [markdown]

@@ -51,6 +51,8 @@ HELPERS = {
     # Bookkeeping for the §3.1 secondary inferences (prose items 1-3, no equation): which workers
     # each combination row may hold.
     "allora_ref.spec.inference_synthesis.row_families",
+    # Masked maximum shared by the guard rails and the weight scaling of eqs 5, 10.
+    "allora_ref.spec.inference_synthesis.best_member",
 }
 
 # --- equation citations: "Eq 6", "eqs 3, 9", "Eqs 3-8", "(with 8, 11)" ------------------------

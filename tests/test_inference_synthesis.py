@@ -129,10 +129,13 @@ def test_guard_rails_cap_shift_and_cutoff():
     # normalised regrets chosen directly: sigma of [a, b] with ddof 1 is |a - b| / sqrt 2
     params = dataclasses.replace(SIMULATOR, epsilon=1e-12)
     x = np.array([10.0, 3.0, -5.0])
-    capped, members = spec.guard_railed_regrets(x, all_members(3), params)
+    capped, members, best = spec.guard_railed_regrets(x, all_members(3), np.array([10.0]), params)
+    assert best == capped.max()
     assert capped[0] == 0.75 + 6.75 / 3 and members.all()
     low = np.array([-10.0, -12.0, -30.0])
-    shifted, members = spec.guard_railed_regrets(low, all_members(3), params)
+    shifted, members, best = spec.guard_railed_regrets(low, all_members(3), np.array([-10.0]),
+                                                       params)
+    assert best == shifted.max() == 0.75 - 8.25 / 3
     np.testing.assert_allclose(shifted, low + (0.75 - 8.25 / 3) - (-10.0))
     assert list(members) == [True, True, False]      # -30 + shift is below c - 17.25/p
 
