@@ -125,6 +125,36 @@ def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: 
 
 
 # %% [markdown]
+# ## Eq 5: weights from forecasted regrets
+#
+# The regrets become weights through the derivative of the potential function of eq 6, applied
+# to the regrets normalised by eq 8:
+# $$w_{ijk} = \phi'_{p,c}(\hat R_{ijk}). \qquad (5)$$
+# The same rule, applied to the actual regrets, gives the weights of the network inference
+# (eq 10), so one function serves both. It is written here and relies on eqs 6-8 below; the
+# power-law regime the paper describes and the floating-point care it needs follow eq 8.
+
+# %% tags=["export"]
+def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
+    """Eqs 5, 10 (with 8, 11): w = phi'_{p,c}(R_hat) over the members of the last axis.
+
+    Returned up to a common positive factor per row, chosen so that the largest weight is 1
+    (eqs 3, 9 and 17 cancel it); 0 for non-members.
+    """
+    x = normalised_regrets(regrets, members, params)
+    best = best_member(x, members)
+    if params.regret_guard_rails:
+        x, members, best = guard_railed_regrets(x, members, best, params)
+    top = log_potential_gradient(np.where(np.isfinite(best), best, params.c), params.p, params.c)
+    log_w = log_potential_gradient(x, params.p, params.c)    # phi' increases: top is its max
+    log_w -= top
+    np.minimum(log_w, 0.0, out=log_w)     # only non-members can exceed 0: no overflow there
+    np.exp(log_w, out=log_w)
+    log_w *= members
+    return log_w
+
+
+# %% [markdown]
 # ## Eq 6: the potential function
 #
 # Regrets become weights through the derivative of a potential function that is non-negative,
@@ -265,9 +295,8 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
 
 
 # %% [markdown]
-# ## Eq 5: weights from regrets
+# ## Eq 5 in practice: the power-law regime
 #
-# $$w_{ijk} = \phi'_{p,c}(\hat R_{ijk}). \qquad (5)$$
 # The paper says this gives "an effective scaling of $w_{ijk} \propto L_{ijk}^{-p}$" for
 # negative regrets. Precisely: for $\hat R \ll c$, $\phi'(x) = p e^{p(x-c)}(1 + O(e^{p(x-c)}))$, so
 # with $R = \log_b \mathcal{L}_{i-1} - \log_b L$,
@@ -299,12 +328,13 @@ exponent
 # $\hat R \ll 0$, and $\phi'$ underflows to exactly 0 for every inferer when
 # $p(\hat R - c) < -745$ in float64: eq 3 becomes 0/0.
 #
-# Two remedies, one per profile:
+# Two remedies:
 #
-# * `whitepaper`: weights are computed as $\exp(\ln\phi'(\hat R) - \max_j \ln\phi'(\hat R))$,
+# * Every profile computes the weights as $\exp(\ln\phi'(\hat R) - \max_j \ln\phi'(\hat R))$,
 #   equal to the exact-arithmetic weights up to the common factor that eqs 3, 9 and 17 cancel.
-#   The largest weight is exactly 1: the paper's guarantee holds in floating point too.
-# * `allora-simulator` (`regret_guard_rails`): the deployed cap / shift / cut-off (DEVIATIONS
+#   The largest weight is exactly 1: the paper's guarantee holds in floating point too. This is
+#   all the `whitepaper` profile does.
+# * `allora-simulator` (`regret_guard_rails`) also applies the deployed cap / shift / cut-off (DEVIATIONS
 #   §1). Normalised regrets are capped at $c + 6.75/p$; if the largest is below $c - 8.25/p$ all
 #   are shifted up so that it sits there; after that, values below $c - 17.25/p$ get weight 0.
 #   The shift changes the relative weights slightly (the logistic is not an exponential), and the
@@ -330,25 +360,6 @@ def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.n
 def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
-
-
-def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
-    """Eqs 5, 10 (with 8, 11): w = phi'_{p,c}(R_hat) over the members of the last axis.
-
-    Returned up to a common positive factor per row, chosen so that the largest weight is 1
-    (eqs 3, 9 and 17 cancel it); 0 for non-members.
-    """
-    x = normalised_regrets(regrets, members, params)
-    best = best_member(x, members)
-    if params.regret_guard_rails:
-        x, members, best = guard_railed_regrets(x, members, best, params)
-    top = log_potential_gradient(np.where(np.isfinite(best), best, params.c), params.p, params.c)
-    log_w = log_potential_gradient(x, params.p, params.c)    # phi' increases: top is its max
-    log_w -= top
-    np.minimum(log_w, 0.0, out=log_w)     # only non-members can exceed 0: no overflow there
-    np.exp(log_w, out=log_w)
-    log_w *= members
-    return log_w
 
 
 # %% [markdown]
