@@ -15,7 +15,7 @@ import sys
 from allora_ref import __version__
 from allora_ref.compare import compare_tables
 from allora_ref.params import PROFILES, load_profile
-from allora_ref.replay import replay_synthesis
+from allora_ref.synthesis_table import replay_synthesis
 from allora_ref.table import read_table, write_table_atomic
 
 DATASETS = {"synthesis": replay_synthesis}

@@ -52,8 +52,6 @@ golden_dir = ""  # the research simulator's golden data; "" = ../../shared/golde
 
 # %%
 import dataclasses
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import sympy as sp
@@ -788,7 +786,8 @@ for field, (wp, sim) in profile_differences(whitepaper, simulator).items():
     print(f"  {field:22s} whitepaper={wp!s:32s} allora-simulator={sim}")
 
 # %%
-from allora_ref.replay import golden_synthesis_path, replay_difference
+from allora_ref.golden import golden_synthesis_path
+from allora_ref.synthesis_table import replay_difference
 
 golden = golden_synthesis_path(golden_dir or None)
 if golden is None:

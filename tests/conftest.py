@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from allora_ref.replay import GOLDEN_ENV, golden_synthesis_path
+from allora_ref.golden import GOLDEN_ENV, golden_synthesis_path
 
 
 def pytest_configure(config):

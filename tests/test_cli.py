@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from allora_ref.cli import main
-from allora_ref.replay import section_4_columns
+from allora_ref.synthesis_table import section_4_columns
 from allora_ref.table import read_table
 
 

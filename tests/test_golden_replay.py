@@ -7,7 +7,7 @@ import pytest
 
 from allora_ref.compare import compare_tables
 from allora_ref.params import load_profile
-from allora_ref.replay import (SynthesisColumns, emptied, replay_synthesis, section_4_columns)
+from allora_ref.synthesis_table import (SynthesisColumns, emptied, replay_synthesis, section_4_columns)
 from allora_ref.table import read_table
 
 SIMULATOR = load_profile("allora-simulator")

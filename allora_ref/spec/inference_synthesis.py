@@ -15,7 +15,7 @@ import numpy as np
 from allora_ref.checks import check_non_negative, check_shape, checked_array
 from allora_ref.params import Params
 
-# --- notebooks/03_1_inference_synthesis.py:79 (Eqs 1-2: inferences and forecasted losses)
+# --- notebooks/03_1_inference_synthesis.py:77 (Eqs 1-2: inferences and forecasted losses)
 def inferences(values) -> np.ndarray:
     """Eq 1: the inferences I_ij of one epoch over the topic's inferers (NaN = not submitted)."""
     return checked_array(values, "inferences I_ij", "eq 1", ndim=1, absent_allowed=True)
@@ -28,7 +28,7 @@ def forecasted_log_losses(losses, log_base: float) -> np.ndarray:
         raise ValueError("forecasted losses L_ijk (eq 2) must be > 0 to take their logarithm")
     return np.log(losses) / np.log(log_base)
 
-# --- notebooks/03_1_inference_synthesis.py:103 (Eq 3: the forecast-implied inference)
+# --- notebooks/03_1_inference_synthesis.py:101 (Eq 3: the forecast-implied inference)
 def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Eqs 3, 9: sum_l w_l I_l / sum_l w_l over the last axis (NaN where every weight is 0)."""
     total = weights.sum(axis=-1)
@@ -37,13 +37,13 @@ def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     numerator = np.einsum("...l,...l->...", weights, values)
     return np.where(total > 0, numerator / np.where(total > 0, total, 1.0), np.nan)
 
-# --- notebooks/03_1_inference_synthesis.py:120 (Eq 4: forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:118 (Eq 4: forecasted regrets)
 def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: np.ndarray
                        ) -> np.ndarray:
     """Eq 4: R_ijk = log L_{i-1} - log L_ijk, shape (N_f, N_i)."""
     return previous_network_log_loss - forecasted_log_losses
 
-# --- notebooks/03_1_inference_synthesis.py:137 (Eq 5: weights from forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:135 (Eq 5: weights from forecasted regrets)
 def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
     """Eqs 5, 10 (with 8, 11): w = phi'_{p,c}(R_hat) over the members of the last axis.
 
@@ -62,12 +62,12 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     log_w *= members
     return log_w
 
-# --- notebooks/03_1_inference_synthesis.py:190 (Eq 6: the potential function)
+# --- notebooks/03_1_inference_synthesis.py:188 (Eq 6: the potential function)
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
     return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
 
-# --- notebooks/03_1_inference_synthesis.py:224 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:222 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     z = np.subtract(x, c, out=np.empty(np.shape(x)))
@@ -88,7 +88,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:277 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:275 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -107,7 +107,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     normalised *= scale[..., None]
     return normalised
 
-# --- notebooks/03_1_inference_synthesis.py:343 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:341 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
                          params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -128,7 +128,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:406 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:404 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -165,7 +165,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:477 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:475 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -204,7 +204,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
                        regret_weights(initial_regrets(regrets, members, params), members, params))
     return weighted_inference(values, weights), weights
 
-# --- notebooks/03_1_inference_synthesis.py:534 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:532 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -234,7 +234,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:573 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:571 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -249,7 +249,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:614 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:612 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -277,7 +277,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:652 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:650 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""

@@ -1,4 +1,4 @@
-"""Replay recorded epochs of the research simulator's synthesis table through the spec.
+"""The research simulator's synthesis table: its columns, and its replay through the spec.
 
 The table (``synthesis_epochs_300-303.csv`` and any file with its columns) has one row per epoch.
 The first row only provides state. For each later row every input column is copied and every
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -23,24 +22,9 @@ from allora_ref.spec.inference_synthesis import (
     Submissions, SynthesisState, loss_vector_size, settle, synthesise)
 from allora_ref.table import Table, format_number, parse_optional_number, read_table
 
-GOLDEN_ENV = "ALLORA_GOLDEN_DIR"
-GOLDEN_DEFAULT = Path(__file__).resolve().parent.parent.parent / "shared" / "golden" / "allora-simulator"
-SYNTHESIS_FILE = "synthesis_epochs_300-303.csv"
 #: The percentiles of the table's ``network_inference_errorbar_q`` columns (eqs 16-18). A profile
 #: fills the columns of the percentiles it has and leaves the others empty.
 ERRORBAR_PERCENTILES = (2.28, 15.87, 50.0, 84.13, 97.72)
-
-
-def golden_dir(directory: str | os.PathLike | None = None) -> Path | None:
-    """The golden data folder (argument, else $ALLORA_GOLDEN_DIR, else ../shared), if it exists."""
-    path = Path(directory or os.environ.get(GOLDEN_ENV) or GOLDEN_DEFAULT)
-    return path if path.is_dir() else None
-
-
-def golden_synthesis_path(directory: str | os.PathLike | None = None) -> Path | None:
-    """The research simulator's synthesis table, if the golden data is present."""
-    folder = golden_dir(directory)
-    return folder / SYNTHESIS_FILE if folder else None
 
 
 @dataclass(frozen=True)
