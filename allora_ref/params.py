@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import typing
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -17,6 +18,15 @@ from typing import Literal
 ColdStart = Literal["equal-weights", "chain"]
 InitialRegret = Literal["zero", "topic-quantile"]
 QuantileEnds = Literal["clamp", "extrapolate"]
+OneInShare = Literal["all-subsets", "subsets-containing"]
+WindowUnit = Literal["epochs", "samples"]
+MissingFill = Literal["farthest", "lowest"]
+GradientMethod = Literal["analytic", "finite-difference"]
+ScoresFrom = Literal["final", "last-iteration-start"]
+SmoothingStart = Literal["zero", "current"]
+SmoothedState = Literal["raw", "normalised"]
+EffectiveFrom = Literal["normalised", "smoothed"]
+ScoreRatioRule = Literal["paper", "chain"]
 
 
 @dataclass(frozen=True)
@@ -72,24 +82,111 @@ class Params:
     """Eq 18 outside [C_1, C_N], which the paper leaves undefined: "clamp" returns the smallest /
     largest inference (deployed); "extrapolate" extends the first / last segment linearly."""
 
+    # --- §4.1 scores and reward fractions ------------------------------------------------------
+    one_in_share: OneInShare
+    """Eq 25: f+ as "all-subsets" = 1/2^N_f (the formula as printed: the share of all subsets of
+    forecasters in which a worker is alone) or "subsets-containing" = 1/2^(N_f - 1) (its share
+    among the subsets containing it; deployed)."""
+    lone_forecaster_scores_zero: bool
+    """Eqs 22-24: a single forecaster scores 0 (deployed: its one-out and one-in inferences are
+    not computed). The paper's formula applies to it unchanged."""
+    reward_p_inference: float
+    """Eqs 26, 28: p of the mapping function for inferers (paper and simulator 3, chain 1)."""
+    reward_p_forecast: float
+    """Eqs 27, 28: p of the mapping function for forecasters (3)."""
+    reward_c: float
+    """Eq 28: c of the mapping function (0.75)."""
+    score_window: int
+    """Eq 28: Delta N, the window of the score standard deviation (10)."""
+    score_window_unit: WindowUnit
+    """Eq 28: "epochs" (the paper: every score of the last Delta N epochs) or "samples" (deployed:
+    the last Delta N scores, newest epoch first, workers in index order)."""
+    equal_split_below_epsilon: bool
+    """Eq 28: if sigma(T) < epsilon every present worker gets M = 1 (deployed; not in the paper)."""
+    consensus_with_one_out_forecast_implied: bool
+    """Eq 30: the consensus vector also holds the losses of the one-out recomputed
+    forecast-implied inferences (deployed: 36 entries for 5 inferers and 3 forecasters; the
+    paper's eq 30: 21)."""
+    missing_loss_fill: MissingFill
+    """Eq 32: a loss a reputer did not report is replaced, for its score, by the reported value
+    "farthest" from the consensus, or by the "lowest" reported value (deployed)."""
+    consensus_norm_floor: float
+    """Eq 32: a consensus vector norm below this is replaced by it (deployed: 1e-7)."""
+    reputer_epsilon: float
+    """Eq 32: epsilon_r (0.01)."""
+    listening_gradient: GradientMethod
+    """Eq 34: "analytic" d ln T_i / d a_im (the paper) or "finite-difference" (deployed: one-sided,
+    step listening_step, (1 - T(a) / T(a + delta)) / delta)."""
+    listening_step: float
+    """Eq 34: the finite-difference step (deployed 0.001; -0.001 at a = 1)."""
+    listening_learning_rate: float
+    """Eq 34: lambda (0.05)."""
+    listening_max_iterations: int
+    """Eq 34: at most 1/lambda = 20 iterations (the paper); deployed: 10."""
+    listening_gradient_threshold: float
+    """Eq 34: stop when max |Delta a| / lambda is below this (0.001)."""
+    listened_stake_floor: float
+    """Eq 34: a step is interpolated so that sum a S / sum S stays at least this (0.5)."""
+    listening_scores_from: ScoresFrom
+    """Eqs 29, 32: the reported adjusted stakes and scores use the "final" coefficients (the
+    paper) or those at the "last-iteration-start" (deployed)."""
+    reputer_reward_p: float
+    """Eq 35: p of the reputer reward fractions (paper and simulator 1, chain 3)."""
+
+    # --- §4.2 reward division between tasks -----------------------------------------------------
+    alpha_task: float
+    """Eqs 39, 43: EMA weight of the smoothed fractions and of tau (0.1)."""
+    beta_entropy: float
+    """Eq 37: exponent of the number-ratio term (0.25)."""
+    smoothing_start: SmoothingStart
+    """Eq 39 for a participant's first epoch: EMA from "zero", or the "current" fraction
+    (deployed)."""
+    smoothed_state: SmoothedState
+    """Eq 39: the value carried to the next epoch: the "raw" u~ or the "normalised" f of eq 38
+    (deployed)."""
+    effective_number_from: EffectiveFrom
+    """Eq 40: N_eff from the "normalised" fractions f (the paper) or the "smoothed" u~
+    (deployed)."""
+    lone_participant_entropy: float
+    """Eq 37 for a class with one participant: 0 (the paper) or 0.173286795139986 (deployed)."""
+    forecasting_needs_two_inferers: bool
+    """Eq 41: G_i = 0 when there are fewer than two inferers (deployed)."""
+    score_ratio_rule: ScoreRatioRule
+    """Eq 43 when max_j T_ij <= 0: "paper" (tau unchanged when the max is exactly 0) or "chain"
+    (max(0, max_j T_ij); denominator |T_i| if that is 0; chi = 0.5 and tau reset if both are)."""
+    chi_min: float
+    """Eq 44: the utility below tau = 0 (0.1)."""
+    chi_max: float
+    """Eq 44: the utility from tau = 1 (0.5)."""
+
     def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            allowed = typing.get_args(hints[field.name])
+            if typing.get_origin(hints[field.name]) is Literal and \
+                    getattr(self, field.name) not in allowed:
+                raise ValueError(f"parameter {field.name} must be one of "
+                                 f"{', '.join(map(repr, allowed))}")
         _check(self.p > 0, "p", "must be > 0 (eqs 5-7)")
         _check(self.epsilon > 0, "epsilon", "must be > 0 (eqs 8, 11)")
         _check(0 < self.alpha_regret <= 1, "alpha_regret", "must lie in (0, 1] (eq 15)")
         _check(self.log_base > 1, "log_base", "must be > 1 (eqs 2, 4)")
         _check(self.sigma_ddof in (0, 1), "sigma_ddof", "must be 0 or 1 (eqs 8, 11)")
-        _check(self.cold_start in ("equal-weights", "chain"), "cold_start",
-               "must be 'equal-weights' or 'chain'")
-        _check(self.initial_regret in ("zero", "topic-quantile"), "initial_regret",
-               "must be 'zero' or 'topic-quantile' (eq 15)")
         _check(0 <= self.initial_regret_quantile <= 1, "initial_regret_quantile",
                "must lie in [0, 1]")
-        _check(self.ci_ends in ("clamp", "extrapolate"), "ci_ends",
-               "must be 'clamp' or 'extrapolate' (eq 18)")
         _check(len(self.ci_percentiles) > 0
                and all(0 < q < 100 for q in self.ci_percentiles)
                and list(self.ci_percentiles) == sorted(self.ci_percentiles),
                "ci_percentiles", "must be increasing values in (0, 100) (eqs 16-18)")
+        _check(self.score_window >= 1, "score_window", "must be >= 1 (eq 28)")
+        _check(self.reputer_epsilon > 0, "reputer_epsilon", "must be > 0 (eq 32)")
+        _check(self.listening_learning_rate > 0 and self.listening_max_iterations >= 1,
+               "listening_learning_rate", "and listening_max_iterations must be positive (eq 34)")
+        _check(0 <= self.listened_stake_floor <= 1, "listened_stake_floor",
+               "must lie in [0, 1] (eq 34)")
+        _check(0 < self.alpha_task <= 1, "alpha_task", "must lie in (0, 1] (eqs 39, 43)")
+        _check(0 <= self.chi_min <= self.chi_max <= 1, "chi_min",
+               "and chi_max must satisfy 0 <= chi_min <= chi_max <= 1 (eq 44)")
 
 
 def _check(ok: bool, field: str, message: str) -> None:

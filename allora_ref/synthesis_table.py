@@ -17,14 +17,19 @@ import numpy as np
 
 from allora_ref.compare import compare_tables
 from allora_ref.params import Params
-from allora_ref.spec.confidence_intervals import confidence_interval
-from allora_ref.spec.inference_synthesis import (
-    Submissions, SynthesisState, loss_vector_size, settle, synthesise)
+from allora_ref.spec.epoch import EpochInputs, TopicState, step
+from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, loss_vector_size
+from allora_ref.spec.participant_rewards import score_window
 from allora_ref.table import Table, format_number, parse_optional_number, read_table
 
 #: The percentiles of the table's ``network_inference_errorbar_q`` columns (eqs 16-18). A profile
 #: fills the columns of the percentiles it has and leaves the others empty.
 ERRORBAR_PERCENTILES = (2.28, 15.87, 50.0, 84.13, 97.72)
+
+
+def names(pattern: str, count: int) -> list[str]:
+    """``pattern`` formatted with 0 .. count - 1."""
+    return [pattern.format(n) for n in range(count)]
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,8 @@ class SynthesisColumns:
                       count("reputer_stake_{}"))
         if columns.n_inferers == 0 or columns.n_reputers == 0:
             raise ValueError("not a synthesis table: no inference_0 or reputer_stake_0 column")
-        missing = [name for name in columns.inputs + columns.outputs if name not in header]
+        missing = [name for name in columns.inputs + columns.outputs + columns.section_4_outputs
+                   if name not in header]
         if missing:
             raise ValueError(f"synthesis table lacks {len(missing)} columns, e.g. {missing[0]}")
         return columns
@@ -122,6 +128,37 @@ class SynthesisColumns:
                 + list(self.regrets.values()))
 
     @property
+    def section_4_outputs(self) -> list[str]:
+        """The §4 output columns (scores, reward fractions, reputers, entropies, rewards)."""
+        groups = (("inferer", self.n_inferers), ("forecaster", self.n_forecasters),
+                  ("reputer", self.n_reputers))
+        return ([name for who, n in groups[:2] for name in names(f"{who}_score_{{}}", n)]
+                + [name for who, n in groups[:2]
+                   for name in names(f"{who}_reward_fraction_{{}}", n)]
+                + [name for pattern in ("reputer_listening_coefficient_{}",
+                                        "reputer_adjusted_stake_{}", "reputer_score_{}",
+                                        "reputer_reward_fraction_{}")
+                   for name in names(pattern, self.n_reputers)]
+                + [name for who, n in groups for name in names(f"{who}_reward_fraction_smooth_{{}}", n)]
+                + [f"{who}s_entropy" for who, _ in groups]
+                + ["forecaster_task_score", "forecaster_score_ratio", "forecasters_utility"]
+                + [f"{who}s_reward_fraction" for who, _ in groups]
+                + [name for who, n in groups for name in names(f"{who}_reward_{{}}", n)])
+
+    @property
+    def state(self) -> list[str]:
+        """The output columns that later rows need (COLUMNS.md, "State that row i needs")."""
+        return (["network_loss"] + list(self.regrets.values())
+                + names("inferer_score_{}", self.n_inferers)
+                + names("forecaster_score_{}", self.n_forecasters)
+                + names("reputer_listening_coefficient_{}", self.n_reputers)
+                + [name for who, n in (("inferer", self.n_inferers),
+                                       ("forecaster", self.n_forecasters),
+                                       ("reputer", self.n_reputers))
+                   for name in names(f"{who}_reward_fraction_smooth_{{}}", n)]
+                + ["forecaster_score_ratio"])
+
+    @property
     def errorbars(self) -> list[str]:
         """The confidence-interval columns, one per percentile of ERRORBAR_PERCENTILES."""
         return [f"network_inference_errorbar_{q}" for q in range(len(ERRORBAR_PERCENTILES))]
@@ -149,83 +186,169 @@ class Row:
         return values
 
 
-@dataclass(frozen=True)
-class Known:
-    """The replay's state with what the file's history determines (False = unknown)."""
+class History:
+    """The state columns of the rows replayed so far, newest first: a number, or None where
+    neither the file nor the replay determines it."""
 
-    state: SynthesisState
-    loss_known: bool
-    regrets_known: np.ndarray
+    def __init__(self, columns: SynthesisColumns, depth: int):
+        self.columns, self.depth = columns, depth
+        self.rows: list[dict[str, float | None]] = []
+
+    def push(self, row: Row, computed: dict[str, float]) -> None:
+        """Record a row: the file's cell where present, else the replay's value if known."""
+        cells = {}
+        for name in self.columns.state:
+            value = row.get(name)
+            if value is None and not np.isnan(computed.get(name, np.nan)):
+                value = computed[name]
+            cells[name] = value
+        self.rows = [cells, *self.rows][: self.depth]
+
+    def values(self, pattern: str, count: int, back: int = 0) -> np.ndarray:
+        """The named cells of the row ``back`` rows before the newest, NaN where unknown."""
+        cells = self.rows[back] if back < len(self.rows) else {}
+        return np.array([np.nan if cells.get(n) is None else cells[n]
+                         for n in names(pattern, count)], dtype=float)
+
+    def known(self, pattern: str, count: int, back: int = 0) -> np.ndarray:
+        cells = self.rows[back] if back < len(self.rows) else {}
+        return np.array([cells.get(n) is not None for n in names(pattern, count)])
+
+    def score_history(self, pattern: str, count: int) -> tuple[np.ndarray, int]:
+        """Scores of the previous rows (newest first, ``depth`` rows, NaN where unknown) and
+        how many of the newest rows are known completely."""
+        history = np.array([self.values(pattern, count, back) for back in range(self.depth)])
+        known = 0
+        while known < len(self.rows) and self.known(pattern, count, known).all():
+            known += 1
+        return history.reshape(self.depth, count), known
 
 
-def state_from_row(row: Row, columns: SynthesisColumns, computed: Known | None) -> Known:
-    """State left by ``row``: the file's cells where present, else the replay's own values."""
-    shape = (2 + columns.n_workers + columns.n_forecasters, columns.n_workers)
-    regrets = np.full(shape, np.nan)
-    known = np.zeros(shape, bool)
-    if computed is not None:
-        regrets, known = computed.state.regrets.copy(), computed.regrets_known.copy()
-    for (r, l), name in columns.regrets.items():
-        if (value := row.get(name)) is not None:
-            regrets[r, l], known[r, l] = value, True
-    loss = row.get("network_loss")
-    loss_known = loss is not None or (computed is not None and computed.loss_known)
-    if loss is None:
-        loss = computed.state.previous_network_log_loss if computed else np.nan
-    return Known(SynthesisState(loss, np.where(known, regrets, np.nan)), loss_known, known)
+def topic_state(history: History, stakes: np.ndarray, params: Params) -> TopicState:
+    """The state a row starts from, built from the history (unknown cells as NaN)."""
+    c = history.columns
+    regrets = np.full((2 + c.n_workers + c.n_forecasters, c.n_workers), np.nan)
+    newest = history.rows[0]
+    for (r, l), name in c.regrets.items():
+        if newest.get(name) is not None:
+            regrets[r, l] = newest[name]
+    loss = np.nan if newest.get("network_loss") is None else newest["network_loss"]
+    listening = history.values("reputer_listening_coefficient_{}", c.n_reputers)
+    return TopicState(
+        SynthesisState(loss, regrets), stakes, np.where(np.isnan(listening), 1.0, listening),
+        history.score_history("inferer_score_{}", c.n_inferers)[0],
+        history.score_history("forecaster_score_{}", c.n_forecasters)[0],
+        tuple(history.values(f"{who}_reward_fraction_smooth_{{}}", n) for who, n in
+              (("inferer", c.n_inferers), ("forecaster", c.n_forecasters),
+               ("reputer", c.n_reputers))),
+        newest.get("forecaster_score_ratio") or 0.0)
 
 
-def replay_row(row: Row, columns: SynthesisColumns, before: Known, params: Params
-               ) -> tuple[dict[str, float], Known]:
-    """The §3 outputs of one row (NaN = not determinable) and the state it leaves."""
-    submissions = Submissions(row.values([f"inference_{j}" for j in range(columns.n_inferers)]),
-                              row.values(columns.forecasts("forecasted_loss_{k}_for_{j}"))
-                              .reshape(columns.n_forecasters, columns.n_inferers))
-    stakes = row.required([f"reputer_stake_{m}" for m in range(columns.n_reputers)])
-    reported = np.array([row.values(names) for names in columns.reputer_losses])
-    inferred = synthesise(before.state, submissions, params)
-    losses, after = settle(before.state, inferred, stakes, reported, params)
+def window_known(scores: np.ndarray, history: np.ndarray, known_rows: int, params: Params
+                 ) -> bool:
+    """Eq 28: whether the score window lies within the current row and the known rows."""
+    if params.score_window_unit == "epochs":
+        return known_rows + 1 >= params.score_window
+    window = score_window(np.vstack([scores[None, :], history[:known_rows]]), params)
+    return window.size >= params.score_window
 
-    fi_known = before.loss_known
-    rows_known = ~(inferred.members & ~before.regrets_known).any(axis=1)
-    rows_known &= fi_known | ~inferred.members[:, columns.n_inferers:].any(axis=1)
+
+def replay_row(row: Row, columns: SynthesisColumns, history: History, params: Params
+               ) -> dict[str, float]:
+    """Every output of one row, NaN where the file's history does not determine it."""
+    c = columns
+    submissions = Submissions(row.values(names("inference_{}", c.n_inferers)),
+                              row.values(c.forecasts("forecasted_loss_{k}_for_{j}"))
+                              .reshape(c.n_forecasters, c.n_inferers))
+    stakes = row.required(names("reputer_stake_{}", c.n_reputers))
+    reported = np.array([row.values(n) for n in c.reputer_losses])
+    topic_reward = row.get("topic_rewards")
+    state = topic_state(history, stakes, params)
+    epoch, after = step(state, EpochInputs(submissions, reported,
+                                           0.0 if topic_reward is None else topic_reward), params)
+    inferred = epoch.inferences
+
     blank = np.nan
-    out = dict(zip(columns.forecasts("forecasted_regret_{k}_inferer_{j}"),
+    loss_known = history.rows[0].get("network_loss") is not None
+    regrets_known = np.zeros(state.synthesis.regrets.shape, bool)
+    for (r, l), name in c.regrets.items():
+        regrets_known[r, l] = history.rows[0].get(name) is not None
+    rows_known = ~(inferred.members & ~regrets_known).any(axis=1)
+    rows_known &= loss_known | ~inferred.members[:, c.n_inferers:].any(axis=1)
+
+    out = dict(zip(c.forecasts("forecasted_regret_{k}_inferer_{j}"),
                    inferred.forecasted_regrets.ravel()))
-    out |= dict(zip([f"forecast_implied_inference_{k}" for k in range(columns.n_forecasters)],
-                    inferred.forecast_implied if fi_known else np.full(columns.n_forecasters, blank)))
-    out |= dict(zip(columns.forecasts("forecast_implied_inference_{k}_oneout_{j}"),
-                    inferred.one_out_forecast_implied.T.ravel() if fi_known else
-                    np.full(columns.n_forecasters * columns.n_inferers, blank)))
-    out |= dict(zip(columns.combined, np.where(rows_known, inferred.combined, blank)))
-    network = inferred.members[0]
-    if rows_known[0] and network.any():
-        interval = confidence_interval(inferred.values[0, network], inferred.weights[0, network],
-                                       params)
-        out |= {name: interval[params.ci_percentiles.index(percentile)]
-                for name, percentile in zip(columns.errorbars, ERRORBAR_PERCENTILES)
+    if loss_known:
+        out |= dict(zip(names("forecast_implied_inference_{}", c.n_forecasters),
+                        inferred.forecast_implied))
+        out |= dict(zip(c.forecasts("forecast_implied_inference_{k}_oneout_{j}"),
+                        inferred.one_out_forecast_implied.T.ravel()))
+    out |= dict(zip(c.combined, np.where(rows_known, inferred.combined, blank)))
+    if rows_known[0]:
+        out |= {name: epoch.confidence_interval[params.ci_percentiles.index(percentile)]
+                for name, percentile in zip(c.errorbars, ERRORBAR_PERCENTILES)
                 if percentile in params.ci_percentiles}
-    out |= dict(zip(columns.loss_vector(), losses))
-    regrets_known = before.regrets_known
-    out |= {name: after.regrets[r, l] if regrets_known[r, l] else blank
-            for (r, l), name in columns.regrets.items()}
-    return out, Known(after, True if not np.isnan(losses[0]) else before.loss_known,
-                      regrets_known)
+    out |= dict(zip(c.loss_vector(), epoch.losses))
+    out |= {name: after.synthesis.regrets[r, l] for (r, l), name in c.regrets.items()
+            if regrets_known[r, l]}
+
+    # §4: scores need only this row; everything else needs the history named below
+    out |= dict(zip(names("inferer_score_{}", c.n_inferers), epoch.inferer_scores))
+    out |= dict(zip(names("forecaster_score_{}", c.n_forecasters), epoch.forecaster_scores))
+    fractions_known = []
+    for who, n, scores, fractions in (("inferer", c.n_inferers, epoch.inferer_scores,
+                                       epoch.inferer_fractions),
+                                      ("forecaster", c.n_forecasters, epoch.forecaster_scores,
+                                       epoch.forecaster_fractions)):
+        past, known_rows = history.score_history(f"{who}_score_{{}}", n)
+        fractions_known.append(window_known(scores, past, known_rows, params))
+        if fractions_known[-1]:
+            out |= dict(zip(names(f"{who}_reward_fraction_{{}}", n), fractions))
+    reputers_known = history.known("reputer_listening_coefficient_{}", c.n_reputers).all()
+    fractions_known.append(reputers_known)
+    if reputers_known:
+        out |= dict(zip(names("reputer_listening_coefficient_{}", c.n_reputers), epoch.listening))
+        out |= dict(zip(names("reputer_adjusted_stake_{}", c.n_reputers), epoch.adjusted_stakes))
+        out |= dict(zip(names("reputer_score_{}", c.n_reputers), epoch.reputer_scores))
+        out |= dict(zip(names("reputer_reward_fraction_{}", c.n_reputers),
+                        epoch.reputer_fractions))
+    entropies_known = []
+    for (who, n), known, f, entropy in zip(
+            (("inferer", c.n_inferers), ("forecaster", c.n_forecasters), ("reputer", c.n_reputers)),
+            fractions_known, epoch.modified_fractions, epoch.entropies):
+        smooth = f"{who}_reward_fraction_smooth_{{}}"
+        entropies_known.append(known and history.known(smooth, n).all())
+        if entropies_known[-1]:
+            out |= dict(zip(names(smooth, n), f))
+            out[f"{who}s_entropy"] = entropy
+    out["forecaster_task_score"] = epoch.forecasting_task_score
+    tau_known = history.rows[0].get("forecaster_score_ratio") is not None
+    if tau_known:
+        out["forecaster_score_ratio"] = epoch.score_ratio
+        out["forecasters_utility"] = epoch.forecasting_utility
+    if all(entropies_known) and tau_known and topic_reward is not None and topic_reward > 0:
+        for who, share in zip(("inferers", "forecasters", "reputers"), epoch.class_rewards):
+            out[f"{who}_reward_fraction"] = share / topic_reward
+        out |= dict(zip(names("inferer_reward_{}", c.n_inferers), epoch.inferer_rewards))
+        out |= dict(zip(names("forecaster_reward_{}", c.n_forecasters), epoch.forecaster_rewards))
+        out |= dict(zip(names("reputer_reward_{}", c.n_reputers), epoch.reputer_rewards))
+    return out
 
 
 def replay_synthesis(table: Table, params: Params) -> Table:
-    """Replay every row after the first; §4 output columns (not yet specified) are left empty."""
+    """Replay every row after the first (the first provides state only)."""
     columns = SynthesisColumns.from_header(table.header)
     inputs = set(columns.inputs) | {table.header[0], "target", "topic_rewards"}
+    history = History(columns, params.score_window)
+    history.push(Row(table, 0), {})
     rows = [table.rows[0]]
-    known = state_from_row(Row(table, 0), columns, None)
     for index in range(1, len(table.rows)):
         row = Row(table, index)
-        outputs, computed = replay_row(row, columns, known, params)
+        outputs = replay_row(row, columns, history, params)
         rows.append(tuple(cell if name in inputs else
                           format_number(outputs[name]) if not np.isnan(outputs.get(name, np.nan))
                           else "" for name, cell in row.cells.items()))
-        known = state_from_row(row, columns, computed)
+        history.push(row, outputs)
     return Table(table.header, tuple(rows))
 
 

@@ -1,0 +1,496 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: allora-ref (Python 3.11)
+#     language: python
+#     name: allora-ref
+# ---
+
+# %% [markdown]
+# # §4.1 Reward distribution among individual participants (eqs 21-36)
+#
+# Workers are paid for their unique contribution to the network's accuracy; reputers for their
+# stake and their proximity to the consensus of all reputers. This notebook specifies the scores
+# and reward fractions of each participant. Cells tagged `export` are
+# `allora_ref.spec.participant_rewards`.
+#
+# Scores are differences of losses that are already logarithms (in the profile's base), so
+# "$\log \mathcal{L}$" below is a number the reputers reported, averaged by eq 14.
+
+# %% tags=["export"]
+#| default_exp spec.participant_rewards
+"""§4.1 scores and reward fractions, eqs 21-36: workers' scores and reward fractions, reputers'
+adjusted stakes, consensus, listening coefficients, reward fractions and stakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from allora_ref.checks import check_non_negative, checked_array
+from allora_ref.params import Params
+from allora_ref.spec.inference_synthesis import masked_std, potential
+
+# %%
+import dataclasses
+
+import matplotlib.pyplot as plt
+import sympy as sp
+
+from allora_ref.params import load_profile
+
+whitepaper = load_profile("whitepaper")
+simulator = load_profile("allora-simulator")
+
+# %% [markdown]
+# ## Eq 21: inferer scores
+#
+# An approximate Shapley value: how much worse the network would be without inferer $j$,
+# $$T_{ij} = \log \mathcal{L}^-_{ji} - \log \mathcal{L}_i, \qquad (21)$$
+# where the one-out loss includes the recomputed forecast-implied inferences (§3.1 item 2).
+# Positive when removing $j$ would increase the network loss.
+#
+# ## Eqs 22-24: forecaster scores
+#
+# Forecasting is redundant by design, so removing one forecaster barely changes the network; a
+# forecaster is scored by a mix of its one-out score and a one-in score, the gain from adding its
+# forecast-implied inference alone to the naive network:
+# $$T_{ik} = (1 - f^+) T^-_{ik} + f^+ T^+_{ik}, \qquad (22)$$
+# $$T^-_{ik} = \log \mathcal{L}^-_{ki} - \log \mathcal{L}_i, \qquad (23) \qquad
+#   T^+_{ik} = \log \mathcal{L}^-_i - \log \mathcal{L}^+_{ki}. \qquad (24)$$
+#
+# A worker that did not take part has no score (NaN). A worker whose one-out inference does not
+# exist (it was the only member) scores 0, as deployed. With a single forecaster the deployed
+# system computes neither its one-out nor its one-in inference and scores it 0
+# (`lone_forecaster_scores_zero`); the paper's rule still applies to it.
+
+# %% tags=["export"]
+def inferer_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
+    """Eq 21: T_ij = log L^-_ji - log L_i for every inferer (0 where the one-out loss is absent)."""
+    return np.where(np.isnan(one_out_log_losses), 0.0, one_out_log_losses - network_log_loss)
+
+
+def one_out_forecaster_scores(network_log_loss: float, one_out_log_losses: np.ndarray
+                              ) -> np.ndarray:
+    """Eq 23: T^-_ik = log L^-_ki - log L_i for every forecaster."""
+    return np.where(np.isnan(one_out_log_losses), 0.0, one_out_log_losses - network_log_loss)
+
+
+def one_in_forecaster_scores(naive_log_loss: float, one_in_log_losses: np.ndarray) -> np.ndarray:
+    """Eq 24: T^+_ik = log L^-_i - log L^+_ki for every forecaster."""
+    return np.where(np.isnan(one_in_log_losses), 0.0, naive_log_loss - one_in_log_losses)
+
+
+def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) -> np.ndarray:
+    """Eq 22: T_ik = (1 - f+) T^-_ik + f+ T^+_ik."""
+    return (1.0 - f_plus) * one_out + f_plus * one_in
+
+
+# %% [markdown]
+# ## Eq 25: the weight of the one-in score
+#
+# "$f^+$ represents the fraction of permutations in a binomial experiment in which a worker
+# appears solo":
+# $$f^+ = \frac{1}{2^{N_f}}. \qquad (25)$$
+# Two readings. Among all $2^{N_f}$ subsets of the forecasters, exactly one is $\{k\}$ alone:
+# $1/2^{N_f}$, the formula as printed. Among the $2^{N_f - 1}$ subsets that *contain* $k$, one is
+# $\{k\}$: $1/2^{N_f - 1}$, which is what the deployed system uses (`one_in_share`:
+# `all-subsets` / `subsets-containing`). We count both by enumeration:
+
+# %%
+from itertools import combinations
+
+for n_f in range(1, 8):
+    subsets = [set(s) for r in range(n_f + 1) for s in combinations(range(n_f), r)]
+    alone = sum(1 for s in subsets if s == {0})
+    containing = [s for s in subsets if 0 in s]
+    assert sp.Rational(alone, len(subsets)) == sp.Rational(1, 2**n_f)
+    assert sp.Rational(alone, len(containing)) == sp.Rational(1, 2**(n_f - 1))
+print("f+ for N_f = 1..7, all subsets:       ", [f"1/{2**n}" for n in range(1, 8)])
+print("f+ for N_f = 1..7, subsets containing:", [f"1/{2**(n - 1)}" for n in range(1, 8)])
+
+# %% tags=["export"]
+def one_in_fraction(n_forecasters: int, params: Params) -> float:
+    """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
+    exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
+    return 1.0 / 2.0 ** max(exponent, 0)
+
+
+def worker_scores(row_log_losses: np.ndarray, n_inferers: int, n_forecasters: int,
+                  active_forecasters: int, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
+
+    Returns (T_ij, T_ik); NaN for a worker without a one-out loss because it took no part.
+    """
+    n_workers = n_inferers + n_forecasters
+    network, naive = row_log_losses[0], row_log_losses[1]
+    one_out = row_log_losses[2: 2 + n_workers]
+    one_in = row_log_losses[2 + n_workers:]
+    inferers = inferer_scores(network, one_out[:n_inferers])
+    f_plus = one_in_fraction(active_forecasters, params)
+    forecasters = forecaster_scores(one_out_forecaster_scores(network, one_out[n_inferers:]),
+                                    one_in_forecaster_scores(naive, one_in), f_plus)
+    if active_forecasters == 1 and params.lone_forecaster_scores_zero:
+        forecasters = np.zeros(n_forecasters)
+    return inferers, forecasters
+
+
+# %% [markdown]
+# ## Eqs 26-28: worker reward fractions and the mapping function
+#
+# $$u_{ij} = \frac{M(T_{ij})}{\sum_j M(T_{ij})}, \qquad (26) \qquad
+#   v_{ik} = \frac{M(T_{ik})}{\sum_k M(T_{ik})}, \qquad (27) \qquad
+#   M(T) = \phi_{p,c}\!\left[\frac{T}{\sigma(T) + \epsilon}\right], \qquad (28)$$
+# with the potential of eq 6 and $\sigma(T)$ the standard deviation of the scores "over the
+# $\Delta N$ most recent time steps" ($\Delta N = 10$). The paper's requirements on $M$, checked
+# symbolically below: it rewards positive scores, gives negative scores a small non-zero reward,
+# is invariant to the scale of the scores (the standard deviation scales with them), and its
+# spread grows with $p$.
+#
+# The window (`score_window`, `score_window_unit`): the paper counts epochs; the deployed system
+# counts the last 10 score *samples*, newest epoch first and workers in index order, including
+# the current epoch. With 5 inferers that is two epochs; with 3 forecasters three epochs and one
+# sample of a fourth. When $\sigma < \epsilon$ the deployed system pays everyone equally
+# (`equal_split_below_epsilon`); the paper's $M$ is defined there too.
+
+# %%
+T, sigma_T, lam = sp.symbols("T sigma lambda", positive=True)
+c_sym, eps_sym = sp.symbols("c epsilon", positive=True)
+p_sym = sp.symbols("p", positive=True)
+M = sp.log(1 + sp.exp(p_sym * (T / (sigma_T + eps_sym) - c_sym)))
+# scale invariance: scores and their spread scaled together by lambda, with epsilon -> 0
+assert sp.simplify(M.subs({T: lam * T, sigma_T: lam * sigma_T, eps_sym: 0}) - M.subs(eps_sym, 0)) == 0
+# negative scores: small but non-zero reward (M > 0 everywhere, M -> 0 only as T -> -oo)
+Tn = sp.symbols("T_n", negative=True)
+assert sp.log(1 + sp.exp(p_sym * (Tn / sigma_T - c_sym))).is_positive
+# spread grows with p: the ratio of the rewards of two scores x > y increases with p
+x1, x2 = 1.5, -0.5
+ratios = [float(potential(x1, pv, 0.75) / potential(x2, pv, 0.75)) for pv in (1, 2, 3, 4, 5)]
+assert all(a < b for a, b in zip(ratios, ratios[1:]))
+print("M(1.5)/M(-0.5) for p = 1..5:", [f"{r:.3g}" for r in ratios])
+
+# %% tags=["export"]
+def score_window(history: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
+
+    ``history`` has one row per epoch (NaN = no score). "epochs": every score of the last
+    ``score_window`` epochs; "samples": the last ``score_window`` scores, newest epoch first and
+    workers in index order.
+    """
+    if params.score_window_unit == "epochs":
+        recent = history[: params.score_window]
+        return recent[~np.isnan(recent)]
+    samples = history[~np.isnan(history)]           # row-major: newest epoch, worker order
+    return samples[: params.score_window]
+
+
+def mapped_scores(scores: np.ndarray, window: np.ndarray, p: float, c: float, params: Params
+                  ) -> np.ndarray:
+    """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window (NaN stays)."""
+    sigma = masked_std(window, np.ones(window.shape, bool), params.sigma_ddof)
+    if params.equal_split_below_epsilon and sigma < params.epsilon:
+        return np.where(np.isnan(scores), np.nan, 1.0)
+    return potential(scores / (sigma + params.epsilon), p, c)
+
+
+def reward_fractions(mapped: np.ndarray) -> np.ndarray:
+    """Eqs 26, 27 (and 35 for reputers): x / sum x over the participants (NaN = absent)."""
+    present = ~np.isnan(mapped)
+    total = mapped[present].sum()
+    if not present.any():
+        return mapped
+    if total <= 0:
+        raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
+    return np.where(present, mapped / total, np.nan)
+
+
+# %% [markdown]
+# ## Eq 29: adjusted stake
+#
+# The consensus among reputers is weighted by an adjusted stake that saturates:
+# $$\hat S_{im} = \min\!\left(\frac{N_r a_{im} S_{im}}{\sum_m a_{im} S_{im}}, 1\right), \qquad (29)$$
+# with $a_{im} \in [0, 1]$ the listening coefficients (eq 34). It is 1 for any reputer with at least
+# the average listened stake and linear below, so a reputer with most of the stake weighs no more
+# than an average one: a majority stake cannot move the consensus further than an average stake.
+
+# %%
+S1, S2, a1 = sp.symbols("S_1 S_2 a_1", positive=True)
+N_r = 5
+share = N_r * a1 * S1 / (a1 * S1 + S2)
+# linear in the stake below average (S2 = everybody else's listened stake, fixed)
+assert sp.diff(share, S1, 2).subs(S2, 0) == 0
+assert sp.simplify(sp.diff(N_r * a1 * S1 / sp.Symbol("Total", positive=True), S1, 2)) == 0
+
+# %% tags=["export"]
+def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
+    """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
+    listened = coefficients * stakes
+    total = listened.sum(axis=-1, keepdims=True)
+    if np.any(total <= 0):
+        raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
+    return np.minimum(stakes.shape[-1] * listened / total, 1.0)
+
+
+# %% [markdown]
+# The majority-stake attack: five reputers, four honest ones reporting losses near the truth and
+# one with 90% of all stake reporting a loss vector shifted by 1 (in log units). With raw stakes
+# the consensus follows the majority holder; with adjusted stakes it moves only as far as one
+# average reputer could move it.
+
+# %% tags=["export"]
+def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarray:
+    """Eq 31: log L_i = sum_m S_hat_m log L_im / sum_m S_hat_m per entry (NaN = not reported).
+
+    ``adjusted`` may carry leading batch axes (..., N_r); ``reported`` is (N_r, entries).
+    """
+    present = ~np.isnan(reported)
+    total = adjusted @ present
+    sums = adjusted @ np.where(present, reported, 0.0)
+    return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
+
+
+# %%
+rng = np.random.default_rng(1)
+honest = rng.normal(-2.0, 0.02, size=(4, 21))
+attack = np.vstack([honest, honest.mean(axis=0) + 1.0])
+stakes_attack = np.array([1.0, 1.0, 1.0, 1.0, 36.0])            # 90% of the stake
+raw = consensus_log_losses(stakes_attack, attack)
+adjusted_consensus = consensus_log_losses(adjusted_stakes(np.ones(5), stakes_attack), attack)
+average = consensus_log_losses(adjusted_stakes(np.ones(5), np.ones(5)), attack)
+shift_raw = float(np.mean(raw - honest.mean(axis=0)))
+shift_adjusted = float(np.mean(adjusted_consensus - honest.mean(axis=0)))
+print(f"consensus shift with raw stakes: {shift_raw:.3f}, adjusted: {shift_adjusted:.3f}, "
+      f"attacker with average stake: {float(np.mean(average - honest.mean(axis=0))):.3f}")
+assert shift_raw > 0.85 and abs(shift_adjusted - 0.2) < 0.05
+np.testing.assert_allclose(adjusted_consensus, average, rtol=1e-12)
+
+# %% [markdown]
+# ## Eqs 30-32: the loss vector, consensus and consensus scores
+#
+# Each reputer's losses are collected in one vector (eq 30; the printed equation lists
+# $\mathcal{L}^+_{im}$ where eq 13 has the one-out losses $\mathcal{L}^-_{lim}$ - an erratum):
+# $$\mathbf{L}_{im} = \{\mathcal{L}_{im}, \mathcal{L}_{ijm}, \mathcal{L}_{ikm}, \mathcal{L}^-_{im},
+#   \mathcal{L}^-_{lim}, \mathcal{L}^+_{kim}\}, \qquad (30)$$
+# averaged with the adjusted stakes into the consensus (eq 31, above), and each reputer scored by
+# its relative distance to it,
+# $$T_{im} = \left[\frac{\|\log(\mathbf{L}_{im}/\mathbf{L}_i)\|}{\|\log \mathbf{L}_i\|} + \epsilon_r\right]^{-1}. \qquad (32)$$
+# The deployed system also puts the losses of the one-out recomputed forecast-implied inferences
+# into the vector (`consensus_with_one_out_forecast_implied`: 36 entries for 5 inferers and 3
+# forecasters instead of 21). A loss a reputer did not report is, for its score, replaced by the
+# reported value farthest from the consensus (`missing_loss_fill`: `farthest`; the deployed
+# system takes the lowest reported value). A zero consensus norm is replaced by
+# `consensus_norm_floor`.
+
+# %% tags=["export"]
+def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
+    """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
+    n_workers = n_inferers + n_forecasters
+    entries = np.ones(2 + n_workers + n_forecasters * n_inferers + n_workers + n_forecasters,
+                      bool)
+    if not params.consensus_with_one_out_forecast_implied:
+        entries[2 + n_workers: 2 + n_workers + n_forecasters * n_inferers] = False
+    return entries
+
+
+def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32 input: missing reports replaced by the reported value farthest from the consensus
+    (``farthest``) or the lowest reported value (``lowest``), per entry."""
+    if not np.isnan(reported).any():
+        return reported
+    if params.missing_loss_fill == "lowest":
+        fill = np.nanmin(reported, axis=0)
+    else:
+        distance = np.where(np.isnan(reported), -np.inf, np.abs(reported - consensus))
+        fill = reported[np.argmax(distance, axis=0), np.arange(reported.shape[1])]
+    return np.where(np.isnan(reported), fill, reported)
+
+
+def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r).
+
+    ``filled`` is (N_r, entries) without gaps; ``consensus`` (..., entries) may hold a batch of
+    nearby consensus vectors. Distances are expanded around the first one, r = x - c_0,
+    ||x - c||^2 = ||r||^2 - 2 r.(c - c_0) + ||c - c_0||^2, which is exact for c = c_0 and free of
+    cancellation for nearby c.
+    """
+    flat = consensus.reshape(-1, consensus.shape[-1])
+    offsets = filled - flat[0]
+    moves = flat - flat[0]
+    squares = ((offsets**2).sum(axis=1)[None, :] - 2.0 * moves @ offsets.T
+               + (moves**2).sum(axis=1)[:, None])
+    distance = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
+    norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
+    return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
+
+
+# %% [markdown]
+# ## Eqs 33-34: listening coefficients
+#
+# The network listens to each reputer with a coefficient $a_{im}$, chosen to maximise the
+# stake-weighted total consensus score
+# $$T_i = \frac{\sum_m S_{im} T_{im}}{\sum_m S_{im}} \qquad (33)$$
+# by gradient ascent,
+# $$a_{im} \rightarrow a_{im} + \lambda \frac{d \ln T_i}{d a_{im}}, \qquad (34)$$
+# started from the previous epoch's coefficients (1 for a new reputer), until the relative gradient
+# is below 0.001 or for at most $1/\lambda$ iterations. A step that would leave less than half of
+# the stake listened to is interpolated so that exactly half is. Coefficients stay in $[0, 1]$.
+#
+# **The gradient.** By the chain rule through eqs 29, 31 and 32 (a saturated adjusted stake has
+# zero derivative):
+# $$\frac{\partial \hat S_n}{\partial a_q} = N_r S_n \Big(\frac{\delta_{nq}}{\Sigma} - \frac{a_n S_q}{\Sigma^2}\Big),\quad
+#   \frac{\partial c_e}{\partial \hat S_n} = \frac{x_{ne} - c_e}{\sum_m \hat S_m},\quad
+#   \frac{\partial T_m}{\partial c_e} = -T_m^2\Big(\frac{c_e - x_{me}}{D_m C} - \frac{D_m c_e}{C^3}\Big),$$
+# with $\Sigma = \sum_m a_m S_m$, $c$ the consensus, $D_m = \|x_m - c\|$ and $C = \|c\|$; the paper's
+# method (`listening_gradient = "analytic"`) uses this. The deployed system estimates it with a
+# one-sided finite difference per reputer, $g_m = (1 - T(a)/T(a + \Delta e_m))/\Delta$ with
+# $\Delta = 0.001$ ($-0.001$ at $a_m = 1$), which equals $d\ln T/da_m$ only to first order; it runs
+# exactly 10 iterations (`listening_max_iterations`) and reports the scores and adjusted stakes of
+# the coefficients at the start of the last iteration (`listening_scores_from`). The symbolic
+# check of the gradient follows the code.
+
+# %% tags=["export"]
+def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
+    return (scores * stakes).sum(axis=-1) / stakes.sum()
+
+
+@dataclass(frozen=True)
+class Consensus:
+    """Eqs 29, 31-33 at given listening coefficients (leading batch axes allowed)."""
+
+    adjusted_stakes: np.ndarray
+    consensus: np.ndarray
+    scores: np.ndarray
+    total: np.ndarray
+
+
+def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
+                 params: Params) -> Consensus:
+    """Eqs 29, 31-33 for coefficients (..., N_r); missing reports are filled (eq 32) from the
+    consensus of the first coefficient vector."""
+    adjusted = adjusted_stakes(coefficients, stakes)
+    consensus = consensus_log_losses(adjusted, reported)
+    first = consensus.reshape(-1, consensus.shape[-1])[0]
+    scores = consensus_scores(filled_reports(reported, first, params), consensus, params)
+    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores))
+
+
+def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
+                       params: Params) -> np.ndarray:
+    """Eq 34: d ln T_i / d a_im, analytically (chain rule through eqs 29, 31-33) or by the
+    deployed one-sided finite difference."""
+    if params.listening_gradient == "finite-difference":
+        delta = np.where(coefficients == 1.0, -params.listening_step, params.listening_step)
+        total = consensus_at(np.vstack([coefficients, coefficients + np.diag(delta)]), stakes,
+                             reported, params).total
+        return (1.0 - total[0] / total[1:]) / delta
+    state = consensus_at(coefficients, stakes, reported, params)
+    present = ~np.isnan(reported)
+    n = stakes.size
+    listened = coefficients * stakes
+    sigma = listened.sum()
+    free = n * listened / sigma < 1.0                       # saturated stakes do not move
+    d_adjusted = free[:, None] * n * stakes[:, None] * (
+        np.eye(n) / sigma - np.outer(coefficients, stakes) / sigma**2)
+    weight = state.adjusted_stakes @ present
+    d_consensus = (np.where(present, reported - state.consensus, 0.0)
+                   / np.where(weight > 0, weight, 1.0)).T
+    offsets = state.consensus - filled_reports(reported, state.consensus, params)
+    distance = np.linalg.norm(offsets, axis=1)
+    norm = np.linalg.norm(state.consensus)
+    d_ratio = offsets / (np.where(distance > 0, distance, 1.0)
+                         * max(norm, params.consensus_norm_floor))[:, None]
+    if norm >= params.consensus_norm_floor:
+        d_ratio -= (distance / norm**3)[:, None] * state.consensus
+    d_scores = -(state.scores**2)[:, None] * d_ratio
+    return (stakes / stakes.sum()) @ d_scores @ d_consensus @ d_adjusted / state.total
+
+
+def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
+    """Eq 34 constraint: the listened stake sum_m a_m S_m / sum_m S_m."""
+    return float((coefficients * stakes).sum() / stakes.sum())
+
+
+def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
+                           params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 34: gradient ascent of ln T_i over the listening coefficients.
+
+    Returns (final coefficients, carried to the next epoch; coefficients the epoch's scores and
+    adjusted stakes use - the final ones, or those at the start of the last iteration).
+    """
+    coefficients = previous.astype(float)
+    scored = coefficients
+    floor = params.listened_stake_floor
+    for _ in range(params.listening_max_iterations):
+        step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
+                                                                   params)
+        proposed = np.clip(coefficients + step, 0.0, 1.0)
+        before, after = listened_fraction(coefficients, stakes), listened_fraction(proposed, stakes)
+        if after < floor:
+            share = (before - floor) / (before - after) if before > floor else 0.0
+            proposed = coefficients + share * (proposed - coefficients)
+        scored = coefficients
+        change = np.max(np.abs(proposed - coefficients)) / params.listening_learning_rate
+        coefficients = proposed
+        if change < params.listening_gradient_threshold:
+            break
+    return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
+
+
+# %% [markdown]
+# The analytic gradient against sympy, for three reputers and two loss entries. The adjusted
+# stakes of eq 29 always saturate for at least one reputer (the unsaturated shares sum to $N_r$),
+# so the symbolic model takes, at the test point, the branch of the minimum that is active there:
+
+# %%
+a_s = sp.symbols("a0:3", positive=True)
+stakes_3 = [sp.Rational(2), sp.Rational(3), sp.Rational(4)]
+x_vals = [[sp.Rational(-21, 10), sp.Rational(-19, 10)], [sp.Rational(-2), sp.Rational(-22, 10)],
+          [sp.Rational(-18, 10), sp.Rational(-2)]]
+point = {a_s[0]: sp.Rational(7, 10), a_s[1]: sp.Rational(4, 10), a_s[2]: sp.Rational(3, 10)}
+Sigma = sum(a * s for a, s in zip(a_s, stakes_3))
+shares = [3 * a * s / Sigma for a, s in zip(a_s, stakes_3)]
+S_hat = [share if share.subs(point) < 1 else sp.Integer(1) for share in shares]   # eq 29
+cons = [sum(S_hat[m] * x_vals[m][e] for m in range(3)) / sum(S_hat) for e in range(2)]  # eq 31
+C_norm = sp.sqrt(sum(ce**2 for ce in cons))
+T_m = [1 / (sp.sqrt(sum((x_vals[m][e] - cons[e])**2 for e in range(2))) / C_norm
+            + sp.Rational(1, 100)) for m in range(3)]                                # eq 32
+T_total = sum(s * t for s, t in zip(stakes_3, T_m)) / sum(stakes_3)                   # eq 33
+symbolic = np.array([float(sp.diff(sp.log(T_total), a).subs(point)) for a in a_s])
+analytic = dataclasses.replace(whitepaper, listening_gradient="analytic")
+deployed = dataclasses.replace(whitepaper, listening_gradient="finite-difference")
+a_point, stakes_point = np.array([0.7, 0.4, 0.3]), np.array([2.0, 3.0, 4.0])
+x_point = np.array(x_vals, dtype=float)
+numeric = listening_gradient(a_point, stakes_point, x_point, analytic)
+one_sided = listening_gradient(a_point, stakes_point, x_point, deployed)
+np.testing.assert_allclose(numeric, symbolic, rtol=1e-10)
+print("d ln T / d a   sympy:", symbolic)
+print("               analytic:", numeric)
+print("   one-sided difference:", one_sided, " (first-order agreement only)")
+assert np.all(np.abs(one_sided - symbolic) < 0.05 * np.abs(symbolic).max())
+
+# %% [markdown]
+# ## Eqs 35-36: reputer reward fractions and stakes
+#
+# $$w_{im} = \frac{(S_{im} T_{im})^p}{\sum_m (S_{im} T_{im})^p}, \qquad (35) \qquad
+#   S_{i+1,m} = S_{im} + w_{im} W_i, \qquad (36)$$
+# with fiducial $p = 1$ (the deployed chain's default is 3; `reputer_reward_p`) and $W_i$ the
+# reputers' class reward of §4.2. Rewards compound into stake: accurate reputers gain influence.
+
+# %% tags=["export"]
+def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
+                             ) -> np.ndarray:
+    """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""
+    return reward_fractions((stakes * scores) ** params.reputer_reward_p)
+
+
+def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: float
+                   ) -> np.ndarray:
+    """Eq 36: S_{i+1,m} = S_im + w_im W_i."""
+    return stakes + np.where(np.isnan(fractions), 0.0, fractions) * reputer_reward

@@ -1,0 +1,318 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: allora-ref (Python 3.11)
+#     language: python
+#     name: allora-ref
+# ---
+
+# %% [markdown]
+# # §4.2 Reward division between network tasks (eqs 37-46)
+#
+# A topic's reward of the epoch, $E_{t,i}$, is split between the inference, forecasting and
+# reputer tasks in proportion to how decentralised each is (a modified entropy of its reward
+# fractions), with the workers' share tilted towards forecasting by its measured utility. Cells
+# tagged `export` are `allora_ref.spec.task_rewards`.
+
+# %% tags=["export"]
+#| default_exp spec.task_rewards
+"""§4.2 reward division between tasks, eqs 37-46: smoothed fractions, modified entropy,
+effective numbers, forecasting utility and the class and participant rewards."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allora_ref.params import Params
+
+# %% tags=["parameters"]
+max_copies = 64  # the sybil experiment splits a participant into 2..max_copies copies
+
+# %%
+import dataclasses
+
+import matplotlib.pyplot as plt
+import sympy as sp
+
+from allora_ref.params import load_profile
+
+whitepaper = load_profile("whitepaper")
+simulator = load_profile("allora-simulator")
+
+# %% [markdown]
+# ## Eq 39: smoothed reward fractions
+#
+# The entropy looks at recent history, through an EMA of each class's reward fractions
+# (fiducial $\alpha = 0.1$, `alpha_task`):
+# $$\tilde u_{ij} = \alpha u_{ij} + (1-\alpha)\tilde u_{i-1,j}, \quad
+#   \tilde v_{ik} = \alpha v_{ik} + (1-\alpha)\tilde v_{i-1,k}, \quad
+#   \tilde w_{im} = \alpha w_{im} + (1-\alpha)\tilde w_{i-1,m}. \qquad (39)$$
+# Not in the paper: a participant's first value (`smoothing_start`: `zero` - it earned nothing
+# before - or `current`, deployed: $\tilde u = u$), and what is carried to the next epoch
+# (`smoothed_state`: the raw $\tilde u$, or - deployed - the normalised $f$ of eq 38; identical
+# while the set of participants is fixed). A participant absent this epoch keeps its value and
+# takes no part in eqs 37-40.
+
+# %% tags=["export"]
+def smoothed_fractions(current: np.ndarray, previous: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 39: u~ = alpha u + (1 - alpha) u~_{i-1} (NaN current = absent: carried over)."""
+    start = current if params.smoothing_start == "current" else np.zeros_like(current)
+    previous = np.where(np.isnan(previous), start, previous)
+    alpha = params.alpha_task
+    return np.where(np.isnan(current), previous, alpha * current + (1 - alpha) * previous)
+
+
+# %% [markdown]
+# ## Eq 38: modified reward fractions
+#
+# $$f_{ij} = \frac{\tilde u_{ij}}{\sum_j \tilde u_{ij}}, \quad f_{ik} = \frac{\tilde v_{ik}}{\sum_k \tilde v_{ik}},
+#   \quad f_{im} = \frac{\tilde w_{im}}{\sum_m \tilde w_{im}}, \qquad (38)$$
+# over the participants present this epoch.
+
+# %% tags=["export"]
+def modified_fractions(smoothed: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Eq 38: f = u~ / sum u~ over the present participants (NaN for the absent)."""
+    total = smoothed[present].sum()
+    if present.any() and total <= 0:
+        raise ValueError("smoothed reward fractions (eq 38) must have a positive sum")
+    return np.where(present, smoothed / (total if total > 0 else 1.0), np.nan)
+
+
+# %% [markdown]
+# ## Eq 40: effective number of participants
+#
+# $$N_{\rm eff} = \frac{1}{\sum f^2}, \qquad (40)$$
+# $N$ for equal fractions, near 1 when one participant takes almost everything. The deployed
+# system computes it from the smoothed fractions before normalisation
+# (`effective_number_from`); identical while they sum to 1.
+
+# %%
+n = sp.symbols("n", positive=True, integer=True)
+assert sp.simplify(1 / (n * (1 / n)**2) - n) == 0         # equal fractions: N_eff = N
+
+# %% tags=["export"]
+def effective_number(fractions: np.ndarray) -> float:
+    """Eq 40: N_eff = 1 / sum f^2 over the present participants."""
+    present = fractions[~np.isnan(fractions)]
+    return float(1.0 / np.sum(present**2)) if present.size else 0.0
+
+
+# %% [markdown]
+# ## Eq 37: modified entropy
+#
+# $$F_i = -\sum_j f_{ij}\ln f_{ij}\Big(\frac{N_{i,\rm eff}}{N_i}\Big)^\beta, \quad
+#   G_i = -\sum_k f_{ik}\ln f_{ik}\Big(\frac{N_{f,\rm eff}}{N_f}\Big)^\beta, \quad
+#   H_i = -\sum_m f_{im}\ln f_{im}\Big(\frac{N_{r,\rm eff}}{N_r}\Big)^\beta, \qquad (37)$$
+# natural logarithms, $\beta = 0.25$ (`beta_entropy`), $0 \ln 0 = 0$. A class with one participant
+# has entropy 0 in the paper; the deployed system uses the constant 0.173286795139986
+# (`lone_participant_entropy`), so that a lone participant still earns a class reward. A class
+# with no participant has entropy 0.
+
+# %% tags=["export"]
+def modified_entropy(fractions: np.ndarray, n_effective: float, params: Params) -> float:
+    """Eq 37: -sum f ln f (N_eff / N)^beta over the present participants."""
+    present = fractions[~np.isnan(fractions)]
+    if present.size == 0:
+        return 0.0
+    if present.size == 1:
+        return params.lone_participant_entropy
+    positive = present[present > 0]
+    shannon = float(-np.sum(positive * np.log(positive)))
+    return shannon * (n_effective / present.size) ** params.beta_entropy
+
+
+def class_entropy(fractions: np.ndarray, smoothed: np.ndarray, params: Params) -> float:
+    """Eqs 37-40 for one class: the modified entropy of its (already normalised) fractions."""
+    source = fractions if params.effective_number_from == "normalised" else np.where(
+        np.isnan(fractions), np.nan, smoothed)
+    return modified_entropy(fractions, effective_number(source), params)
+
+
+# %% [markdown]
+# ### The sybil claim
+#
+# "Any sybil attack would necessarily dilute the individual rewards of the sybil, which would
+# increase the number of participants while keeping their effective number approximately
+# constant ... $\beta = 0.25$ achieves this nearly exactly." We measure it: one participant of a
+# class splits into $k$ copies that share its reward fraction equally; the table gives the
+# entropy after the split relative to before, for several reward distributions, without the
+# number-ratio term ($\beta = 0$) and with $\beta = 0.25$, and the $\beta$ that would keep the
+# entropy exactly constant.
+
+# %%
+distributions = {
+    "equal, N = 5": np.full(5, 0.2),
+    "graded, N = 5": np.array([0.35, 0.25, 0.2, 0.12, 0.08]),
+    "one dominant, N = 5": np.array([0.8, 0.05, 0.05, 0.05, 0.05]),
+    "equal, N = 20": np.full(20, 0.05),
+}
+copies = np.unique(np.geomspace(2, max_copies, 6).astype(int))
+
+
+def entropy_after_split(f, k, beta, who):
+    split = np.concatenate([np.delete(f, who), np.full(k, f[who] / k)])
+    params = dataclasses.replace(whitepaper, beta_entropy=beta)
+    return modified_entropy(split, effective_number(split), params)
+
+
+def constant_beta(f, k, who):
+    """The beta at which the entropy is unchanged by the split (solved in closed form)."""
+    split = np.concatenate([np.delete(f, who), np.full(k, f[who] / k)])
+    h0, h1 = -np.sum(f * np.log(f)), -np.sum(split * np.log(split))
+    r0, r1 = effective_number(f) / f.size, effective_number(split) / split.size
+    return np.log(h0 / h1) / np.log(r1 / r0)
+
+
+rows = []
+for name, f in distributions.items():
+    base0 = modified_entropy(f, effective_number(f), dataclasses.replace(whitepaper, beta_entropy=0))
+    base = modified_entropy(f, effective_number(f), whitepaper)
+    for k in copies:
+        who = int(np.argmax(f))
+        rows.append((name, k, entropy_after_split(f, k, 0.0, who) / base0,
+                     entropy_after_split(f, k, 0.25, who) / base, constant_beta(f, k, who)))
+print(f"{'distribution':22s} {'k':>3s} {'beta=0':>8s} {'beta=0.25':>10s} {'beta for 1.0':>13s}")
+for name, k, r0, r25, b in rows:
+    print(f"{name:22s} {k:3d} {r0:8.3f} {r25:10.3f} {b:13.3f}")
+ratios = np.array([[r[2], r[3]] for r in rows])
+assert np.all(ratios[:, 1] < ratios[:, 0])          # beta = 0.25 always damps the gain
+
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for name in distributions:
+    sel = [r for r in rows if r[0] == name]
+    ax.plot([r[1] for r in sel], [r[3] for r in sel], marker="o", label=name)
+ax.axhline(1.0, color="k", lw=0.8)
+ax.set(xscale="log", xlabel="copies k of the largest participant",
+       ylabel=r"entropy after / before ($\beta$ = 0.25)")
+ax.legend(fontsize=8)
+plt.close(fig)
+fig
+
+# %% [markdown]
+# The measurement qualifies the claim: with $\beta = 0.25$ a split still raises the entropy (by
+# the amounts in the table) - the term damps the sybil gain substantially but "nearly exactly
+# constant" holds only for small $k$; the $\beta$ that would cancel the gain depends on the
+# distribution and on $k$.
+#
+# ## Eqs 42-44: the utility of the forecasting task
+#
+# The forecasting task's score is how much worse the network would be without it,
+# $$T_i = \log \mathcal{L}^-_i - \log \mathcal{L}_i, \qquad (42)$$
+# compared with the best inferer's score through an EMA ($\alpha = 0.1$, $\tau_0 = 0$),
+# $$\tau_i = \alpha\frac{T_i - \min(0, \max_j T_{ij})}{|\max_j T_{ij}|} + (1-\alpha)\tau_{i-1}, \qquad (43)$$
+# and mapped to the utility
+# $$\chi = \begin{cases} 0.1 & \tau_i < 0 \\ 0.4\tau_i + 0.1 & 0 \le \tau_i < 1 \\ 0.5 & \tau_i \ge 1.\end{cases} \qquad (44)$$
+#
+# Eq 43 divides by $|\max_j T_{ij}|$, which can be 0 (`score_ratio_rule`). `paper`: the ratio is
+# undefined then and $\tau$ keeps its previous value. `chain` (deployed): the maximum is taken
+# as $\max(0, \max_j T_{ij})$; if it is 0 the denominator is $|T_i|$; if $T_i$ is 0 too, $\chi = 0.5$
+# and $\tau$ is reset to 0.
+
+# %% tags=["export"]
+def forecasting_task_score(naive_log_loss: float, network_log_loss: float) -> float:
+    """Eq 42: T_i = log L^-_i - log L_i."""
+    return float(naive_log_loss - network_log_loss)
+
+
+def forecasting_score_ratio(task_score: float, inferer_scores: np.ndarray, previous: float,
+                            params: Params) -> tuple[float, bool]:
+    """Eq 43: tau_i, and whether the deployed rule pins chi to 0.5 (both scores zero)."""
+    best = float(np.nanmax(inferer_scores)) if np.any(~np.isnan(inferer_scores)) else 0.0
+    alpha = params.alpha_task
+    if params.score_ratio_rule == "chain":
+        best = max(best, 0.0)
+        if best == 0.0 and task_score == 0.0:
+            return 0.0, True
+        denominator = best if best != 0.0 else abs(task_score)
+        return alpha * task_score / denominator + (1 - alpha) * previous, False
+    if best == 0.0:
+        return previous, False
+    return alpha * (task_score - min(0.0, best)) / abs(best) + (1 - alpha) * previous, False
+
+
+def forecasting_utility(tau: float, params: Params) -> float:
+    """Eq 44: chi = 0.1 below tau = 0, 0.4 tau + 0.1 up to tau = 1, then 0.5."""
+    low, high = params.chi_min, params.chi_max
+    return float(np.clip(low + (high - low) * tau, low, high))
+
+
+# %% [markdown]
+# $\chi$ is continuous and within $[0.1, 0.5]$ - checked symbolically at the two joints and
+# on its range:
+
+# %%
+tau = sp.symbols("tau", real=True)
+chi_expr = sp.Piecewise((sp.Rational(1, 10), tau < 0), (sp.Rational(2, 5) * tau + sp.Rational(1, 10), tau < 1),
+                        (sp.Rational(1, 2), True))
+assert sp.limit(chi_expr, tau, 0, "-") == sp.limit(chi_expr, tau, 0, "+") == sp.Rational(1, 10)
+assert sp.limit(chi_expr, tau, 1, "-") == sp.limit(chi_expr, tau, 1, "+") == sp.Rational(1, 2)
+grid = np.linspace(-3, 4, 701)
+numeric_chi = np.array([forecasting_utility(t, whitepaper) for t in grid])
+np.testing.assert_allclose(numeric_chi, [float(chi_expr.subs(tau, t)) for t in grid], rtol=1e-15)
+assert numeric_chi.min() == 0.1 and numeric_chi.max() == 0.5
+
+# %% [markdown]
+# ## Eq 45: the normalisation $\gamma$
+#
+# $$\gamma = \frac{F_i + G_i}{(1-\chi)F_i + \chi G_i}, \qquad (45)$$
+# chosen so that tilting the workers' rewards by $\chi$ does not change their total. Substituting
+# it into eq 41 (below) gives $U_i + V_i = E_{t,i}(F_i + G_i)/(F_i + G_i + H_i)$ for every $\chi$:
+
+# %%
+F, G, H, E, chi = sp.symbols("F G H E chi", positive=True)
+gamma = (F + G) / ((1 - chi) * F + chi * G)
+U = (1 - chi) * gamma * F * E / (F + G + H)
+V = chi * gamma * G * E / (F + G + H)
+assert sp.simplify(U + V - E * (F + G) / (F + G + H)) == 0
+sp.simplify(U + V)
+
+# %% tags=["export"]
+def normalisation_factor(inference_entropy: float, forecasting_entropy: float, chi: float
+                         ) -> float:
+    """Eq 45: gamma = (F + G) / ((1 - chi) F + chi G) (1 when F = G = 0)."""
+    denominator = (1 - chi) * inference_entropy + chi * forecasting_entropy
+    if denominator == 0:
+        return 1.0
+    return (inference_entropy + forecasting_entropy) / denominator
+
+
+# %% [markdown]
+# ## Eq 41: class rewards
+#
+# $$U_i = \frac{(1-\chi)\gamma F_i E_{t,i}}{F_i + G_i + H_i}, \quad
+#   V_i = \frac{\chi\gamma G_i E_{t,i}}{F_i + G_i + H_i}, \quad
+#   W_i = \frac{H_i E_{t,i}}{F_i + G_i + H_i}. \qquad (41)$$
+# The deployed system sets $G_i = 0$ when there are no forecasters or at most one inferer
+# (`forecasting_needs_two_inferers`). If all three entropies are 0 (possible in the paper when
+# every class has one participant), eq 41 is 0/0; this reference then splits $E_{t,i}$ equally
+# between the classes that have participants.
+
+# %% tags=["export"]
+def class_rewards(entropies: tuple[float, float, float], chi: float, topic_reward: float,
+                  present: tuple[bool, bool, bool]) -> np.ndarray:
+    """Eq 41 (with 45): (U_i, V_i, W_i) from the entropies (F, G, H), chi and E_{t,i}."""
+    f, g, h = entropies
+    total = f + g + h
+    if total == 0:
+        share = np.array(present, float)
+        return topic_reward * share / share.sum() if share.any() else np.zeros(3)
+    gamma = normalisation_factor(f, g, chi)
+    return topic_reward / total * np.array([(1 - chi) * gamma * f, chi * gamma * g, h])
+
+
+# %% [markdown]
+# ## Eq 46: per-participant rewards
+#
+# $$U_{ij} = u_{ij} U_i, \quad V_{ik} = v_{ik} V_i, \quad W_{im} = w_{im} W_i, \qquad (46)$$
+# (the printed equation writes $v_{ij}$ and $w_{ij}$, an erratum). The rewards of a topic sum to
+# $E_{t,i}$.
+
+# %% tags=["export"]
+def participant_rewards(fractions: np.ndarray, class_reward: float) -> np.ndarray:
+    """Eq 46: the reward of each participant of a class, fraction x class reward (absent: 0)."""
+    return np.where(np.isnan(fractions), 0.0, fractions) * class_reward

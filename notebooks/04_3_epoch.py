@@ -1,0 +1,221 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: allora-ref (Python 3.11)
+#     language: python
+#     name: allora-ref
+# ---
+
+# %% [markdown]
+# # One epoch of a topic: §3 and §4 in one step
+#
+# $$\text{state}_i = \text{step}(\text{state}_{i-1}, \text{inputs}_i, \text{params})$$
+#
+# The inputs of an epoch are the workers' submissions (eqs 1-2), the reputers' reported losses
+# of every inference (eq 13) and the topic's reward $E_{t,i}$ (eqs 41, 55). The state carries
+# what the mechanism remembers: the last network loss and every regret (eq 15), recent scores
+# (eq 28), listening coefficients (eq 34), stakes (eq 36), smoothed reward fractions (eq 39) and
+# $\tau$ (eq 43). Simulation, replay and test vectors all go through `step`. Cells tagged `export`
+# are `allora_ref.spec.epoch`.
+
+# %% tags=["export"]
+#| default_exp spec.epoch
+"""One epoch of a topic, §3 and §4 together: state_i = step(state_{i-1}, inputs_i, params)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from allora_ref.checks import check_non_negative, checked_array
+from allora_ref.params import Params
+from allora_ref.spec.confidence_intervals import confidence_interval
+from allora_ref.spec.inference_synthesis import (
+    NetworkInferences, Submissions, SynthesisState, regret_table_losses, settle, synthesise)
+from allora_ref.spec.participant_rewards import (
+    consensus_at, consensus_entries, listening_coefficients, mapped_scores,
+    reputer_reward_fractions, reward_fractions, score_window, updated_stakes, worker_scores)
+from allora_ref.spec.task_rewards import (
+    class_entropy, class_rewards, forecasting_score_ratio, forecasting_task_score,
+    forecasting_utility, modified_fractions, participant_rewards, smoothed_fractions)
+
+# %% [markdown]
+# ## State, inputs and the epoch record
+
+# %% tags=["export"]
+@dataclass(frozen=True)
+class TopicState:
+    """What a topic remembers between epochs."""
+
+    synthesis: SynthesisState
+    """log L_{i-1} and the regrets of every combination row (eqs 4, 10, 15)."""
+    stakes: np.ndarray
+    """S_im (eq 36), shape (N_r,)."""
+    listening: np.ndarray
+    """a_im (eq 34), shape (N_r,); 1 for a new reputer."""
+    inferer_score_history: np.ndarray
+    """T_ij of the previous epochs, newest first, shape (depth, N_i); NaN = no score (eq 28)."""
+    forecaster_score_history: np.ndarray
+    """T_ik of the previous epochs, newest first, shape (depth, N_f) (eq 28)."""
+    smoothed: tuple[np.ndarray, np.ndarray, np.ndarray]
+    """u~, v~, w~ (eq 39) of inferers, forecasters, reputers; NaN = never rewarded."""
+    score_ratio: float
+    """tau_{i-1} (eq 43); 0 before the first epoch."""
+
+    @classmethod
+    def initial(cls, n_inferers: int, n_forecasters: int, stakes, params: Params
+                ) -> "TopicState":
+        """A new topic: no losses, regrets, scores or rewards yet; everyone listened to."""
+        stakes = checked_array(stakes, "reputer stakes S_im", "eq 36", ndim=1)
+        check_non_negative(stakes, "reputer stakes S_im", "eq 36")
+        depth = params.score_window
+        return cls(SynthesisState.initial(n_inferers, n_forecasters), stakes,
+                   np.ones(stakes.size), np.full((depth, n_inferers), np.nan),
+                   np.full((depth, n_forecasters), np.nan),
+                   (np.full(n_inferers, np.nan), np.full(n_forecasters, np.nan),
+                    np.full(stakes.size, np.nan)), 0.0)
+
+
+@dataclass(frozen=True)
+class EpochInputs:
+    """What arrives in one epoch."""
+
+    submissions: Submissions
+    """Inferences and forecasted log-losses (eqs 1-2)."""
+    reported_log_losses: np.ndarray
+    """Every reputer's log-loss of every inference of eq 12, shape (N_r, loss vector); NaN =
+    not reported (eq 13)."""
+    topic_reward: float
+    """E_{t,i}, the topic's reward of the epoch (eqs 41, 55)."""
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """Everything one epoch computes, in the order of the paper."""
+
+    inferences: NetworkInferences
+    confidence_interval: np.ndarray
+    losses: np.ndarray
+    inferer_scores: np.ndarray
+    forecaster_scores: np.ndarray
+    inferer_fractions: np.ndarray
+    forecaster_fractions: np.ndarray
+    listening: np.ndarray
+    adjusted_stakes: np.ndarray
+    reputer_scores: np.ndarray
+    reputer_fractions: np.ndarray
+    modified_fractions: tuple[np.ndarray, np.ndarray, np.ndarray]
+    entropies: tuple[float, float, float]
+    forecasting_task_score: float
+    score_ratio: float
+    forecasting_utility: float
+    class_rewards: np.ndarray
+    inferer_rewards: np.ndarray
+    forecaster_rewards: np.ndarray
+    reputer_rewards: np.ndarray
+
+
+# %% [markdown]
+# ## Workers' reward fractions (eqs 21-28)
+#
+# A worker that took part has a score; its reward fraction comes from the mapping function with
+# the spread of the recent scores of its class, the current epoch included.
+
+# %% tags=["export"]
+def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: Params
+                     ) -> np.ndarray:
+    """Eqs 26-28 for one class: reward fractions of the workers with a score (NaN otherwise)."""
+    window = score_window(np.vstack([scores[None, :], history]), params)
+    return reward_fractions(mapped_scores(scores, window, p, params.reward_c, params))
+
+
+# %% [markdown]
+# ## Reputers (eqs 29-36)
+
+# %% tags=["export"]
+def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
+                    n_forecasters: int, params: Params):
+    """Eqs 29-35: final listening coefficients, and the adjusted stakes, scores and reward
+    fractions of the reputers that reported (NaN for the others)."""
+    reporting = ~np.isnan(reported).all(axis=1)
+    entries = consensus_entries(n_inferers, n_forecasters, params)
+    vector = reported[np.ix_(reporting, entries)]
+    stakes = state.stakes[reporting]
+    listening = state.listening.copy()
+    adjusted = np.full(state.stakes.size, np.nan)
+    scores = np.full(state.stakes.size, np.nan)
+    fractions = np.full(state.stakes.size, np.nan)
+    if reporting.any():
+        final, scored = listening_coefficients(state.listening[reporting], stakes, vector, params)
+        outcome = consensus_at(scored, stakes, vector, params)
+        listening[reporting] = final
+        adjusted[reporting] = outcome.adjusted_stakes
+        scores[reporting] = outcome.scores
+        fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
+    return listening, adjusted, scores, fractions
+
+
+# %% [markdown]
+# ## The step
+
+# %% tags=["export"]
+def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
+    """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state."""
+    submissions = inputs.submissions
+    n_i, n_f = submissions.n_inferers, submissions.n_forecasters
+    reported = checked_array(inputs.reported_log_losses, "reported log-losses log L_im",
+                             "eq 13", ndim=2, absent_allowed=True)
+    topic_reward = float(checked_array(inputs.topic_reward, "topic reward E_ti", "eq 41"))
+    if topic_reward < 0:
+        raise ValueError("topic reward E_ti (eq 41) must be non-negative")
+
+    inferred = synthesise(state.synthesis, submissions, params)
+    network = inferred.members[0]
+    interval = (confidence_interval(inferred.values[0, network], inferred.weights[0, network],
+                                    params) if network.any() else
+                np.full(len(params.ci_percentiles), np.nan))
+    losses, synthesis = settle(state.synthesis, inferred, state.stakes, reported, params)
+    row_losses, _ = regret_table_losses(losses, n_i, n_f)
+
+    active_forecasters = int((~np.isnan(inferred.forecast_implied)).sum())
+    t_inferers, t_forecasters = worker_scores(row_losses, n_i, n_f, active_forecasters, params)
+    t_inferers = np.where(inferred.members[0, :n_i], t_inferers, np.nan)
+    t_forecasters = np.where(inferred.members[0, n_i:], t_forecasters, np.nan)
+    u = worker_fractions(t_inferers, state.inferer_score_history, params.reward_p_inference,
+                         params)
+    v = worker_fractions(t_forecasters, state.forecaster_score_history,
+                         params.reward_p_forecast, params)
+    listening, adjusted, t_reputers, w = reputer_outcome(state, reported, n_i, n_f, params)
+
+    smoothed, modified, entropies = [], [], []
+    for current, previous in zip((u, v, w), state.smoothed):
+        tilde = smoothed_fractions(current, previous, params)
+        f = modified_fractions(tilde, ~np.isnan(current))
+        smoothed.append(f if params.smoothed_state == "normalised" else tilde)
+        modified.append(f)
+        entropies.append(class_entropy(f, tilde, params))
+    if params.forecasting_needs_two_inferers and (~np.isnan(u)).sum() < 2:
+        entropies[1] = 0.0
+    task_score = forecasting_task_score(row_losses[1], row_losses[0])
+    tau, pinned = forecasting_score_ratio(task_score, t_inferers, state.score_ratio, params)
+    chi = params.chi_max if pinned else forecasting_utility(tau, params)
+    present = tuple(bool((~np.isnan(x)).any()) for x in (u, v, w))
+    rewards = class_rewards(tuple(entropies), chi, topic_reward, present)
+
+    epoch = Epoch(inferred, interval, losses, t_inferers, t_forecasters, u, v, listening,
+                  adjusted, t_reputers, w, tuple(modified), tuple(entropies), task_score, tau,
+                  chi, rewards, participant_rewards(u, rewards[0]),
+                  participant_rewards(v, rewards[1]), participant_rewards(w, rewards[2]))
+    depth = state.inferer_score_history.shape[0]
+    next_state = TopicState(
+        synthesis, updated_stakes(state.stakes, w, rewards[2]), listening,
+        np.vstack([t_inferers[None, :], state.inferer_score_history])[:depth],
+        np.vstack([t_forecasters[None, :], state.forecaster_score_history])[:depth],
+        tuple(smoothed), tau)
+    return epoch, next_state
