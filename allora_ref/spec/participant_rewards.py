@@ -105,7 +105,17 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:246 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:257 (Eqs 30-32: the loss vector, consensus and consensus scores)
+def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
+    """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
+    n_workers = n_inferers + n_forecasters
+    entries = np.ones(2 + n_workers + n_forecasters * n_inferers + n_workers + n_forecasters,
+                      bool)
+    if not params.consensus_with_one_out_forecast_implied:
+        entries[2 + n_workers: 2 + n_workers + n_forecasters * n_inferers] = False
+    return entries
+
+
 def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarray:
     """Eq 31: log L_i = sum_m S_hat_m log L_im / sum_m S_hat_m per entry (NaN = not reported).
 
@@ -115,16 +125,6 @@ def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarr
     total = adjusted @ present
     sums = adjusted @ np.where(present, reported, 0.0)
     return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
-
-# --- notebooks/04_1_participant_rewards.py:290 (Eqs 30-32: the loss vector, consensus and consensus scores)
-def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
-    """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
-    n_workers = n_inferers + n_forecasters
-    entries = np.ones(2 + n_workers + n_forecasters * n_inferers + n_workers + n_forecasters,
-                      bool)
-    if not params.consensus_with_one_out_forecast_implied:
-        entries[2 + n_workers: 2 + n_workers + n_forecasters * n_inferers] = False
-    return entries
 
 
 def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
@@ -157,7 +157,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
     return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
 
-# --- notebooks/04_1_participant_rewards.py:357 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:335 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return (scores * stakes).sum(axis=-1) / stakes.sum()
@@ -198,7 +198,9 @@ def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: n
     n = stakes.size
     listened = coefficients * stakes
     sigma = listened.sum()
-    free = n * listened / sigma < 1.0                       # saturated stakes do not move
+    # saturated stakes do not move; at the kink (share exactly 1, e.g. equal stakes all listened
+    # to) the linear branch is taken: the one-sided derivative for a coefficient moving down
+    free = n * listened / sigma <= 1.0 + 1e-12
     d_adjusted = free[:, None] * n * stakes[:, None] * (
         np.eye(n) / sigma - np.outer(coefficients, stakes) / sigma**2)
     weight = state.adjusted_stakes @ present
@@ -245,7 +247,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:486 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:513 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""
