@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
         return {"replay": run_replay, "compare": run_compare}[args.command](args)
-    except (UsageError, ValueError) as error:
+    except (UsageError, ValueError, OSError) as error:
         print(f"allora-ref: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -67,8 +67,12 @@ class Params:
     inferers only (forecast-implied inferences ignored)."""
     initial_regret: InitialRegret
     """Eq 15 for a worker with no regret yet (not in the paper). "zero": the EMA starts at 0.
-    "topic-quantile": the deployed rule - the initial_regret_quantile quantile of the regrets known
-    in the same family plus (c - initial_regret_offset/p)(sigma + epsilon)."""
+    "topic-quantile": the deployed formula - the initial_regret_quantile quantile of the known
+    regrets plus (c - initial_regret_offset/p)(sigma + epsilon). The deployed system takes one
+    topic-wide value from "experienced" workers (included at least 1/alpha times), which needs
+    inclusion counts; this reference takes the regrets known in the same row (regret family),
+    the same value for a newcomer's weight (eq 10) and for its EMA start (eq 15). The golden
+    data never reaches it."""
     initial_regret_quantile: float
     """Initial regret (deployed: 0.25)."""
     initial_regret_offset: float
@@ -195,6 +199,21 @@ def _check(ok: bool, field: str, message: str) -> None:
 
 
 PROFILES = ("whitepaper", "allora-simulator")
+
+#: The first field of each section's block in :class:`Params` (fields follow the paper's order).
+SECTION_STARTS = {"3.1": "p", "3.2": "ci_percentiles", "4.1": "one_in_share",
+                  "4.2": "alpha_task"}
+
+
+def section_fields(section: str) -> list[str]:
+    """The names of the fields of the paper's section ``section`` ("3" or "4.1", say)."""
+    names = [f.name for f in dataclasses.fields(Params)]
+    starts = sorted((names.index(first), key) for key, first in SECTION_STARTS.items())
+    result = []
+    for (start, key), (end, _) in zip(starts, starts[1:] + [(len(names), "")]):
+        if key == section or key.startswith(section + "."):
+            result += names[start:end]
+    return result
 
 
 def load_profile(name: str) -> Params:

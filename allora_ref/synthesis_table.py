@@ -182,7 +182,7 @@ class Row:
         values = self.values(names)
         if np.isnan(values).any():
             name = names[int(np.argmax(np.isnan(values)))]
-            raise ValueError(f"missing value in column {name}, {self.key}")
+            raise ValueError(f"missing value in column {name}, row {self.key}")
         return values
 
 
@@ -335,9 +335,29 @@ def replay_row(row: Row, columns: SynthesisColumns, history: History, params: Pa
     return out
 
 
+def check_epochs(table: Table) -> None:
+    """ValueError unless the table has data rows keyed by consecutive integer epochs."""
+    if not table.rows:
+        raise ValueError("the table has a header but no rows")
+    previous = None
+    for key in table.keys:
+        try:
+            epoch = int(key)
+        except ValueError:
+            raise ValueError(f"{table.header[0]} {key!r} is not an integer epoch") from None
+        if previous is not None and epoch != previous + 1:
+            raise ValueError(f"epochs must be consecutive: {epoch} follows {previous}")
+        previous = epoch
+
+
 def replay_synthesis(table: Table, params: Params) -> Table:
     """Replay every row after the first (the first provides state only)."""
     columns = SynthesisColumns.from_header(table.header)
+    check_epochs(table)
+    unknown = sorted(set(params.ci_percentiles) - set(ERRORBAR_PERCENTILES))
+    if unknown:
+        raise ValueError(f"the table has no network_inference_errorbar column for the profile's "
+                         f"percentile(s) {unknown} (eqs 16-18)")
     inputs = set(columns.inputs) | {table.header[0], "target", "topic_rewards"}
     history = History(columns, params.score_window)
     history.push(Row(table, 0), {})
@@ -353,19 +373,27 @@ def replay_synthesis(table: Table, params: Params) -> Table:
 
 
 def section_4_columns(header: tuple[str, ...]) -> list[str]:
-    """Output columns of the synthesis table that belong to §4 (scores, rewards, ...)."""
-    columns = SynthesisColumns.from_header(header)
-    known = set(columns.inputs) | set(columns.outputs)
-    return [name for name in header[1:] if name not in known | {"target", "topic_rewards"}]
+    """The §4 output columns of a synthesis table (scores, reward fractions, rewards, ...)."""
+    return SynthesisColumns.from_header(header).section_4_outputs
 
 
-def replay_difference(path: str | os.PathLike, params: Params) -> tuple[float, str]:
-    """Largest relative error of the replayed §3 outputs against the file, and its column."""
+def deviation_effects(path: str | os.PathLike, simulator: Params, whitepaper: Params,
+                      fields: list[str], exclude: list[str] = ()) -> list[tuple[str, float, str, int]]:
+    """Replay the file with the simulator profile, the whitepaper profile, and the simulator
+    profile with each of ``fields`` set to its whitepaper value: (variant, largest relative
+    error against the file, its column, cells left empty)."""
     table = read_table(path)
-    comparison = compare_tables(table, replay_synthesis(table, params),
-                                exclude=section_4_columns(table.header))
-    worst = max(comparison.families, key=lambda family: family.max_rel_error)
-    return worst.max_rel_error, f"{worst.worst_column} ({worst.name})"
+    variants = {"allora-simulator": simulator, "whitepaper": whitepaper}
+    for field in fields:
+        value = getattr(whitepaper, field)
+        if value != getattr(simulator, field):
+            variants[f"simulator with {field} = {value}"] = replace(simulator, **{field: value})
+    effects = []
+    for name, params in variants.items():
+        comparison = compare_tables(table, replay_synthesis(table, params), exclude=exclude)
+        worst = max(comparison.families, key=lambda family: family.max_rel_error)
+        effects.append((name, worst.max_rel_error, worst.worst_column or "-", comparison.skipped))
+    return effects
 
 
 def emptied(table: Table, keys: set[str], columns: list[str]) -> Table:

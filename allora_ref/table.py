@@ -80,7 +80,8 @@ def _numbered_records(reader) -> list[tuple[int, list[str]]]:
     records = []
     start = 1
     for row in reader:
-        records.append((start, row))
+        if row:                                    # blank lines (e.g. at the end) are skipped
+            records.append((start, row))
         start = reader.line_num + 1
     return records
 

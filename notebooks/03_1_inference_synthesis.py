@@ -57,6 +57,7 @@ import matplotlib.pyplot as plt
 import sympy as sp
 
 from allora_ref.params import load_profile, profile_differences
+from allora_ref.table import read_table
 
 whitepaper = load_profile("whitepaper")
 simulator = load_profile("allora-simulator")
@@ -470,7 +471,14 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
 # eq 15 at 0; `topic-quantile` (deployed) gives a newcomer the 25% quantile of the known regrets
 # of the same row plus $(c - 8.25/p)(\sigma + \epsilon)$, which puts it near the bottom. A row in
 # which no member has a regret is a cold start (`cold_start`): `equal-weights` averages all its
-# members equally, `chain` takes the plain mean of its inferers only.
+# members equally, `chain` takes the plain mean of its inferers only - or, in the very first
+# epoch, before any loss was reported, their median (as deployed).
+#
+# Rows without any member have no inference (NaN): the one-out row of the only worker, or a
+# one-in row of a forecaster without a forecast-implied inference. An epoch without any
+# inference is an error. The deployed system computes the one-out-forecaster and one-in rows only
+# when there is more than one forecaster; this reference computes every row that has members,
+# and the deployed scoring rule for a single forecaster is a profile field of §4.
 
 # %% tags=["export"]
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
@@ -482,13 +490,14 @@ def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
 
 
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret."""
+    """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret,
+    computed from the regrets the row knows (those of every worker of its family)."""
     unknown = members & np.isnan(regrets)
     if not unknown.any():
         return regrets
     start = np.zeros(regrets.shape[:-1])
     if params.initial_regret == "topic-quantile":
-        known = members & ~np.isnan(regrets)
+        known = ~np.isnan(regrets)
         rows = known.any(axis=-1)
         quantile = np.nanquantile(np.where(known[rows], regrets[rows], np.nan),
                                   params.initial_regret_quantile, axis=-1)
@@ -499,17 +508,21 @@ def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) ->
 
 
 def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.ndarray,
-                        n_inferers: int, params: Params) -> tuple[np.ndarray, np.ndarray]:
+                        n_inferers: int, first_epoch: bool, params: Params
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 9-11 for every row: (inferences, weights); weights from phi' of the rows' regrets.
 
     A row none of whose members has a regret is a cold start (see ``Params.cold_start``).
     """
     cold = ~(members & ~np.isnan(regrets)).any(axis=-1, keepdims=True)
-    cold_members = members & (np.arange(members.shape[-1]) < n_inferers
-                              if params.cold_start == "chain" else members)
+    chain = params.cold_start == "chain"
+    cold_members = members & (np.arange(members.shape[-1]) < n_inferers if chain else members)
     weights = np.where(cold, cold_members.astype(float),
                        regret_weights(initial_regrets(regrets, members, params), members, params))
-    return weighted_inference(values, weights), weights
+    combined = weighted_inference(values, weights)
+    if chain and first_epoch:
+        combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
+    return combined, weights
 
 
 # %% [markdown]
@@ -632,7 +645,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     elsewhere; a worker with no previous regret starts from its initial regret.
     """
     update = families & ~np.isnan(worker_log_losses) & ~np.isnan(row_log_losses)[:, None]
-    start = initial_regrets(previous, families & (update | ~np.isnan(previous)), params)
+    start = initial_regrets(np.where(families, previous, np.nan), families & update, params)
     alpha = params.alpha_regret
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
@@ -644,8 +657,8 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
 # The epoch step is split where the world intervenes: `synthesise` produces every inference of
 # eq 12 from the workers' submissions and the state; the reputers then evaluate them against
 # the ground truth; `settle` turns their reports into network losses (eq 14) and regrets (eq 15),
-# the state of the next epoch. `synthesis_step` does both when the reports are already known
-# (replaying recorded epochs).
+# the state of the next epoch. The epoch step of §4 (`allora_ref.spec.epoch.step`) runs both
+# and goes on to scores and rewards.
 
 # %% tags=["export"]
 @dataclass(frozen=True)
@@ -737,15 +750,20 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     n_l = n_i + n_f
     check_shape(state.regrets, (2 + n_l + n_f, n_l), "regrets R_{i-1,l}", "eq 15")
     own = submissions.inferences
+    if np.isnan(own).all():
+        raise ValueError("inferences I_ij (eq 1): no inferer submitted, there is nothing to combine")
     forecasts = submissions.forecasted_log_losses
     previous = state.previous_network_log_loss
     forecast_implied = forecast_implied_inferences(own, forecasts, previous, params)
     one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params)
     values = np.tile(np.concatenate([own, forecast_implied]), (2 + n_l + n_f, 1))
     values[2: 2 + n_i, n_i:] = one_out_fi
-    members = row_families(n_i, n_f) & ~np.isnan(values)
+    families = row_families(n_i, n_f)
+    members = families & ~np.isnan(values)
     members[2: 2 + n_l] &= ~np.eye(n_l, dtype=bool)
-    combined, weights = combined_inferences(values, state.regrets, members, n_i, params)
+    combined, weights = combined_inferences(values, np.where(families, state.regrets, np.nan),
+                                            members, n_i,
+                                            bool(np.isnan(previous)), params)
     with np.errstate(invalid="ignore"):
         regrets = forecasted_regrets(previous, forecasts)
     return NetworkInferences(regrets, forecast_implied, one_out_fi, values, members, weights,
@@ -783,22 +801,20 @@ def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_
 # %%
 print("fields where the profiles differ:")
 for field, (wp, sim) in profile_differences(whitepaper, simulator).items():
-    print(f"  {field:22s} whitepaper={wp!s:32s} allora-simulator={sim}")
+    print(f"  {field:40s} whitepaper={wp!s:32s} allora-simulator={sim}")
 
 # %%
 from allora_ref.golden import golden_synthesis_path
-from allora_ref.synthesis_table import replay_difference
+from allora_ref.params import section_fields
+from allora_ref.synthesis_table import deviation_effects, section_4_columns
 
 golden = golden_synthesis_path(golden_dir or None)
 if golden is None:
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
-    variants = {"allora-simulator": simulator, "whitepaper": whitepaper}
-    for field, (wp, _) in profile_differences(whitepaper, simulator).items():
-        variants[f"simulator, {field}={wp}"] = dataclasses.replace(simulator, **{field: wp})
-    print(f"{'profile':48s} {'max rel. error':>14s}  worst column")
-    for name, variant in variants.items():
-        worst_rel, worst_column = replay_difference(golden, variant)
-        print(f"{name:48s} {worst_rel:14.3e}  {worst_column}")
-        if name == "allora-simulator":
-            assert worst_rel < 1e-9
+    effects = deviation_effects(golden, simulator, whitepaper, section_fields("3"),
+                                exclude=section_4_columns(read_table(golden).header))
+    print(f"{'§3 outputs replayed with':52s} {'max rel. error':>14s} {'empty':>6s}  worst column")
+    for name, worst_rel, worst_column, skipped in effects:
+        print(f"{name:52s} {worst_rel:14.3e} {skipped:6d}  {worst_column}")
+    assert effects[0][1] < 1e-12 and effects[0][3] == 0      # allora-simulator reproduces §3

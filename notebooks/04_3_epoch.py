@@ -219,3 +219,66 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
         np.vstack([t_forecasters[None, :], state.forecaster_score_history])[:depth],
         tuple(smoothed), tau)
     return epoch, next_state
+
+
+# %% [markdown]
+# ## A few epochs of a small topic
+#
+# Three inferers, two forecasters, three reputers, reputers reporting the squared-error losses
+# of eq 13 with a little noise; the topic receives 100 tokens per epoch. Every epoch pays out
+# exactly the topic reward, and the stakes grow by the reputers' rewards (eq 36).
+
+# %% tags=["parameters"]
+golden_dir = ""  # the research simulator's golden data; "" = ../../shared/golden/allora-simulator
+n_epochs = 12
+
+# %%
+import dataclasses
+
+from allora_ref.params import load_profile, section_fields
+from allora_ref.spec.inference_synthesis import all_inferences, log_losses, squared_error
+
+whitepaper = load_profile("whitepaper")
+simulator = load_profile("allora-simulator")
+rng = np.random.default_rng(7)
+for name, params in (("whitepaper", whitepaper), ("allora-simulator", simulator)):
+    state = TopicState.initial(3, 2, [100.0, 200.0, 300.0], params)
+    for epoch_index in range(n_epochs):
+        truth = rng.normal()
+        submissions = Submissions(truth + rng.normal(0, [0.1, 0.2, 0.4]),
+                                  rng.normal(-1.5, 0.3, size=(2, 3)))
+        inferred = synthesise(state.synthesis, submissions, params)
+        vector = all_inferences(inferred.combined, inferred.forecast_implied,
+                                inferred.one_out_forecast_implied, submissions.inferences)
+        exact = log_losses(vector, truth, squared_error, params.log_base)
+        reports = exact + rng.normal(0, 0.01, size=(3, exact.size))
+        epoch, next_state = step(state, EpochInputs(submissions, reports, 100.0), params)
+        paid = epoch.inferer_rewards.sum() + epoch.forecaster_rewards.sum() + epoch.reputer_rewards.sum()
+        assert abs(paid - 100.0) < 1e-9
+        np.testing.assert_allclose(next_state.stakes, state.stakes + epoch.reputer_rewards, rtol=1e-15)
+        state = next_state
+    print(f"{name:17s} after {n_epochs} epochs: "
+          f"stakes {np.round(state.stakes, 1)}, listening {np.round(state.listening, 3)}, "
+          f"chi {epoch.forecasting_utility:.3f}")
+
+# %% [markdown]
+# ## Profiles on the golden data
+#
+# Each §4 field on which the profiles differ is switched back to the paper's reading in the
+# `allora-simulator` profile and the golden epochs replayed: the largest relative error against
+# the research simulator over all columns, and the number of cells left empty (the forecasters'
+# score window of epochs 301-302 reaches before the file, 46 cells).
+
+# %%
+from allora_ref.golden import golden_synthesis_path
+from allora_ref.synthesis_table import deviation_effects
+
+golden = golden_synthesis_path(golden_dir or None)
+if golden is None:
+    print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
+else:
+    effects = deviation_effects(golden, simulator, whitepaper, section_fields("4"))
+    print(f"{'all columns replayed with':62s} {'max rel. error':>14s} {'empty':>6s}  worst column")
+    for name, worst_rel, worst_column, skipped in effects:
+        print(f"{name:62s} {worst_rel:14.3e} {skipped:6d}  {worst_column}")
+    assert effects[0][1] < 1e-11 and effects[0][3] == 46

@@ -235,19 +235,24 @@ def loop_epoch(state_regrets, previous_network_log_loss, inferences, forecasted_
         row_members = [family(r, l) and not _isnan(row_values[l])
                        and not (2 <= r < 2 + n_l and l == r - 2) for l in range(n_l)]
         cols = [l for l in range(n_l) if row_members[l]]
-        known = [state[r][l] for l in cols if not _isnan(state[r][l])]
+        member_known = [l for l in cols if not _isnan(state[r][l])]
+        family_known = [state[r][l] for l in range(n_l)
+                        if family(r, l) and not _isnan(state[r][l])]
         row_weights = [0.0] * n_l
-        if not known:                               # cold start of this row
+        if not member_known:                        # cold start of this row
             for l in cols:
                 if params.cold_start == "equal-weights" or l < n_i:
                     row_weights[l] = 1.0
         else:
-            start = _initial_regret(known, params)
+            start = _initial_regret(family_known, params)
             regrets = [start if _isnan(state[r][l]) else state[r][l] for l in cols]
             for l, w in zip(cols, _regret_weights(regrets, params)):
                 row_weights[l] = w
-        combined.append(_weighted_average([row_values[l] for l in cols],
-                                          [row_weights[l] for l in cols]))
+        if not member_known and params.cold_start == "chain" and _isnan(previous) and cols:
+            combined.append(_median([row_values[l] for l in cols if l < n_i]))
+        else:
+            combined.append(_weighted_average([row_values[l] for l in cols],
+                                              [row_weights[l] for l in cols]))
         values.append(row_values)
         members.append(row_members)
         weights.append(row_weights)

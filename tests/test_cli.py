@@ -94,3 +94,37 @@ def test_usage_errors(tmp_path, monkeypatch, capsys, args, fragment):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err
+
+
+@pytest.mark.parametrize("rows, fragment", [
+    ([], "has a header but no rows"),
+    (["301", "300"], "epochs must be consecutive: 300 follows 301"),
+    (["300", "302"], "epochs must be consecutive: 302 follows 300"),
+    (["300", "x"], "'x' is not an integer epoch"),
+])
+def test_epochs_must_be_consecutive_rows(golden_synthesis, tmp_path, rows, fragment):
+    lines = golden_synthesis.read_text().splitlines()
+    body = {line.split(",", 1)[0]: line.split(",", 1)[1] for line in lines[1:]}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([lines[0]] + [f"{key},{body.get(key, body['301'])}"
+                                           for key in rows]) + "\n")
+    assert_one_line_error(run("replay", "synthesis", bad, "--out", tmp_path / "o.csv"), fragment)
+
+
+def test_directory_and_non_utf8_inputs(tmp_path):
+    assert_one_line_error(run("replay", "synthesis", tmp_path, "--out", tmp_path / "o.csv"),
+                          "cannot read")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("epoch,caf\xe9\n1,2\n".encode("latin-1"))
+    assert_one_line_error(run("compare", latin, latin), "cannot read")
+
+
+def test_missing_output_directory(golden_synthesis, tmp_path):
+    assert_one_line_error(run("replay", "synthesis", golden_synthesis, "--out",
+                              tmp_path / "no" / "out.csv"), "cannot write")
+
+
+def test_a_trailing_blank_line_is_accepted(golden_synthesis, tmp_path):
+    copy = tmp_path / "in.csv"
+    copy.write_text(golden_synthesis.read_text() + "\n\n")
+    assert run("replay", "synthesis", copy, "--out", tmp_path / "o.csv").returncode == 0

@@ -216,9 +216,13 @@ def test_cold_start_combination_rows():
     values = np.array([[1.0, 2.0, 9.0]])
     regrets = np.full((1, 3), np.nan)
     members = all_members((1, 3))
-    wp, _ = spec.combined_inferences(values, regrets, members, 2, WHITEPAPER)
-    sim, _ = spec.combined_inferences(values, regrets, members, 2, SIMULATOR)
+    wp, _ = spec.combined_inferences(values, regrets, members, 2, False, WHITEPAPER)
+    sim, _ = spec.combined_inferences(values, regrets, members, 2, False, SIMULATOR)
     assert wp[0] == 4.0 and sim[0] == 1.5        # all members vs inferers only
+    first = np.array([[1.0, 2.0, 10.0, 9.0]])
+    sim_first, _ = spec.combined_inferences(first, np.full((1, 4), np.nan), all_members((1, 4)),
+                                            3, True, SIMULATOR)
+    assert sim_first[0] == 2.0                   # first epoch, deployed: median of inferers
 
 
 # --- eq 12-13 ------------------------------------------------------------------------------
@@ -297,7 +301,7 @@ def test_first_epoch_of_a_new_topic():
         inferred = spec.synthesise(state, submissions, params)
         own = submissions.inferences
         if params.cold_start == "chain":
-            assert inferred.network == pytest.approx(own.mean(), rel=1e-15)
+            assert inferred.network == np.median(own)
             np.testing.assert_allclose(inferred.forecast_implied, np.median(own))
         else:
             everything = np.concatenate([own, inferred.forecast_implied])
@@ -311,6 +315,12 @@ def test_settle_rejects_a_wrong_loss_vector():
     inferred = spec.synthesise(state, submissions, WHITEPAPER)
     with pytest.raises(ValueError, match="loss vector"):
         spec.settle(state, inferred, stakes, reports[:, :-1], WHITEPAPER)
+
+
+def test_an_epoch_without_inferences_is_an_error():
+    state, _, _, _ = epoch(2, 1, 1, seed=4)
+    with pytest.raises(ValueError, match=r"eq 1\): no inferer submitted"):
+        spec.synthesise(state, spec.Submissions(np.full(2, np.nan), np.zeros((1, 2))), WHITEPAPER)
 
 
 def test_submissions_reject_mismatched_forecasts():

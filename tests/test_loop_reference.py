@@ -69,6 +69,7 @@ def generate(s: Scenario) -> dict:
     rows = 2 + n_l + s.n_f
     inferences = rng.normal(0.0, 1.0, s.n_i)
     inferences[rng.random(s.n_i) < s.absent_inferences] = np.nan
+    inferences[rng.integers(s.n_i)] = rng.normal()       # an epoch needs at least one inference
     previous = np.nan if s.cold else float(rng.normal(-1.0, 1.0))
     base = -1.0 if s.cold else previous
     if s.forecast_mode == "far":          # forecasted losses far above the last network loss

@@ -87,12 +87,18 @@ def test_header_only_is_an_empty_table(tmp_path):
 @pytest.mark.parametrize("text, line, cells", [
     ("epoch,x\n1,2\n2,3,4\n", 3, 3),
     ("epoch,x\n1,2\n2\n", 3, 1),
-    ("epoch,x\n1,2\n\n2,3\n", 3, 0),
     ('epoch,x\n1,"a\nb"\n2\n', 4, 1),   # a quoted cell spans lines 2-3
 ])
 def test_ragged_row_names_its_line(tmp_path, text, line, cells):
     assert_one_line_error(write(tmp_path / "r.csv", text),
                           f"line {line} has {cells} cells, the header has 2")
+
+
+def test_blank_lines_are_skipped_and_line_numbers_kept(tmp_path):
+    table = read_table(write(tmp_path / "b.csv", "epoch,x\n1,2\n\n2,3\n\n"))
+    assert table.rows == (("1", "2"), ("2", "3"))
+    assert_one_line_error(write(tmp_path / "c.csv", "epoch,x\n\n1,2,3\n"),
+                          "line 3 has 3 cells, the header has 2")
 
 
 def test_duplicate_column(tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 from allora_ref.checks import check_non_negative, check_shape, checked_array
 from allora_ref.params import Params
 
-# --- notebooks/03_1_inference_synthesis.py:77 (Eqs 1-2: inferences and forecasted losses)
+# --- notebooks/03_1_inference_synthesis.py:78 (Eqs 1-2: inferences and forecasted losses)
 def inferences(values) -> np.ndarray:
     """Eq 1: the inferences I_ij of one epoch over the topic's inferers (NaN = not submitted)."""
     return checked_array(values, "inferences I_ij", "eq 1", ndim=1, absent_allowed=True)
@@ -28,7 +28,7 @@ def forecasted_log_losses(losses, log_base: float) -> np.ndarray:
         raise ValueError("forecasted losses L_ijk (eq 2) must be > 0 to take their logarithm")
     return np.log(losses) / np.log(log_base)
 
-# --- notebooks/03_1_inference_synthesis.py:101 (Eq 3: the forecast-implied inference)
+# --- notebooks/03_1_inference_synthesis.py:102 (Eq 3: the forecast-implied inference)
 def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Eqs 3, 9: sum_l w_l I_l / sum_l w_l over the last axis (NaN where every weight is 0)."""
     total = weights.sum(axis=-1)
@@ -37,13 +37,13 @@ def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     numerator = np.einsum("...l,...l->...", weights, values)
     return np.where(total > 0, numerator / np.where(total > 0, total, 1.0), np.nan)
 
-# --- notebooks/03_1_inference_synthesis.py:118 (Eq 4: forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:119 (Eq 4: forecasted regrets)
 def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: np.ndarray
                        ) -> np.ndarray:
     """Eq 4: R_ijk = log L_{i-1} - log L_ijk, shape (N_f, N_i)."""
     return previous_network_log_loss - forecasted_log_losses
 
-# --- notebooks/03_1_inference_synthesis.py:135 (Eq 5: weights from forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:136 (Eq 5: weights from forecasted regrets)
 def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
     """Eqs 5, 10 (with 8, 11): w = phi'_{p,c}(R_hat) over the members of the last axis.
 
@@ -62,12 +62,12 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     log_w *= members
     return log_w
 
-# --- notebooks/03_1_inference_synthesis.py:188 (Eq 6: the potential function)
+# --- notebooks/03_1_inference_synthesis.py:189 (Eq 6: the potential function)
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
     return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
 
-# --- notebooks/03_1_inference_synthesis.py:222 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:223 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     z = np.subtract(x, c, out=np.empty(np.shape(x)))
@@ -88,7 +88,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:275 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:276 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -107,7 +107,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     normalised *= scale[..., None]
     return normalised
 
-# --- notebooks/03_1_inference_synthesis.py:341 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:342 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
                          params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -128,7 +128,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:404 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:405 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -165,7 +165,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:475 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:483 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -175,13 +175,14 @@ def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
 
 
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret."""
+    """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret,
+    computed from the regrets the row knows (those of every worker of its family)."""
     unknown = members & np.isnan(regrets)
     if not unknown.any():
         return regrets
     start = np.zeros(regrets.shape[:-1])
     if params.initial_regret == "topic-quantile":
-        known = members & ~np.isnan(regrets)
+        known = ~np.isnan(regrets)
         rows = known.any(axis=-1)
         quantile = np.nanquantile(np.where(known[rows], regrets[rows], np.nan),
                                   params.initial_regret_quantile, axis=-1)
@@ -192,19 +193,23 @@ def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) ->
 
 
 def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.ndarray,
-                        n_inferers: int, params: Params) -> tuple[np.ndarray, np.ndarray]:
+                        n_inferers: int, first_epoch: bool, params: Params
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 9-11 for every row: (inferences, weights); weights from phi' of the rows' regrets.
 
     A row none of whose members has a regret is a cold start (see ``Params.cold_start``).
     """
     cold = ~(members & ~np.isnan(regrets)).any(axis=-1, keepdims=True)
-    cold_members = members & (np.arange(members.shape[-1]) < n_inferers
-                              if params.cold_start == "chain" else members)
+    chain = params.cold_start == "chain"
+    cold_members = members & (np.arange(members.shape[-1]) < n_inferers if chain else members)
     weights = np.where(cold, cold_members.astype(float),
                        regret_weights(initial_regrets(regrets, members, params), members, params))
-    return weighted_inference(values, weights), weights
+    combined = weighted_inference(values, weights)
+    if chain and first_epoch:
+        combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
+    return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:532 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:545 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -234,7 +239,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:571 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:584 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -249,7 +254,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:612 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:625 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -272,12 +277,12 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     elsewhere; a worker with no previous regret starts from its initial regret.
     """
     update = families & ~np.isnan(worker_log_losses) & ~np.isnan(row_log_losses)[:, None]
-    start = initial_regrets(previous, families & (update | ~np.isnan(previous)), params)
+    start = initial_regrets(np.where(families, previous, np.nan), families & update, params)
     alpha = params.alpha_regret
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:650 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:663 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
@@ -367,15 +372,20 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     n_l = n_i + n_f
     check_shape(state.regrets, (2 + n_l + n_f, n_l), "regrets R_{i-1,l}", "eq 15")
     own = submissions.inferences
+    if np.isnan(own).all():
+        raise ValueError("inferences I_ij (eq 1): no inferer submitted, there is nothing to combine")
     forecasts = submissions.forecasted_log_losses
     previous = state.previous_network_log_loss
     forecast_implied = forecast_implied_inferences(own, forecasts, previous, params)
     one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params)
     values = np.tile(np.concatenate([own, forecast_implied]), (2 + n_l + n_f, 1))
     values[2: 2 + n_i, n_i:] = one_out_fi
-    members = row_families(n_i, n_f) & ~np.isnan(values)
+    families = row_families(n_i, n_f)
+    members = families & ~np.isnan(values)
     members[2: 2 + n_l] &= ~np.eye(n_l, dtype=bool)
-    combined, weights = combined_inferences(values, state.regrets, members, n_i, params)
+    combined, weights = combined_inferences(values, np.where(families, state.regrets, np.nan),
+                                            members, n_i,
+                                            bool(np.isnan(previous)), params)
     with np.errstate(invalid="ignore"):
         regrets = forecasted_regrets(previous, forecasts)
     return NetworkInferences(regrets, forecast_implied, one_out_fi, values, members, weights,
