@@ -126,7 +126,8 @@ def worker_scores(row_log_losses: np.ndarray, n_inferers: int, n_forecasters: in
                   active_forecasters: int, params: Params) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
 
-    Returns (T_ij, T_ik); NaN for a worker without a one-out loss because it took no part.
+    Returns (T_ij, T_ik); a worker whose one-out (or one-in) inference does not exist - it was
+    the only member - scores 0 there. Absent workers are the caller's to mark (NaN).
     """
     n_workers = n_inferers + n_forecasters
     network, naive = row_log_losses[0], row_log_losses[1]
@@ -194,9 +195,12 @@ def mapped_scores(scores: np.ndarray, window: np.ndarray, p: float, c: float, pa
                   ) -> np.ndarray:
     """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window (NaN stays)."""
     sigma = masked_std(window, np.ones(window.shape, bool), params.sigma_ddof)
+    present = ~np.isnan(scores)
     if params.equal_split_below_epsilon and sigma < params.epsilon:
-        return np.where(np.isnan(scores), np.nan, 1.0)
-    return potential(scores / (sigma + params.epsilon), p, c)
+        return np.where(present, 1.0, np.nan)
+    mapped = np.full(scores.shape, np.nan)
+    mapped[present] = potential(scores[present] / (sigma + params.epsilon), p, c)
+    return mapped
 
 
 def reward_fractions(mapped: np.ndarray) -> np.ndarray:
@@ -412,8 +416,8 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
                                                                    params)
         proposed = np.clip(coefficients + step, 0.0, 1.0)
         before, after = listened_fraction(coefficients, stakes), listened_fraction(proposed, stakes)
-        if after < floor:
-            share = (before - floor) / (before - after) if before > floor else 0.0
+        if after < floor and after < before:       # only a step that lowers it is interpolated
+            share = max(before - floor, 0.0) / (before - after)
             proposed = coefficients + share * (proposed - coefficients)
         scored = coefficients
         change = np.max(np.abs(proposed - coefficients)) / params.listening_learning_rate

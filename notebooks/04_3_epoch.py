@@ -137,6 +137,10 @@ def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: 
 
 # %% [markdown]
 # ## Reputers (eqs 29-36)
+#
+# The consensus vector holds the entries that exist this epoch and that some reputer reported: an
+# inference that could not be formed (the one-out inference of a lone inferer, say) or that
+# nobody evaluated is left out of eqs 30-32 rather than making every score undefined.
 
 # %% tags=["export"]
 def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
@@ -146,6 +150,7 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
     reporting = ~np.isnan(reported).all(axis=1)
     entries = consensus_entries(n_inferers, n_forecasters, params)
     vector = reported[np.ix_(reporting, entries)]
+    vector = vector[:, ~np.isnan(vector).all(axis=0)]       # entries that exist this epoch
     stakes = state.stakes[reporting]
     listening = state.listening.copy()
     adjusted = np.full(state.stakes.size, np.nan)
@@ -197,7 +202,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     for current, previous in zip((u, v, w), state.smoothed):
         tilde = smoothed_fractions(current, previous, params)
         f = modified_fractions(tilde, ~np.isnan(current))
-        smoothed.append(f if params.smoothed_state == "normalised" else tilde)
+        smoothed.append(np.where(np.isnan(current), tilde, f)
+                        if params.smoothed_state == "normalised" else tilde)
         modified.append(f)
         entropies.append(class_entropy(f, tilde, params))
     if params.forecasting_needs_two_inferers and (~np.isnan(u)).sum() < 2:

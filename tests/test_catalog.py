@@ -34,7 +34,7 @@ TESTS = ROOT / "tests"
 WHITEPAPER = ROOT.parent / "shared" / "whitepaper" / "000_74baa935cc128db0.txt"
 
 N_EQUATIONS = 57
-SPECIFIED = range(1, 19)            # implemented now; the rest is later work
+SPECIFIED = [*range(1, 19), *range(21, 47)]   # implemented; 19-20 (§3.3) and §5 come later
 STATUSES = {"specified", "pending"}
 SYMPY_REQUIRED = {4, 6, 7, 8, 15, 17}
 
@@ -53,6 +53,9 @@ HELPERS = {
     "allora_ref.spec.inference_synthesis.row_families",
     # Masked maximum shared by the guard rails and the weight scaling of eqs 5, 10.
     "allora_ref.spec.inference_synthesis.best_member",
+    # The epoch driver (DESIGN: "one epoch is one pure step"): it only composes eqs 1-46, each
+    # catalogued at the function that computes it, and its docstring cites no equation.
+    "allora_ref.spec.epoch.step",
 }
 
 # --- equation citations: "Eq 6", "eqs 3, 9", "Eqs 3-8", "(with 8, 11)" ------------------------

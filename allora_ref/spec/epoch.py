@@ -102,7 +102,7 @@ def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: 
     window = score_window(np.vstack([scores[None, :], history]), params)
     return reward_fractions(mapped_scores(scores, window, p, params.reward_c, params))
 
-# --- notebooks/04_3_epoch.py:141 (Reputers (eqs 29-36))
+# --- notebooks/04_3_epoch.py:145 (Reputers (eqs 29-36))
 def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
                     n_forecasters: int, params: Params):
     """Eqs 29-35: final listening coefficients, and the adjusted stakes, scores and reward
@@ -110,6 +110,7 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
     reporting = ~np.isnan(reported).all(axis=1)
     entries = consensus_entries(n_inferers, n_forecasters, params)
     vector = reported[np.ix_(reporting, entries)]
+    vector = vector[:, ~np.isnan(vector).all(axis=0)]       # entries that exist this epoch
     stakes = state.stakes[reporting]
     listening = state.listening.copy()
     adjusted = np.full(state.stakes.size, np.nan)
@@ -124,7 +125,7 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
         fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
     return listening, adjusted, scores, fractions
 
-# --- notebooks/04_3_epoch.py:167 (The step)
+# --- notebooks/04_3_epoch.py:172 (The step)
 def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
     """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state."""
     submissions = inputs.submissions
@@ -157,7 +158,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     for current, previous in zip((u, v, w), state.smoothed):
         tilde = smoothed_fractions(current, previous, params)
         f = modified_fractions(tilde, ~np.isnan(current))
-        smoothed.append(f if params.smoothed_state == "normalised" else tilde)
+        smoothed.append(np.where(np.isnan(current), tilde, f)
+                        if params.smoothed_state == "normalised" else tilde)
         modified.append(f)
         entropies.append(class_entropy(f, tilde, params))
     if params.forecasting_needs_two_inferers and (~np.isnan(u)).sum() < 2:

@@ -48,7 +48,8 @@ def worker_scores(row_log_losses: np.ndarray, n_inferers: int, n_forecasters: in
                   active_forecasters: int, params: Params) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
 
-    Returns (T_ij, T_ik); NaN for a worker without a one-out loss because it took no part.
+    Returns (T_ij, T_ik); a worker whose one-out (or one-in) inference does not exist - it was
+    the only member - scores 0 there. Absent workers are the caller's to mark (NaN).
     """
     n_workers = n_inferers + n_forecasters
     network, naive = row_log_losses[0], row_log_losses[1]
@@ -62,7 +63,7 @@ def worker_scores(row_log_losses: np.ndarray, n_inferers: int, n_forecasters: in
         forecasters = np.zeros(n_forecasters)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:178 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:179 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
@@ -81,9 +82,12 @@ def mapped_scores(scores: np.ndarray, window: np.ndarray, p: float, c: float, pa
                   ) -> np.ndarray:
     """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window (NaN stays)."""
     sigma = masked_std(window, np.ones(window.shape, bool), params.sigma_ddof)
+    present = ~np.isnan(scores)
     if params.equal_split_below_epsilon and sigma < params.epsilon:
-        return np.where(np.isnan(scores), np.nan, 1.0)
-    return potential(scores / (sigma + params.epsilon), p, c)
+        return np.where(present, 1.0, np.nan)
+    mapped = np.full(scores.shape, np.nan)
+    mapped[present] = potential(scores[present] / (sigma + params.epsilon), p, c)
+    return mapped
 
 
 def reward_fractions(mapped: np.ndarray) -> np.ndarray:
@@ -96,7 +100,7 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:230 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:234 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -105,7 +109,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:257 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:261 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     n_workers = n_inferers + n_forecasters
@@ -157,7 +161,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
     return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
 
-# --- notebooks/04_1_participant_rewards.py:335 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:339 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return (scores * stakes).sum(axis=-1) / stakes.sum()
@@ -237,8 +241,8 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
                                                                    params)
         proposed = np.clip(coefficients + step, 0.0, 1.0)
         before, after = listened_fraction(coefficients, stakes), listened_fraction(proposed, stakes)
-        if after < floor:
-            share = (before - floor) / (before - after) if before > floor else 0.0
+        if after < floor and after < before:       # only a step that lowers it is interpolated
+            share = max(before - floor, 0.0) / (before - after)
             proposed = coefficients + share * (proposed - coefficients)
         scored = coefficients
         change = np.max(np.abs(proposed - coefficients)) / params.listening_learning_rate
@@ -247,7 +251,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:513 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:517 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""
