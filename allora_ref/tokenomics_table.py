@@ -117,7 +117,7 @@ def state_from_row(row: Row, columns: TokenomicsColumns, computed: MonthState | 
     total = row.required(["network_tokens_total"])[0]
     if total != params.total_supply:
         raise ValueError(f"network_tokens_total {total!r} differs from the profile's "
-                         f"total_supply {params.total_supply!r}, {row.key}")
+                         f"total_supply {params.total_supply!r}")
     e = cell("e_i", own.e if own else np.nan)
     started = e != 0.0
     circulating, staked = row.required(["network_tokens_circulating", "network_tokens_staked"])
@@ -173,16 +173,18 @@ def replay_month(row: Row, columns: TokenomicsColumns, before: MonthState, param
 def replay_tokenomics(table: Table, params: Params) -> Table:
     """Replay every month after the first through eqs 47-57 (see the module documentation)."""
     columns = TokenomicsColumns.from_header(table.header)
-    outputs = set(columns.outputs)
-    rows = [table.rows[0]]
-    state = state_from_row(Row(table, 0), columns, None, params)
-    for index in range(1, len(table.rows)):
+    rows, state = [], None
+    for index in range(len(table.rows)):
         row = Row(table, index)
-        values, computed = replay_month(row, columns, state, params)
-        rows.append(tuple(cell if name not in outputs else
+        try:
+            values, computed = ({}, None) if state is None else replay_month(row, columns, state,
+                                                                              params)
+            state = state_from_row(row, columns, computed, params)
+        except ValueError as error:
+            raise ValueError(f"{table.header[0]} {row.key}: {error}") from None
+        rows.append(tuple(cell if name not in values else
                           "" if np.isnan(values[name]) else format_number(values[name])
                           for name, cell in row.cells.items()))
-        state = state_from_row(row, columns, computed, params)
     return Table(table.header, tuple(rows))
 
 

@@ -479,6 +479,23 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
 
 
 # %% [markdown]
+# **The APY cap under the measured $f_{\text{stakers}}$.** Eq 52 smooths $e$, not $\xi$: $e_i$ is
+# an average of past caps $\xi_{\max}/f_{\text{stakers},j}$, while eq 49 multiplies it by the
+# current $f_{\text{stakers},i}$. With a constant $f_{\text{stakers}}$ (the research simulator)
+# the MPY never exceeds $\xi_{\max}$; with the paper's measured one it does whenever the stakers'
+# share rises while the cap binds. Two capped months, the stakers' share going from 0.4 to 0.6:
+
+# %%
+measured = dataclasses.replace(whitepaper, f_stakers=0.4)
+low_stake = EmissionState.genesis(Supply(359.5e6, 155e6, 0.3 * 155e6, 485.5e6), measured)
+first, after_first = emission_step(low_stake, EmissionInputs(reputer_fraction=(0.6 - 0.25) / 0.75),
+                                   measured)
+second, _ = emission_step(after_first, EmissionInputs(), measured)
+print(f"MPY: {first.mpy:.4%} then {second.mpy:.4%} (cap {measured.xi_max:.2%})")
+assert first.capped == first.maximum and second.capped == second.maximum   # the cap binds
+assert first.mpy <= measured.xi_max < second.mpy
+
+# %% [markdown]
 # The vesting schedule is not part of the paper; the research simulator's (and the chain's,
 # `GetLockedVestingTokens`) keeps the investors' and team's tokens locked for 12 months and then
 # unlocks $\min(m, 36)/36$ of them by month $m$: a third at the cliff, then 1/36 a month.
@@ -519,7 +536,8 @@ assert (table[:11] == 0).all() and table[11, 0] == 50e6 / 3 and table[12, 0] == 
 # rewards, so the measured $f_{\text{stakers}}$ is 0.5. The profile is `whitepaper`.
 
 # %%
-def run_scenario(params, fees_per_month: float) -> dict[str, np.ndarray]:
+def run_scenario(params, fees_per_month: float, reputers: float = reputer_fraction
+                 ) -> dict[str, np.ndarray]:
     """The Figure 4 scenario: monthly emission steps with the holder model above."""
     holders, vested = circulating_0, 0.0
     state = EmissionState.genesis(Supply(treasury_0, circulating_0,
@@ -529,8 +547,7 @@ def run_scenario(params, fees_per_month: float) -> dict[str, np.ndarray]:
     record = {"apy": [], "staked_share": [], "treasury": [], "emission": []}
     for unlock in unlocks[:, 0]:
         fees = fee_shares * [holders, vested + unlock] if params.fees_to_treasury else [0.0, 0.0]
-        inputs = EmissionInputs(unlock, vested_staked_fraction * unlock, sum(fees),
-                                reputer_fraction)
+        inputs = EmissionInputs(unlock, vested_staked_fraction * unlock, sum(fees), reputers)
         emission, state = emission_step(state, inputs, params)
         holders += emission.total - fees[0]
         vested += unlock - fees[1]
@@ -608,3 +625,36 @@ save_atomic(fig, os.path.join(figure_dir, "figure4.png"), {"Software": None})
 save_atomic(fig, os.path.join(figure_dir, "figure4.pdf"), {"CreationDate": None})
 plt.close(fig)
 fig
+
+# %% [markdown]
+# ### The settled ambiguities in the Figure 4 scenario
+#
+# Each field on which the research simulator departs from the `whitepaper` profile, or whose
+# alternative reading is plausible, switched alone in the smoothing-and-fees set-up: the largest
+# change of the APY over the 60 months, in percentage points. The measured $f_{	ext{stakers}}$
+# equals the constant 0.5 when reputers take a third of the topics' rewards; §4's Figure 3 has
+# them taking the smallest share, so it is also shown with a fifth. Without fees returning to the
+# treasury the fee set-up is the smoothing set-up.
+
+# %%
+alternatives = {
+    "xi_max = 1.12^(1/12) - 1": dataclasses.replace(whitepaper, xi_max=simulator.xi_max),
+    "f_stakers_rule = constant": dataclasses.replace(whitepaper, f_stakers_rule="constant"),
+    "fees_to_treasury = false": dataclasses.replace(whitepaper, fees_to_treasury=False),
+    "unlock_timing = after-emission": dataclasses.replace(whitepaper,
+                                                          unlock_timing="after-emission"),
+    "ema_start = zero": dataclasses.replace(whitepaper, ema_start="zero"),
+}
+reference = setups["smoothing and fees"]["apy"]
+effects = {name: run_scenario(variant, fee_rate)["apy"] - reference
+           for name, variant in alternatives.items()}
+effects["measured f_stakers, reputers 20%"] = run_scenario(whitepaper, fee_rate, 0.2)["apy"] \
+    - reference
+print(f"{'field (alone)':36s} {'max |APY change|':>17s}  at month")
+for name, change in effects.items():
+    worst = int(np.argmax(np.abs(change)))
+    print(f"{name:36s} {100 * abs(change[worst]):13.3f} pp  {month[worst]:8d}")
+assert np.abs(effects["f_stakers_rule = constant"]).max() < 1e-15
+assert np.abs(effects["xi_max = 1.12^(1/12) - 1"]).max() < 2e-4        # 12.02% vs 12% APY
+np.testing.assert_allclose(effects["fees_to_treasury = false"], smooth - reference, atol=1e-15)
+

@@ -226,7 +226,7 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                         float(maximum), float(capped), float(e), float(total))
     return emission, EmissionState(after, float(e), True, float(following))
 
-# --- notebooks/05_1_token_emission.py:486 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:503 (Eqs 47-53 together: one emission step and the supply)
 def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> np.ndarray:
     """Tokens unlocked in each month (not in the paper): nothing before the cliff, then linear.
 
