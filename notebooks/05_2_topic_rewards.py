@@ -39,7 +39,7 @@ from allora_ref.spec.token_emission import amount, exponential_moving_average, r
 
 # %% tags=["parameters"]
 n_topics = 10           # topics competing for emission in the §5.3 model
-golden_dir = ""         # the research simulator's golden data; "" = ../../shared/golden/allora-simulator
+golden_dir = ""         # the golden data folder; "" = ../../shared/golden/allora-simulator
 
 # %%
 import dataclasses
@@ -72,7 +72,8 @@ topics = [(1 - f_v) * E_i * x / sum(w) for x in w]
 assert sp.simplify(sum(validators) - f_v * E_i) == 0
 assert sp.simplify(sum(validators) + sum(topics) - E_i) == 0
 # doubling every stake (or every weight) changes nothing: only proportions count
-assert sp.simplify(validators[0].subs({s: 2 * s for s in S}, simultaneous=True) - validators[0]) == 0
+doubled = validators[0].subs({s: 2 * s for s in S}, simultaneous=True)
+assert sp.simplify(doubled - validators[0]) == 0
 
 # %% tags=["export"]
 def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +118,8 @@ def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndar
 # %% tags=["export"]
 def topic_weight_alpha(params: Params) -> float:
     """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs."""
-    return float(recalibrated_alpha(params.alpha_t, params.epochs_per_month / params.weeks_per_month))
+    epochs_per_week = params.epochs_per_month / params.weeks_per_month
+    return float(recalibrated_alpha(params.alpha_t, epochs_per_week))
 
 
 def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
@@ -158,7 +160,8 @@ print(f"monthly alpha_t: paper {topic_weight_alpha(simulator)}, "
 # %%
 S_t, C_t, mu, nu = sp.symbols("S_t C_t mu nu", positive=True)
 w_hat = S_t**mu * C_t**nu
-assert sp.simplify(w_hat.subs({mu: sp.Rational(1, 2), nu: sp.Rational(1, 2)}) - sp.sqrt(S_t * C_t)) == 0
+half_half = {mu: sp.Rational(1, 2), nu: sp.Rational(1, 2)}
+assert sp.simplify(w_hat.subs(half_half) - sp.sqrt(S_t * C_t)) == 0
 # elasticities: d ln w^/d ln S = mu, d ln w^/d ln C = nu (a 1% fee rise lifts the target by nu %)
 assert sp.simplify(C_t * sp.diff(sp.log(w_hat), C_t)) == nu
 assert sp.simplify(S_t * sp.diff(sp.log(w_hat), S_t)) == mu

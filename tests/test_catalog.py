@@ -455,10 +455,12 @@ def _section_5_cases():
         (52, dict(alpha_e=0.1, e_hat=0.016, e_prev=0.019),
          te.exponential_moving_average(0.016, 0.019, 0.1, True, "first-value")),
         (53, dict(alpha_e=0.1, k=0.25), te.recalibrated_alpha(0.1, 4.0)),
-        (54, dict(f_v=0.25, E=1e6, S_v=2.0, S_sum=7.0), tr.validator_emission(1e6, [2.0, 5.0], 0.25)[0]),
+        (54, dict(f_v=0.25, E=1e6, S_v=2.0, S_sum=7.0),
+         tr.validator_emission(1e6, [2.0, 5.0], 0.25)[0]),
         (55, dict(f_v=0.25, E=1e6, w_t=3.0, w_sum=w.sum()), tr.topic_emission(1e6, w, 0.25)[0]),
         (56, dict(alpha_t=0.9375, w_hat=5.0, w_prev=2.0), tr.topic_weights(5.0, 2.0, True, sim)),
-        (57, dict(S_t=1.2e6, C_t=7.4e4, mu=0.5, nu=0.5), tr.target_topic_weight(1.2e6, 7.4e4, 0.5, 0.5)),
+        (57, dict(S_t=1.2e6, C_t=7.4e4, mu=0.5, nu=0.5),
+         tr.target_topic_weight(1.2e6, 7.4e4, 0.5, 0.5)),
     ]
 
 
