@@ -27,7 +27,7 @@ def test_params_are_frozen_and_validated():
                                   ("cold_start", "guess", "cold_start"),
                                   ("xi_max", 0.0, "eq 50"), ("alpha_e", 1.5, "eq 52"),
                                   ("f_v", 1.0, "eqs 54-55"),
-                                  ("unlock_timing", "later", "eqs 47-48")]:
+                                  ("unlock_timing", "later", "unlock_timing must be one of")]:
         with pytest.raises(ValueError, match=message):
             dataclasses.replace(params, **{field: value})
 
