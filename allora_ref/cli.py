@@ -1,6 +1,6 @@
 """The ``allora-ref`` command line.
 
-    allora-ref replay synthesis IN.csv [--out OUT.csv] [--profile NAME]
+    allora-ref replay {synthesis,tokenomics} IN.csv [--out OUT.csv] [--profile NAME]
     allora-ref compare EXPECTED.csv ACTUAL.csv [--rtol R] [--atol A] [--exclude GLOB ...]
 
 Exit status: 0 success, 1 compare found failed cells, 2 bad input (one line on stderr).
@@ -17,8 +17,9 @@ from allora_ref.compare import compare_tables
 from allora_ref.params import PROFILES, load_profile
 from allora_ref.synthesis_table import replay_synthesis
 from allora_ref.table import read_table, write_table_atomic
+from allora_ref.tokenomics_table import replay_tokenomics
 
-DATASETS = {"synthesis": replay_synthesis}
+DATASETS = {"synthesis": replay_synthesis, "tokenomics": replay_tokenomics}
 
 
 class UsageError(Exception):

@@ -27,6 +27,9 @@ SmoothingStart = Literal["zero", "current"]
 SmoothedState = Literal["raw", "normalised"]
 EffectiveFrom = Literal["normalised", "smoothed"]
 ScoreRatioRule = Literal["paper", "chain"]
+StakersRule = Literal["measured", "constant"]
+UnlockTiming = Literal["before-emission", "after-emission"]
+EmaStart = Literal["first-value", "zero"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,65 @@ class Params:
     chi_max: float
     """Eq 44: the utility from tau = 1 (0.5)."""
 
+    # --- §5 tokenomics ------------------------------------------------------------------------
+    total_supply: float
+    """Eq 48: N_total, the fixed total token supply (paper: 1e9 ALLO). Treasury, circulating and
+    locked (vesting) tokens always add up to it."""
+    f_e: float
+    """Eq 48: fraction of the treasury that would ideally be emitted per month (paper: 0.025)."""
+    xi_max: float
+    """Eq 50: the maximum monthly percentage yield (MPY). The paper caps the APY at 12% and writes
+    xi_max = 0.0095, but (1 + 0.0095)^12 - 1 = 12.02%; the 12% APY compounded monthly is
+    1.12^(1/12) - 1 = 0.0094888 (the research simulator's value). The whitepaper profile keeps
+    the printed 0.0095."""
+    f_stakers_rule: StakersRule
+    """Eq 49: f_stakers,i. "measured" (the paper's definition): the fraction of the previous
+    step's emission paid to staking participants, f_v + (1 - f_v) x (the topics' reward fraction
+    paid to reputers, from §4), with f_stakers below in the first step. "constant": always
+    f_stakers (the research simulator). The chain measures a single block's reputer ratio."""
+    f_stakers: float
+    """Eq 49: the constant f_stakers, and the first step's value under "measured" (research
+    simulator: f_v + (1 - f_v)/3 = 0.5, the reputers taking a third of the topic rewards)."""
+    unlock_timing: UnlockTiming
+    """Eqs 47-48: whether N_circ,i and N_staked,i include the vesting unlock of step i (and the
+    part of it staked at once). "before-emission": the unlock happens at the start of the step
+    and the emission sees it (the research simulator; also the whitepaper profile's reading of
+    "the circulating supply at time step i", since a vesting month unlocks at its start).
+    "after-emission": the emission uses the previous step's supply and the unlock is booked
+    after it."""
+    alpha_e: float
+    """Eq 52: EMA weight of the newest capped target emission at a monthly cadence (paper: 0.1);
+    eq 53 recalibrates it to the step length."""
+    epochs_per_month: float
+    """Eqs 47, 53: N_epochs, the number of emission steps per month. Eq 47 pays e_i N_staked /
+    N_epochs per step, so a month pays e_i N_staked whatever N_epochs is; eq 53 recalibrates the
+    smoothing to the step length month / N_epochs. Both presets step monthly (1), like Figure 4
+    and the research simulator (and the chain, which computes the emission once a month)."""
+    ema_start: EmaStart
+    """Eqs 52, 56 with no previous value (first emission step, new topic), which the paper leaves
+    open. "first-value": the EMA starts at its first target (e_1 = e^_1; a new topic's weight is
+    its target weight), as deployed. "zero": the EMA starts from 0 (e_1 = alpha_e e^_1)."""
+    fees_to_treasury: bool
+    """§5.1 (after eq 53): "all fees collected by the network are added to the network treasury",
+    which pays rewards from them before minting. True in the whitepaper profile; the research
+    simulator returns no fees (its treasury only drains)."""
+    f_v: float
+    """Eqs 54-55: fraction of the emission allocated to network validators (paper: 0.25)."""
+    alpha_t: float
+    """Eq 56: EMA weight of the newest target topic weight per week (paper: 0.5 weekly);
+    recalibrated by eq 53 to the step length."""
+    weeks_per_month: float
+    """Eqs 53, 56-57: weeks in a month, to convert the weekly alpha_t (eq 56) and the weekly decay
+    of the fee revenue (eq 57) to the step length. The paper's example (0.5 weekly <-> 0.9375
+    monthly) implies 4; the chain uses 4.345."""
+    mu: float
+    """Eq 57: exponent of the topic's reputer stake in the target topic weight (paper: 0.5)."""
+    nu: float
+    """Eq 57: exponent of the topic's effective fee revenue in the target topic weight (paper:
+    0.5). The effective revenue C_t loses C_t / N_epochs,w every epoch (N_epochs,w epochs a
+    week) and gains the epoch's fees - in that order, so that a steady stream of fees gives C_t =
+    one week's fees, as §5.3 describes it; at steps of a week or longer C_t is the step's fees."""
+
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
@@ -191,6 +253,18 @@ class Params:
         _check(0 < self.alpha_task <= 1, "alpha_task", "must lie in (0, 1] (eqs 39, 43)")
         _check(0 <= self.chi_min <= self.chi_max <= 1, "chi_min",
                "and chi_max must satisfy 0 <= chi_min <= chi_max <= 1 (eq 44)")
+        _check(self.total_supply > 0, "total_supply", "must be > 0 (eq 48)")
+        _check(self.f_e > 0, "f_e", "must be > 0 (eq 48)")
+        _check(0 < self.xi_max < 1, "xi_max", "must lie in (0, 1) (eq 50)")
+        _check(0 < self.f_stakers <= 1, "f_stakers", "must lie in (0, 1] (eq 49)")
+        _check(0 < self.alpha_e <= 1, "alpha_e", "must lie in (0, 1] (eq 52)")
+        _check(self.epochs_per_month > 0, "epochs_per_month", "must be > 0 (eqs 47, 53)")
+        _check(isinstance(self.fees_to_treasury, bool), "fees_to_treasury", "must be true or false")
+        _check(0 <= self.f_v < 1, "f_v", "must lie in [0, 1) (eqs 54-55)")
+        _check(0 < self.alpha_t <= 1, "alpha_t", "must lie in (0, 1] (eq 56)")
+        _check(self.weeks_per_month > 0, "weeks_per_month", "must be > 0 (eq 53)")
+        _check(self.mu >= 0, "mu", "must be >= 0 (eq 57)")
+        _check(self.nu >= 0, "nu", "must be >= 0 (eq 57)")
 
 
 def _check(ok: bool, field: str, message: str) -> None:
@@ -202,7 +276,7 @@ PROFILES = ("whitepaper", "allora-simulator")
 
 #: The first field of each section's block in :class:`Params` (fields follow the paper's order).
 SECTION_STARTS = {"3.1": "p", "3.2": "ci_percentiles", "4.1": "one_in_share",
-                  "4.2": "alpha_task"}
+                  "4.2": "alpha_task", "5.1": "total_supply", "5.2": "f_v"}
 
 
 def section_fields(section: str) -> list[str]:

@@ -6,20 +6,30 @@ import os
 
 import pytest
 
-from allora_ref.golden import GOLDEN_ENV, golden_synthesis_path
+from allora_ref.golden import GOLDEN_ENV, golden_synthesis_path, golden_tokenomics_path
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "eq(*numbers): the whitepaper equations a test checks")
 
 
-@pytest.fixture(scope="session")
-def golden_synthesis():
-    """Path of the research simulator's synthesis table."""
-    path = golden_synthesis_path()
+def _golden(path):
+    """``path`` if the golden data is present; else skip with a reason (a failure under CI)."""
     if path is None:
         reason = f"golden data not found (../shared/golden or ${GOLDEN_ENV})"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}: CI must run the golden tests")
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture(scope="session")
+def golden_synthesis():
+    """Path of the research simulator's synthesis table."""
+    return _golden(golden_synthesis_path())
+
+
+@pytest.fixture(scope="session")
+def golden_tokenomics():
+    """Path of the research simulator's monthly tokenomics table."""
+    return _golden(golden_tokenomics_path())

@@ -34,7 +34,7 @@ TESTS = ROOT / "tests"
 WHITEPAPER = ROOT.parent / "shared" / "whitepaper" / "000_74baa935cc128db0.txt"
 
 N_EQUATIONS = 57
-SPECIFIED = [*range(1, 19), *range(21, 47)]   # implemented; 19-20 (§3.3) and §5 come later
+SPECIFIED = [*range(1, 19), *range(21, 58)]   # implemented; 19-20 (§3.3 experiment) come later
 STATUSES = {"specified", "pending"}
 SYMPY_REQUIRED = {4, 6, 7, 8, 15, 17}
 
@@ -56,6 +56,10 @@ HELPERS = {
     # The epoch driver (DESIGN: "one epoch is one pure step"): it only composes eqs 1-46, each
     # catalogued at the function that computes it, and its docstring cites no equation.
     "allora_ref.spec.epoch.step",
+    # §5 input check shared by every tokenomics function: a finite, non-negative token amount.
+    "allora_ref.spec.token_emission.amount",
+    # §5 supply bookkeeping: the vesting schedule of the allocation, which the paper does not give.
+    "allora_ref.spec.token_emission.vesting_unlocks",
 }
 
 # --- equation citations: "Eq 6", "eqs 3, 9", "Eqs 3-8", "(with 8, 11)" ------------------------
@@ -437,3 +441,35 @@ def test_sympy_eq18_agrees_with_weighted_quantiles():
         for ends in ("clamp", "extrapolate"):
             np.testing.assert_allclose(weighted_quantiles(values, weights, [q], ends), [expected],
                                        rtol=1e-12, err_msg=f"eq 18 at q = {q} ({ends})")
+
+
+def _section_5_cases():
+    from allora_ref.spec import token_emission as te
+    from allora_ref.spec import topic_rewards as tr
+    sim = load_profile("allora-simulator")
+    w = np.array([3.0, 1.0, 0.5])
+    return [
+        (47, dict(e=0.019, N_staked=4.7e7, N_epochs=30.0), te.total_emission(0.019, 4.7e7, 30.0)),
+        (48, dict(f_e=0.025, T_total=3.595e8, N_circ=1.55e8, N_staked=4.7e7, N_total=1e9),
+         te.target_emission(3.595e8, 1.55e8, 4.7e7, 1e9, 0.025)),
+        (49, dict(f_stakers=0.5, e=0.019), te.monthly_percentage_yield(0.5, 0.019)),
+        (50, dict(xi_max=0.0095, f_stakers=0.4), te.maximum_emission(0.0095, 0.4)),
+        (51, dict(e_target=0.03, e_max=0.019), te.capped_target_emission(0.03, 0.019)),
+        (52, dict(alpha_e=0.1, e_hat=0.016, e_prev=0.019),
+         te.exponential_moving_average(0.016, 0.019, 0.1, True, "first-value")),
+        (53, dict(alpha_e=0.1, k=0.25), te.recalibrated_alpha(0.1, 4.0)),
+        (54, dict(f_v=0.25, E=1e6, S_v=2.0, S_sum=7.0),
+         tr.validator_emission(1e6, [2.0, 5.0], 0.25)[0]),
+        (55, dict(f_v=0.25, E=1e6, w_t=3.0, w_sum=w.sum()), tr.topic_emission(1e6, w, 0.25)[0]),
+        (56, dict(alpha_t=0.9375, w_hat=5.0, w_prev=2.0), tr.topic_weights(5.0, 2.0, True, sim)),
+        (57, dict(S_t=1.2e6, C_t=7.4e4, mu=0.5, nu=0.5),
+         tr.target_topic_weight(1.2e6, 7.4e4, 0.5, 0.5)),
+    ]
+
+
+def test_sympy_section_5_agrees_with_the_package():
+    """Eqs 47-57: each sympy form, evaluated at 30 digits, equals the package's function."""
+    for number, values, got in _section_5_cases():
+        np.testing.assert_allclose(got, _exact(number, **values), rtol=1e-13,
+                                   err_msg=f"eq {number} differs from its sympy form")
+

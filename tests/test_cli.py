@@ -33,6 +33,27 @@ def test_replay_then_compare_reports_zero_failed(golden_synthesis, tmp_path):
     assert result.stdout.splitlines()[-1].endswith(" passed, 0 failed, 0 skipped")
 
 
+def test_tokenomics_replay_then_compare_reports_zero_failed(golden_tokenomics, tmp_path):
+    """The shared months: every determinable output within 1e-9; the rest left empty."""
+    out = tmp_path / "out.csv"
+    assert run("replay", "tokenomics", golden_tokenomics, "--out", out).returncode == 0
+    result = run("compare", golden_tokenomics, out)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines()[-1] == "1804 passed, 0 failed, 71 skipped"
+
+
+def test_tokenomics_bad_supply_gives_one_line(golden_tokenomics, tmp_path):
+    text = golden_tokenomics.read_text().splitlines()
+    header = text[0].split(",")
+    cells = text[3].split(",")                                 # month 2
+    cells[header.index("network_tokens_staked")] = "1e12"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(text[:3] + [",".join(cells)] + text[4:]) + "\n")
+    assert_one_line_error(run("replay", "tokenomics", bad, "--out", tmp_path / "o.csv"),
+                          "epoch 2: staked supply N_staked (eq 48) 1000000000000.0 exceeds the "
+                          "circulating supply")
+
+
 def test_compare_fails_on_a_wrong_value(golden_synthesis, tmp_path):
     text = golden_synthesis.read_text().splitlines()
     cells = text[2].split(",")
@@ -83,7 +104,8 @@ def test_non_numeric_input(golden_synthesis, tmp_path):
 
 @pytest.mark.parametrize("args, fragment", [
     (["replay", "synthesis", "missing.csv", "--out", "o.csv"], "missing.csv: no such file"),
-    (["replay", "tokenomics", "x.csv", "--out", "o.csv"], "unknown dataset 'tokenomics'"),
+    (["replay", "emissions", "x.csv", "--out", "o.csv"], "unknown dataset 'emissions'"),
+    (["replay", "tokenomics", "x.csv", "--out", "o.csv"], "not a tokenomics table"),
     (["replay", "synthesis", "x.csv", "--profile", "paper"], "unknown profile 'paper'"),
     (["compare", "only-one.csv"], "required"),
     (["compare", "a.csv", "b.csv", "--rtol", "x"], "invalid float value"),

@@ -1,0 +1,330 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: allora-ref (Python 3.11)
+#     language: python
+#     name: allora-ref
+# ---
+
+# %% [markdown]
+# # §5.2-5.3 Rewards to topics and validators (eqs 54-57), pay-what-you-want fees
+#
+# This notebook is the specification of §5.2 of the Allora whitepaper v2024.8.14: how the
+# emission $\mathcal{E}_i$ of a step (eq 47) is divided between the network validators and the
+# topics, and how topics earn their share through reputer stake and fee revenue. §5.3 has no
+# equation but a claim - topics compete for emission through fees, so a cabal paying zero fees is
+# unstable - which is modelled and checked here. The notebook ends with the research simulator's
+# monthly tokenomics table replayed with both profiles. Cells tagged `export` are
+# `allora_ref.spec.topic_rewards`.
+#
+# Vocabulary: "topic weight" is $w_{t,i}$ of eq 56 - not the inference weights of eqs 5 and 10,
+# nor the reputer reward fractions of eq 35, which the paper also writes $w$.
+
+# %% tags=["export"]
+#| default_exp spec.topic_rewards
+"""§5.2 reward distribution, eqs 54-57: validator and topic emission, topic weights (EMA of
+the target weight), target topic weights and the effective fee revenue."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allora_ref.params import Params
+from allora_ref.spec.token_emission import amount, exponential_moving_average, recalibrated_alpha
+
+# %% tags=["parameters"]
+n_topics = 10           # topics competing for emission in the §5.3 model
+golden_dir = ""         # the golden data folder; "" = ../../shared/golden/allora-simulator
+
+# %%
+import dataclasses
+
+import sympy as sp
+
+from allora_ref.params import load_profile, section_fields
+
+whitepaper = load_profile("whitepaper")
+simulator = load_profile("allora-simulator")
+
+# %% [markdown]
+# ## Eqs 54-55: validators and topics
+#
+# A fraction $f_v = 0.25$ of the emission goes to the network validators, pro rata to their stake,
+# $$E_{v,i} = f_v \mathcal{E}_i \frac{S_{v,i}}{\sum_v S_{v,i}}, \qquad (54)$$
+# and the rest to the topics, pro rata to their topic weights,
+# $$E_{t,i} = (1 - f_v)\mathcal{E}_i \frac{w_{t,i}}{\sum_t w_{t,i}}, \qquad (55)$$
+# where $E_{t,i}$ is what §4 divides among the topic's participants. Summed, validators receive
+# $f_v\mathcal{E}_i$ and topics $(1 - f_v)\mathcal{E}_i$: the whole emission is paid out.
+# The sums run over all validators and all active topics; when only some are at hand (a table
+# that exports a few topics), eq 55 takes the sum of all weights as an input.
+
+# %%
+E_i, f_v = sp.symbols("E_i f_v", positive=True)
+S = sp.symbols("S1:4", positive=True)
+w = sp.symbols("w1:5", positive=True)
+validators = [f_v * E_i * s / sum(S) for s in S]
+topics = [(1 - f_v) * E_i * x / sum(w) for x in w]
+assert sp.simplify(sum(validators) - f_v * E_i) == 0
+assert sp.simplify(sum(validators) + sum(topics) - E_i) == 0
+# doubling every stake (or every weight) changes nothing: only proportions count
+doubled = validators[0].subs({s: 2 * s for s in S}, simultaneous=True)
+assert sp.simplify(doubled - validators[0]) == 0
+
+# %% tags=["export"]
+def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
+    """Eqs 54-55 summed: (f_v E_i to the validators, (1 - f_v) E_i to the topics)."""
+    total = amount(total, "emission E_i", "eqs 54-55")
+    return f_v * total, (1.0 - f_v) * total
+
+
+def validator_emission(total, validator_stakes, f_v: float) -> np.ndarray:
+    """Eq 54: E_v,i = f_v E_i S_v,i / sum_v S_v,i over all network validators v."""
+    stakes = amount(validator_stakes, "validator stakes S_v,i", "eq 54")
+    if stakes.ndim != 1 or not stakes.sum() > 0:
+        raise ValueError("validator stakes S_v,i (eq 54) must be a vector with a positive sum")
+    return emission_split(total, f_v)[0] * (stakes / stakes.sum())
+
+
+def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndarray:
+    """Eq 55: E_t,i = (1 - f_v) E_i w_t,i / sum_t w_t,i.
+
+    ``weight_sum`` is the sum over all active topics when ``topic_weights`` holds only some of
+    them (default: their own sum).
+    """
+    weights = amount(topic_weights, "topic weights w_t,i", "eq 55")
+    weight_sum = weights.sum() if weight_sum is None else amount(
+        weight_sum, "sum of topic weights", "eq 55")
+    if not np.all(weight_sum > 0):
+        raise ValueError("sum of topic weights (eq 55) must be > 0")
+    return emission_split(total, f_v)[1] * (weights / weight_sum)
+
+
+# %% [markdown]
+# ## Eq 56: topic weights
+#
+# The topic weights follow their targets through an exponential moving average,
+# $$w_{t,i} = \alpha_t \hat w_{t,i} + (1 - \alpha_t) w_{t,i-1}, \qquad (56)$$
+# with $\alpha_t = 0.5$ per week; eq 53 converts it to the step length, so a monthly step uses
+# $1 - 0.5^{4} = 0.9375$ (`weeks_per_month = 4`, the paper's own example; the chain's 4.345 weeks
+# would give 0.9508 - and the chain applies 0.5 at every topic epoch, whatever its length). A new
+# topic has no previous weight: it starts at its target weight (`ema_start`, as deployed). The
+# EMA is the one of eq 52.
+
+# %% tags=["export"]
+def topic_weight_alpha(params: Params) -> float:
+    """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs."""
+    epochs_per_week = params.epochs_per_month / params.weeks_per_month
+    return float(recalibrated_alpha(params.alpha_t, epochs_per_week))
+
+
+def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
+    """Eq 56: w_t,i = alpha_t w^_t,i + (1 - alpha_t) w_t,i-1, with alpha_t of eq 53.
+
+    ``has_history`` is False for a new topic (no w_t,i-1; see Params.ema_start).
+    """
+    target = amount(target, "target topic weights w^_t,i", "eq 56")
+    previous = amount(previous, "previous topic weights w_t,i-1", "eq 56")
+    return exponential_moving_average(target, previous, topic_weight_alpha(params), has_history,
+                                      params.ema_start)
+
+
+# %%
+assert topic_weight_alpha(simulator) == 0.9375 == topic_weight_alpha(whitepaper)
+chain_weeks = dataclasses.replace(simulator, weeks_per_month=4.345)
+print(f"monthly alpha_t: paper {topic_weight_alpha(simulator)}, "
+      f"4.345 weeks a month {topic_weight_alpha(chain_weeks):.4f}")
+
+# %% [markdown]
+# ## Eq 57: the target topic weight
+#
+# $$\hat w_{t,i} = S_{t,i}^\mu C_{t,i}^\nu, \qquad (57)$$
+# a power law of the total reputer stake $S_{t,i}$ in the topic and its effective fee revenue
+# $C_{t,i}$, with $\mu = \nu = 1/2$: the geometric mean. Stake brings security, fees show that
+# consumers value the topic; a topic needs both.
+#
+# **Effective fee revenue.** $C_{t,i}$ accumulates the fees paid to the topic and "decays each
+# epoch by subtracting $\Delta C_{t,i} = N_{\text{epochs,w}}^{-1} C_{t,i}$", with
+# $N_{\text{epochs,w}}$ epochs a week. The paper does not say whether the epoch's fees are added
+# before or after the decay. Decay-then-add, $C_i = (1 - 1/N_w) C_{i-1} + F_i$, makes a steady fee
+# stream $F$ per epoch give $C = N_w F$, exactly a week's fees - which is how §5.3 describes
+# $C_{t,i}$ ("the accumulation of all fees paid ... over the preceding week"), so the spec reads
+# it that way. With steps of a week or longer ($N_w \le 1$) the decay removes all older revenue and
+# $C_{t,i}$ is the step's fees: the research simulator's monthly rows use the month's revenue.
+# (The chain also divides $C$ by the topic's epoch length in blocks before eq 57.)
+
+# %%
+S_t, C_t, mu, nu = sp.symbols("S_t C_t mu nu", positive=True)
+w_hat = S_t**mu * C_t**nu
+half_half = {mu: sp.Rational(1, 2), nu: sp.Rational(1, 2)}
+assert sp.simplify(w_hat.subs(half_half) - sp.sqrt(S_t * C_t)) == 0
+# elasticities: d ln w^/d ln S = mu, d ln w^/d ln C = nu (a 1% fee rise lifts the target by nu %)
+assert sp.simplify(C_t * sp.diff(sp.log(w_hat), C_t)) == nu
+assert sp.simplify(S_t * sp.diff(sp.log(w_hat), S_t)) == mu
+# steady state of the decay-then-add fee revenue: C = (1 - 1/N_w) C + F  =>  C = N_w F
+C, F, N_w = sp.symbols("C F N_w", positive=True)
+assert sp.solve(sp.Eq(C, (1 - 1 / N_w) * C + F), C) == [N_w * F]
+w_hat
+
+# %% tags=["export"]
+def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
+    """Eq 57: w^_t,i = S_t,i^mu C_t,i^nu (mu = nu = 1/2: the geometric mean)."""
+    stake = amount(stake, "topic reputer stake S_t,i", "eq 57")
+    fee_revenue = amount(fee_revenue, "effective fee revenue C_t,i", "eq 57")
+    return stake**mu * fee_revenue**nu
+
+
+def effective_fee_revenue(previous, fees, params: Params) -> np.ndarray:
+    """Eq 57: C_t,i = C_t,i-1 - Delta C + F_t,i, with Delta C = C_t,i-1 / N_epochs,w.
+
+    N_epochs,w = N_epochs / weeks per month; at steps of a week or longer Delta C is all of
+    C_t,i-1, so C_t,i is the step's fees.
+    """
+    previous = amount(previous, "effective fee revenue C_t,i-1", "eq 57")
+    fees = amount(fees, "fees F_t,i", "eq 57")
+    epochs_per_week = params.epochs_per_month / params.weeks_per_month
+    return max(0.0, 1.0 - 1.0 / epochs_per_week) * previous + fees
+
+
+# %%
+hourly = dataclasses.replace(whitepaper, epochs_per_month=24 * 30.0, weeks_per_month=30 / 7)
+revenue, hours = 0.0, 24 * 7 * 8                 # eight weeks of 1 token of fees an hour
+for _ in range(hours):
+    revenue = effective_fee_revenue(revenue, 1.0, hourly)
+n_w = 24 * 7                                      # epochs per week: C tends to one week's fees
+np.testing.assert_allclose(revenue, n_w * (1 - (1 - 1 / n_w) ** hours), rtol=1e-12)
+assert abs(revenue / n_w - 1) < 1e-3
+assert effective_fee_revenue(5.0, 2.0, whitepaper) == 2.0       # monthly steps: the month's fees
+
+# %% [markdown]
+# ### How a topic's reward share responds to its fees
+#
+# With the weights at their targets, topic $t$'s share of the topics' emission is
+# $s_t = \hat w_t / \sum_{t'} \hat w_{t'}$, and its elasticity to the topic's own fee revenue is
+# $$\frac{\partial \ln s_t}{\partial \ln C_t} = \nu (1 - s_t):$$
+# a small topic that doubles its fees raises its share by $2^{\nu} - 1 = 41\%$. Within one
+# step, the EMA of eq 56 passes on only $\alpha_t \hat w_t / w_t$ of the change (at most
+# $\alpha_t = 0.9375$ at monthly steps); the rest follows over the next weeks.
+
+# %%
+W_other, a_t = sp.symbols("W_other alpha_t", positive=True)
+share = w_hat / (w_hat + W_other)
+elasticity = sp.simplify(C_t * sp.diff(share, C_t) / share)
+assert sp.simplify(elasticity - nu * (1 - share)) == 0
+w_prev = sp.symbols("w_prev", positive=True)
+w_new = a_t * w_hat + (1 - a_t) * w_prev
+short_run = sp.simplify(C_t * sp.diff(w_new, C_t) / w_new)
+assert sp.simplify(short_run.subs(w_prev, w_hat) - a_t * nu) == 0   # from the steady state
+elasticity
+
+# %% [markdown]
+# ## §5.3 Pay-what-you-want fees: is a zero-fee cabal stable?
+#
+# Consumers choose what to pay for inferences. The paper argues that emission does not remove
+# the incentive to pay: topics compete for the emission through eq 57, so if every topic paid
+# nothing (a cabal), "any fee payment to a topic [would] instantly boost that topic's weight
+# greatly relative to all other topics", at negligible cost.
+#
+# **Model.** $K$ topics with equal stake share the topics' emission $R = (1 - f_v)\mathcal{E}$ in
+# proportion to their target weights (eqs 55, 57, weights at their targets). Topic $t$'s side -
+# the consumers who benefit from its participants being paid, or the participants themselves -
+# pays fees $x_t$ and gains $R\, s_t(x) - x_t$ per step. This is a Tullock contest with exponent
+# $\nu$.
+#
+# **Findings.**
+# 1. *The cabal is unstable.* With everyone else at zero, any fee $x > 0$ gives the payer the
+#    whole $R$ (eq 55 with all other weights 0), and near the cabal (others pay $c$ each) the
+#    fee that buys half the emission is $(K - 1)^{1/\nu} c \to 0$.
+# 2. *Fees settle where the marginal share is worth its cost.* The symmetric equilibrium
+#    ($\nu \le 1$) pays $x^* = \nu R (K - 1)/K^2$ per topic, in total $\nu R (1 - 1/K)$: about
+#    half the topics' emission for $\nu = 1/2$. We derive it and check numerically that no topic
+#    gains by deviating.
+# 3. *Where the argument needs care.* At exact zero fees eq 55 is $0/0$: the paper leaves it
+#    undefined (the chain inactivates topics of zero weight). The argument assumes that whoever
+#    pays captures the topic's gain; consumers who do not share in the topic's rewards still face
+#    the usual free-rider problem, and the emission only sharpens the competition *between*
+#    topics. And a topic's weight is an EMA of a decaying revenue, so a single payment buys
+#    about a week of weight, not a permanent share.
+
+# %%
+x, c, R, m = sp.symbols("x c R m", positive=True)          # m = K - 1 other topics
+others = m * c**nu
+payoff = R * x**nu / (x**nu + others) - x
+first_order = sp.diff(payoff, x).subs(x, c)
+x_star = sp.solve(sp.Eq(first_order, 0), c)
+assert len(x_star) == 1 and sp.simplify(x_star[0] - nu * R * m / (m + 1) ** 2) == 0
+half = sp.solve(sp.Eq(x**nu, others), x)[0]                  # the fee that buys half of R
+assert sp.simplify(sp.powdenest(half, force=True) - m ** (1 / nu) * c) == 0
+x_star[0]
+
+# %%
+nu_value, reward = whitepaper.nu, 1.0
+
+
+def gain(own_fee, others_fee):
+    """Topic 0's gain R s_0 - x_0 (eqs 55, 57) when the other topics pay others_fee each."""
+    own = target_topic_weight(1.0, own_fee, whitepaper.mu, nu_value)
+    rest = (n_topics - 1) * target_topic_weight(1.0, others_fee, whitepaper.mu, nu_value)
+    return topic_emission(reward, own, 0.0, weight_sum=own + rest) - own_fee
+
+
+# 1. from the cabal, a fee of a billionth of R takes all of it
+assert gain(1e-9, 0.0) > 0.999 * reward
+for c_others in (1e-3, 1e-6, 1e-9):
+    buy_half = (n_topics - 1) ** (1 / nu_value) * c_others
+    np.testing.assert_allclose(gain(buy_half, c_others) + buy_half, 0.5 * reward)
+# 2. the symmetric equilibrium: no deviation on a fine grid does better
+equilibrium = nu_value * reward * (n_topics - 1) / n_topics**2
+deviations = gain(equilibrium * np.geomspace(1e-4, 1e2, 20001), equilibrium)
+assert deviations.max() <= gain(equilibrium, equilibrium) + 1e-12
+print(f"{n_topics} topics: equilibrium fee {equilibrium:.4f} R per topic, "
+      f"{n_topics * equilibrium:.3f} R in total; each keeps {gain(equilibrium, equilibrium):.4f} R")
+# best responses, starting next to the cabal, climb to the equilibrium
+candidates = np.geomspace(1e-12, 1.0, 20001)
+fee, path = 1e-9, []
+for _ in range(40):
+    fee = candidates[np.argmax(gain(candidates, fee))]
+    path.append(fee)
+print("best responses:", ", ".join(f"{f:.3g}" for f in path[:6]), "...")
+np.testing.assert_allclose(fee, equilibrium, rtol=2e-3)
+
+# %% [markdown]
+# ## Profiles on the golden data
+#
+# The research simulator's monthly table (months 0-24) replayed through the spec
+# (`allora-ref replay tokenomics`) with each profile, and with each field on which they differ -
+# or which settles an ambiguity - set alone to its alternative in the `allora-simulator` profile.
+# "empty" counts the output cells the table cannot determine under that choice: the treasury
+# when fees return to it (the table exports 3 of the topics' fees), the measured
+# $f_{\text{stakers}}$ after the first month (the table does not export reputer rewards). The
+# validator rewards of months after the first are always empty: the simulator's eq 54
+# denominator is not exported (COLUMNS.md).
+
+# %%
+from allora_ref.golden import golden_tokenomics_path
+from allora_ref.tokenomics_table import profile_measurement
+
+golden = golden_tokenomics_path(golden_dir or None)
+if golden is None:
+    print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
+else:
+    variants = {"allora-simulator": simulator, "whitepaper": whitepaper}
+    for field in section_fields("5"):
+        if getattr(whitepaper, field) != getattr(simulator, field):
+            value = getattr(whitepaper, field)
+            variants[f"simulator with {field} = {value}"] = dataclasses.replace(
+                simulator, **{field: value})
+    for field, value in {"unlock_timing": "after-emission", "ema_start": "zero",
+                         "weeks_per_month": 4.345}.items():     # both profiles agree on these
+        variants[f"simulator with {field} = {value}"] = dataclasses.replace(
+            simulator, **{field: value})
+    print(f"{'profile':48s} {'max rel. error':>14s} {'empty':>6s}  worst column")
+    for name, variant in variants.items():
+        worst_rel, worst_column, empty = profile_measurement(golden, variant)
+        print(f"{name:48s} {worst_rel:14.3e} {empty:6d}  {worst_column}")
+        if name == "allora-simulator":
+            assert worst_rel < 1e-12
