@@ -32,7 +32,7 @@ KERNEL = "allora-ref"
 KERNELSPEC = {"name": KERNEL, "display_name": "allora-ref (Python 3.11)", "language": "python"}
 # Keep the kernel's own start-up chatter (e.g. "running over TCP without encryption" on
 # localhost) off the terminal; errors in the notebook's code are reported as usual.
-KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 VOLATILE = ("start_time", "end_time", "duration", "input_path", "output_path")
 
 
