@@ -33,14 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import masked_std, potential
 
 # %%
 import dataclasses
 
-import matplotlib.pyplot as plt
 import sympy as sp
 
 from allora_ref.params import load_profile

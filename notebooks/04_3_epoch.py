@@ -239,7 +239,6 @@ golden_dir = ""  # the research simulator's golden data; "" = ../../shared/golde
 n_epochs = 12
 
 # %%
-import dataclasses
 
 from allora_ref.params import load_profile, section_fields
 from allora_ref.spec.inference_synthesis import all_inferences, log_losses, squared_error

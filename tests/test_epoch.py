@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared import silencing_case
 
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as synthesis
@@ -279,22 +280,12 @@ def test_chi_below_one_half(params, naive, tau):
 
 # --- reputers ----------------------------------------------------------------------------------
 
-def silencing_reports():
-    """Three reputers (stake 1 each) agree; three (stake 2 each: 2/3 of the stake) each report
-    one loss far off in a different direction. N_i = 2, N_f = 0: 6 entries."""
-    rng = np.random.default_rng(0)
-    truth = rng.normal(-2, 0.05, 6)
-    outliers = truth + np.array([[1.5, 0, 0, 0, 0, 0], [0, -1.5, 0, 0, 0, 0],
-                                 [0, 0, 1.5, 0, -1.0, 0]])
-    return np.vstack([np.tile(truth, (3, 1)), outliers]), np.array([1.0, 1, 1, 2, 2, 2])
-
-
 @pytest.mark.eq(34)
 @pytest.mark.parametrize("params", PROFILES, ids=IDS)
 def test_listened_stake_floor_reached(params):
     """The ascent silences the majority holders until exactly half the stake is listened to;
     the coefficients carried to the next epoch keep that."""
-    reports, stakes = silencing_reports()
+    reports, stakes = silencing_case()
     state = dataclasses.replace(TopicState.initial(2, 0, stakes, params),
                                 listening=np.array([1.0, 1, 1, 0.35, 0.35, 0.35]))
     epoch, next_state = run(params, reports, None, 2, 0, state=state)

@@ -9,17 +9,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-import tomllib
 from fractions import Fraction
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import pytest
-import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from shared import catalog_form, silencing_case
 
 from allora_ref.params import load_profile
 from allora_ref.spec import participant_rewards as spec
@@ -29,18 +27,6 @@ SIMULATOR = load_profile("allora-simulator")
 PROFILES = [WHITEPAPER, SIMULATOR]
 IDS = ["whitepaper", "simulator"]
 FAST = settings(max_examples=40, deadline=None, derandomize=True)
-CATALOG = Path(__file__).resolve().parent.parent / "equations" / "catalog.toml"
-
-
-def catalog_form(number: int):
-    """The catalog's sympy form of eq ``number`` as a numpy function of keyword arguments."""
-    entry = next(e for e in tomllib.loads(CATALOG.read_text(encoding="utf-8"))["equation"]
-                 if e["number"] == number)
-    names = entry["symbols"].split()
-    symbols = {name: sympy.Symbol(name, real=True) for name in names}
-    f = sympy.lambdify([symbols[n] for n in names],
-                       sympy.sympify(entry["sympy"], locals=symbols), "numpy")
-    return lambda **values: f(*(values[n] for n in names))
 
 
 def phi(x: float, p: float = 3.0, c: float = 0.75) -> float:
@@ -562,16 +548,6 @@ def test_eq34_one_sided_difference_steps_down_at_one():
     expected = [(1 - total / t) / -1e-3 for t in lower]
     np.testing.assert_allclose(spec.listening_gradient(ones, STAKES, REPORTED, SIMULATOR),
                                expected, rtol=1e-9, atol=1e-12)
-
-
-def silencing_case():
-    """Three reputers (stake 1 each) agree; three (stake 2 each, 2/3 of the stake) each report
-    one loss far off in a different direction: the ascent wants to silence the majority."""
-    rng = np.random.default_rng(0)
-    truth = rng.normal(-2, 0.05, 6)
-    outliers = truth + np.array([[1.5, 0, 0, 0, 0, 0], [0, -1.5, 0, 0, 0, 0],
-                                 [0, 0, 1.5, 0, -1.0, 0]])
-    return np.vstack([np.tile(truth, (3, 1)), outliers]), np.array([1.0, 1, 1, 2, 2, 2])
 
 
 @pytest.mark.eq(34)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import tomllib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from shared import CATALOG, catalog_form
 
 from allora_ref.params import load_profile
 from allora_ref.spec import task_rewards as spec
@@ -25,19 +25,7 @@ SIMULATOR = load_profile("allora-simulator")
 PROFILES = [WHITEPAPER, SIMULATOR]
 IDS = ["whitepaper", "simulator"]
 FAST = settings(max_examples=50, deadline=None, derandomize=True)
-CATALOG = Path(__file__).resolve().parent.parent / "equations" / "catalog.toml"
 LONE = 0.173286795139986            # DEVIATIONS §3: EntropyForSingleParticipant
-
-
-def catalog_form(number: int):
-    """The catalog's sympy form of eq ``number`` as a numpy function of keyword arguments."""
-    entry = next(e for e in tomllib.loads(CATALOG.read_text(encoding="utf-8"))["equation"]
-                 if e["number"] == number)
-    names = entry["symbols"].split()
-    symbols = {name: sympy.Symbol(name, real=True) for name in names}
-    f = sympy.lambdify([symbols[n] for n in names],
-                       sympy.sympify(entry["sympy"], locals=symbols), "numpy")
-    return lambda **values: f(*(values[n] for n in names))
 
 
 # --- eq 39: smoothed fractions -----------------------------------------------------------------
