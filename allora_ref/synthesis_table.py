@@ -313,13 +313,13 @@ def replay_row(row: Row, columns: SynthesisColumns, history: History, params: Pa
         out |= dict(zip(names("reputer_reward_fraction_{}", c.n_reputers),
                         epoch.reputer_fractions))
     entropies_known = []
-    for (who, n), known, f, entropy in zip(
+    for (who, n), known, carried, entropy in zip(
             (("inferer", c.n_inferers), ("forecaster", c.n_forecasters), ("reputer", c.n_reputers)),
-            fractions_known, epoch.modified_fractions, epoch.entropies):
+            fractions_known, after.smoothed, epoch.entropies):
         smooth = f"{who}_reward_fraction_smooth_{{}}"
         entropies_known.append(known and history.known(smooth, n).all())
         if entropies_known[-1]:
-            out |= dict(zip(names(smooth, n), f))
+            out |= dict(zip(names(smooth, n), carried))
             out[f"{who}s_entropy"] = entropy
     out["forecaster_task_score"] = epoch.forecasting_task_score
     tau_known = history.rows[0].get("forecaster_score_ratio") is not None

@@ -63,26 +63,22 @@ simulator = load_profile("allora-simulator")
 # $$T^-_{ik} = \log \mathcal{L}^-_{ki} - \log \mathcal{L}_i, \qquad (23) \qquad
 #   T^+_{ik} = \log \mathcal{L}^-_i - \log \mathcal{L}^+_{ki}. \qquad (24)$$
 #
-# A worker that did not take part has no score (NaN). A worker whose one-out inference does not
-# exist (it was the only member) scores 0, as deployed. With a single forecaster the deployed
+# A worker that did not take part has no score (NaN), and neither has one whose one-out or
+# one-in loss no reputer reported. A worker whose one-out inference does not exist (it was the
+# only member) scores 0, as deployed; the paper's formula is undefined there. With a single forecaster the deployed
 # system computes neither its one-out nor its one-in inference and scores it 0
 # (`lone_forecaster_scores_zero`); the paper's rule still applies to it.
 
 # %% tags=["export"]
-def inferer_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
-    """Eq 21: T_ij = log L^-_ji - log L_i for every inferer (0 where the one-out loss is absent)."""
-    return np.where(np.isnan(one_out_log_losses), 0.0, one_out_log_losses - network_log_loss)
+def one_out_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
+    """Eqs 21, 23: T_ij = log L^-_ji - log L_i (inferers), T^-_ik = log L^-_ki - log L_i
+    (forecasters): the one-out score of each worker."""
+    return one_out_log_losses - network_log_loss
 
 
-def one_out_forecaster_scores(network_log_loss: float, one_out_log_losses: np.ndarray
-                              ) -> np.ndarray:
-    """Eq 23: T^-_ik = log L^-_ki - log L_i for every forecaster."""
-    return np.where(np.isnan(one_out_log_losses), 0.0, one_out_log_losses - network_log_loss)
-
-
-def one_in_forecaster_scores(naive_log_loss: float, one_in_log_losses: np.ndarray) -> np.ndarray:
+def one_in_scores(naive_log_loss: float, one_in_log_losses: np.ndarray) -> np.ndarray:
     """Eq 24: T^+_ik = log L^-_i - log L^+_ki for every forecaster."""
-    return np.where(np.isnan(one_in_log_losses), 0.0, naive_log_loss - one_in_log_losses)
+    return naive_log_loss - one_in_log_losses
 
 
 def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) -> np.ndarray:
@@ -120,23 +116,26 @@ def one_in_fraction(n_forecasters: int, params: Params) -> float:
     return 1.0 / 2.0 ** max(exponent, 0)
 
 
-def worker_scores(row_log_losses: np.ndarray, n_inferers: int, n_forecasters: int,
-                  active_forecasters: int, params: Params) -> tuple[np.ndarray, np.ndarray]:
+def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
+                  n_forecasters: int, active_forecasters: int, params: Params
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
 
-    Returns (T_ij, T_ik); a worker whose one-out (or one-in) inference does not exist - it was
-    the only member - scores 0 there. Absent workers are the caller's to mark (NaN).
+    Returns (T_ij, T_ik). A one-out or one-in term whose inference does not exist (``row_exists``
+    False: the worker was its only member) is 0; one whose loss nobody reported is NaN. Absent
+    workers are the caller's to mark (NaN).
     """
     n_workers = n_inferers + n_forecasters
     network, naive = row_log_losses[0], row_log_losses[1]
-    one_out = row_log_losses[2: 2 + n_workers]
-    one_in = row_log_losses[2 + n_workers:]
-    inferers = inferer_scores(network, one_out[:n_inferers])
+    terms = np.where(row_exists, row_log_losses, np.nan)
+    one_out = np.where(row_exists[2: 2 + n_workers],
+                       one_out_scores(network, terms[2: 2 + n_workers]), 0.0)
+    one_in = np.where(row_exists[2 + n_workers:], one_in_scores(naive, terms[2 + n_workers:]), 0.0)
+    inferers = one_out[:n_inferers]
     f_plus = one_in_fraction(active_forecasters, params)
-    forecasters = forecaster_scores(one_out_forecaster_scores(network, one_out[n_inferers:]),
-                                    one_in_forecaster_scores(naive, one_in), f_plus)
+    forecasters = forecaster_scores(one_out[n_inferers:], one_in, f_plus)
     if active_forecasters == 1 and params.lone_forecaster_scores_zero:
-        forecasters = np.zeros(n_forecasters)
+        forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
 
@@ -217,18 +216,20 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
 #
 # The consensus among reputers is weighted by an adjusted stake that saturates:
 # $$\hat S_{im} = \min\!\left(\frac{N_r a_{im} S_{im}}{\sum_m a_{im} S_{im}}, 1\right), \qquad (29)$$
-# with $a_{im} \in [0, 1]$ the listening coefficients (eq 34). It is 1 for any reputer with at least
-# the average listened stake and linear below, so a reputer with most of the stake weighs no more
-# than an average one: a majority stake cannot move the consensus further than an average stake.
+# with $a_{im} \in [0, 1]$ the listening coefficients (eq 34). As a function of the listened share
+# $f = a S / \sum a S$ it is $\min(N_r f, 1)$: linear below the average share $1/N_r$ and 1 above,
+# so a reputer with most of the stake weighs no more than any reputer with at least the average
+# stake. How far such a reputer can still move the consensus is measured after eq 34.
 
 # %%
-S1, S2, a1 = sp.symbols("S_1 S_2 a_1", positive=True)
-N_r = 5
-share = N_r * a1 * S1 / (a1 * S1 + S2)
-# linear in the stake below average (S2 = everybody else's listened stake, fixed)
-assert sp.diff(share, S1, 2).subs(S2, 0) == 0
-assert sp.simplify(sp.diff(N_r * a1 * S1 / sp.Symbol("Total", positive=True), S1, 2)) == 0
-
+f_share, N_sym = sp.symbols("f N_r", positive=True)     # f = a S / sum a S, the listened share
+S_hat = sp.Min(N_sym * f_share, 1)
+# linear in the share below the average share 1/N_r, with slope N_r, from 0 at f = 0 ...
+assert S_hat.subs({N_sym: 5, f_share: sp.Rational(1, 10)}) == sp.Rational(1, 2)
+assert sp.diff(N_sym * f_share, f_share) == N_sym and (N_sym * f_share).subs(f_share, 0) == 0
+# ... reaching 1 exactly at the average share, and flat (saturated) above it
+assert S_hat.subs(f_share, 1 / N_sym) == 1
+assert all(S_hat.subs({N_sym: 5, f_share: sp.Rational(k, 10)}) == 1 for k in range(2, 11))
 # %% tags=["export"]
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
@@ -239,6 +240,13 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
 
+# %%
+stakes_5 = np.array([1.0, 2.0, 3.0, 4.0, 10.0])
+listened_share = stakes_5 / stakes_5.sum()
+np.testing.assert_allclose(adjusted_stakes(np.ones(5), stakes_5),
+                           [float(S_hat.subs({N_sym: 5, f_share: v})) for v in listened_share],
+                           rtol=1e-15)
+
 # %% [markdown]
 # ## Eqs 30-32: the loss vector, consensus and consensus scores
 #
@@ -246,7 +254,9 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
 # $\mathcal{L}^+_{im}$ where eq 13 has the one-out losses $\mathcal{L}^-_{lim}$ - an erratum):
 # $$\mathbf{L}_{im} = \{\mathcal{L}_{im}, \mathcal{L}_{ijm}, \mathcal{L}_{ikm}, \mathcal{L}^-_{im},
 #   \mathcal{L}^-_{lim}, \mathcal{L}^+_{kim}\}, \qquad (30)$$
-# averaged with the adjusted stakes into the consensus (eq 31, above), and each reputer scored by
+# averaged with the adjusted stakes into the consensus loss vector,
+# $$\log \mathbf{L}_i = \frac{\sum_m \hat S_{im} \log \mathbf{L}_{im}}{\sum_m \hat S_{im}}, \qquad (31)$$
+# entry by entry over the reputers that reported it, and each reputer scored by
 # its relative distance to it,
 # $$T_{im} = \left[\frac{\|\log(\mathbf{L}_{im}/\mathbf{L}_i)\|}{\|\log \mathbf{L}_i\|} + \epsilon_r\right]^{-1}. \qquad (32)$$
 # The deployed system also puts the losses of the one-out recomputed forecast-implied inferences

@@ -45,69 +45,12 @@ whitepaper = load_profile("whitepaper")
 simulator = load_profile("allora-simulator")
 
 # %% [markdown]
-# ## Eq 39: smoothed reward fractions
-#
-# The entropy looks at recent history, through an EMA of each class's reward fractions
-# (fiducial $\alpha = 0.1$, `alpha_task`):
-# $$\tilde u_{ij} = \alpha u_{ij} + (1-\alpha)\tilde u_{i-1,j}, \quad
-#   \tilde v_{ik} = \alpha v_{ik} + (1-\alpha)\tilde v_{i-1,k}, \quad
-#   \tilde w_{im} = \alpha w_{im} + (1-\alpha)\tilde w_{i-1,m}. \qquad (39)$$
-# Not in the paper: a participant's first value (`smoothing_start`: `zero` - it earned nothing
-# before - or `current`, deployed: $\tilde u = u$), and what is carried to the next epoch
-# (`smoothed_state`: the raw $\tilde u$, or - deployed - the normalised $f$ of eq 38; identical
-# while the set of participants is fixed). A participant absent this epoch keeps its value and
-# takes no part in eqs 37-40.
-
-# %% tags=["export"]
-def smoothed_fractions(current: np.ndarray, previous: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 39: u~ = alpha u + (1 - alpha) u~_{i-1} (NaN current = absent: carried over)."""
-    start = current if params.smoothing_start == "current" else np.zeros_like(current)
-    previous = np.where(np.isnan(previous), start, previous)
-    alpha = params.alpha_task
-    return np.where(np.isnan(current), previous, alpha * current + (1 - alpha) * previous)
-
-
-# %% [markdown]
-# ## Eq 38: modified reward fractions
-#
-# $$f_{ij} = \frac{\tilde u_{ij}}{\sum_j \tilde u_{ij}}, \quad f_{ik} = \frac{\tilde v_{ik}}{\sum_k \tilde v_{ik}},
-#   \quad f_{im} = \frac{\tilde w_{im}}{\sum_m \tilde w_{im}}, \qquad (38)$$
-# over the participants present this epoch.
-
-# %% tags=["export"]
-def modified_fractions(smoothed: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Eq 38: f = u~ / sum u~ over the present participants (NaN for the absent)."""
-    total = smoothed[present].sum()
-    if present.any() and total <= 0:
-        raise ValueError("smoothed reward fractions (eq 38) must have a positive sum")
-    return np.where(present, smoothed / (total if total > 0 else 1.0), np.nan)
-
-
-# %% [markdown]
-# ## Eq 40: effective number of participants
-#
-# $$N_{\rm eff} = \frac{1}{\sum f^2}, \qquad (40)$$
-# $N$ for equal fractions, near 1 when one participant takes almost everything. The deployed
-# system computes it from the smoothed fractions before normalisation
-# (`effective_number_from`); identical while they sum to 1.
-
-# %%
-n = sp.symbols("n", positive=True, integer=True)
-assert sp.simplify(1 / (n * (1 / n)**2) - n) == 0         # equal fractions: N_eff = N
-
-# %% tags=["export"]
-def effective_number(fractions: np.ndarray) -> float:
-    """Eq 40: N_eff = 1 / sum f^2 over the present participants."""
-    present = fractions[~np.isnan(fractions)]
-    return float(1.0 / np.sum(present**2)) if present.size else 0.0
-
-
-# %% [markdown]
 # ## Eq 37: modified entropy
 #
 # $$F_i = -\sum_j f_{ij}\ln f_{ij}\Big(\frac{N_{i,\rm eff}}{N_i}\Big)^\beta, \quad
 #   G_i = -\sum_k f_{ik}\ln f_{ik}\Big(\frac{N_{f,\rm eff}}{N_f}\Big)^\beta, \quad
 #   H_i = -\sum_m f_{im}\ln f_{im}\Big(\frac{N_{r,\rm eff}}{N_r}\Big)^\beta, \qquad (37)$$
+# over the modified fractions $f$ of eq 38 with the effective numbers of eq 40 (both below);
 # natural logarithms, $\beta = 0.25$ (`beta_entropy`), $0 \ln 0 = 0$. A class with one participant
 # has entropy 0 in the paper; the deployed system uses the constant 0.173286795139986
 # (`lone_participant_entropy`), so that a lone participant still earns a class reward. A class
@@ -131,6 +74,64 @@ def class_entropy(fractions: np.ndarray, smoothed: np.ndarray, params: Params) -
     source = fractions if params.effective_number_from == "normalised" else np.where(
         np.isnan(fractions), np.nan, smoothed)
     return modified_entropy(fractions, effective_number(source), params)
+
+
+# %% [markdown]
+# ## Eq 38: modified reward fractions
+#
+# $$f_{ij} = \frac{\tilde u_{ij}}{\sum_j \tilde u_{ij}}, \quad f_{ik} = \frac{\tilde v_{ik}}{\sum_k \tilde v_{ik}},
+#   \quad f_{im} = \frac{\tilde w_{im}}{\sum_m \tilde w_{im}}, \qquad (38)$$
+# over the participants present this epoch.
+
+# %% tags=["export"]
+def modified_fractions(smoothed: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Eq 38: f = u~ / sum u~ over the present participants (NaN for the absent)."""
+    total = smoothed[present].sum()
+    if present.any() and total <= 0:
+        raise ValueError("smoothed reward fractions (eq 38) must have a positive sum")
+    return np.where(present, smoothed / (total if total > 0 else 1.0), np.nan)
+
+
+# %% [markdown]
+# ## Eq 39: smoothed reward fractions
+#
+# The entropy looks at recent history, through an EMA of each class's reward fractions
+# (fiducial $\alpha = 0.1$, `alpha_task`):
+# $$\tilde u_{ij} = \alpha u_{ij} + (1-\alpha)\tilde u_{i-1,j}, \quad
+#   \tilde v_{ik} = \alpha v_{ik} + (1-\alpha)\tilde v_{i-1,k}, \quad
+#   \tilde w_{im} = \alpha w_{im} + (1-\alpha)\tilde w_{i-1,m}. \qquad (39)$$
+# Not in the paper: a participant's first value (`smoothing_start`: `zero` - it earned nothing
+# before - or `current`, deployed: $\tilde u = u$), and what is carried to the next epoch
+# (`smoothed_state`: the raw $\tilde u$, or - deployed - the normalised $f$ of eq 38; identical
+# while the set of participants is fixed). A participant absent this epoch keeps its value and
+# takes no part in eqs 37-40.
+
+# %% tags=["export"]
+def smoothed_fractions(current: np.ndarray, previous: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 39: u~ = alpha u + (1 - alpha) u~_{i-1} (NaN current = absent: carried over)."""
+    start = current if params.smoothing_start == "current" else np.zeros_like(current)
+    previous = np.where(np.isnan(previous), start, previous)
+    alpha = params.alpha_task
+    return np.where(np.isnan(current), previous, alpha * current + (1 - alpha) * previous)
+
+
+# %% [markdown]
+# ## Eq 40: effective number of participants
+#
+# $$N_{\rm eff} = \frac{1}{\sum f^2}, \qquad (40)$$
+# $N$ for equal fractions, near 1 when one participant takes almost everything. The deployed
+# system computes it from the smoothed fractions before normalisation
+# (`effective_number_from`); identical while they sum to 1.
+
+# %%
+n = sp.symbols("n", positive=True, integer=True)
+assert sp.simplify(1 / (n * (1 / n)**2) - n) == 0         # equal fractions: N_eff = N
+
+# %% tags=["export"]
+def effective_number(fractions: np.ndarray) -> float:
+    """Eq 40: N_eff = 1 / sum f^2 over the present participants."""
+    present = fractions[~np.isnan(fractions)]
+    return float(1.0 / np.sum(present**2)) if present.size else 0.0
 
 
 # %% [markdown]
@@ -204,7 +205,33 @@ fig
 # distribution, the number ratio $N_{\rm eff}/N$ *rises*, and the term amplifies the sybil gain.
 # No single $\beta$ keeps the entropy constant: the last column, the $\beta$ that would, ranges
 # from negative values to about 0.5 across distributions and $k$.
+
+# %% [markdown]
+# ## Eq 41: class rewards
 #
+# $$U_i = \frac{(1-\chi)\gamma F_i E_{t,i}}{F_i + G_i + H_i}, \quad
+#   V_i = \frac{\chi\gamma G_i E_{t,i}}{F_i + G_i + H_i}, \quad
+#   W_i = \frac{H_i E_{t,i}}{F_i + G_i + H_i}, \qquad (41)$$
+# with the forecasting utility $\chi$ of eq 44 and the normalisation $\gamma$ of eq 45 (below).
+# The deployed system sets $G_i = 0$ when there are no forecasters or at most one inferer
+# (`forecasting_needs_two_inferers`). If all three entropies are 0 (possible in the paper when
+# every class has one participant), eq 41 is 0/0; this reference then splits $E_{t,i}$ equally
+# between the classes that have participants.
+
+# %% tags=["export"]
+def class_rewards(entropies: tuple[float, float, float], chi: float, topic_reward: float,
+                  present: tuple[bool, bool, bool]) -> np.ndarray:
+    """Eq 41 (with 45): (U_i, V_i, W_i) from the entropies (F, G, H), chi and E_{t,i}."""
+    f, g, h = entropies
+    total = f + g + h
+    if total == 0:
+        share = np.array(present, float)
+        return topic_reward * share / share.sum() if share.any() else np.zeros(3)
+    gamma = normalisation_factor(f, g, chi)
+    return topic_reward / total * np.array([(1 - chi) * gamma * f, chi * gamma * g, h])
+
+
+# %% [markdown]
 # ## Eqs 42-44: the utility of the forecasting task
 #
 # The forecasting task's score is how much worse the network would be without it,
@@ -267,7 +294,7 @@ assert numeric_chi.min() == 0.1 and numeric_chi.max() == 0.5
 #
 # $$\gamma = \frac{F_i + G_i}{(1-\chi)F_i + \chi G_i}, \qquad (45)$$
 # chosen so that tilting the workers' rewards by $\chi$ does not change their total. Substituting
-# it into eq 41 (below) gives $U_i + V_i = E_{t,i}(F_i + G_i)/(F_i + G_i + H_i)$ for every $\chi$:
+# it into eq 41 (above) gives $U_i + V_i = E_{t,i}(F_i + G_i)/(F_i + G_i + H_i)$ for every $\chi$:
 
 # %%
 F, G, H, E, chi = sp.symbols("F G H E chi", positive=True)
@@ -285,30 +312,6 @@ def normalisation_factor(inference_entropy: float, forecasting_entropy: float, c
     if denominator == 0:
         return 1.0
     return (inference_entropy + forecasting_entropy) / denominator
-
-
-# %% [markdown]
-# ## Eq 41: class rewards
-#
-# $$U_i = \frac{(1-\chi)\gamma F_i E_{t,i}}{F_i + G_i + H_i}, \quad
-#   V_i = \frac{\chi\gamma G_i E_{t,i}}{F_i + G_i + H_i}, \quad
-#   W_i = \frac{H_i E_{t,i}}{F_i + G_i + H_i}. \qquad (41)$$
-# The deployed system sets $G_i = 0$ when there are no forecasters or at most one inferer
-# (`forecasting_needs_two_inferers`). If all three entropies are 0 (possible in the paper when
-# every class has one participant), eq 41 is 0/0; this reference then splits $E_{t,i}$ equally
-# between the classes that have participants.
-
-# %% tags=["export"]
-def class_rewards(entropies: tuple[float, float, float], chi: float, topic_reward: float,
-                  present: tuple[bool, bool, bool]) -> np.ndarray:
-    """Eq 41 (with 45): (U_i, V_i, W_i) from the entropies (F, G, H), chi and E_{t,i}."""
-    f, g, h = entropies
-    total = f + g + h
-    if total == 0:
-        share = np.array(present, float)
-        return topic_reward * share / share.sum() if share.any() else np.zeros(3)
-    gamma = normalisation_factor(f, g, chi)
-    return topic_reward / total * np.array([(1 - chi) * gamma * f, chi * gamma * g, h])
 
 
 # %% [markdown]

@@ -168,6 +168,16 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
 
 # %% [markdown]
 # ## The step
+#
+# Losses that no reputer reported leave holes, not errors: a worker whose one-out loss is
+# missing is not scored (and not rewarded) this epoch, and if the network or naive loss is
+# missing the forecasting task's score (eq 42) is undefined and $\tau$ keeps its previous value.
+# A class none of whose participants could be scored takes no part in eq 41; an epoch in which
+# nobody could be scored pays nothing.
+#
+# Not modelled (deployed-only rules outside the paper): paying only the top-N participants of
+# each class by a score EMA (merit sortition), the minimum topic weight, and the reward split with
+# delegators.
 
 # %% tags=["export"]
 def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
@@ -189,7 +199,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     row_losses, _ = regret_table_losses(losses, n_i, n_f)
 
     active_forecasters = int((~np.isnan(inferred.forecast_implied)).sum())
-    t_inferers, t_forecasters = worker_scores(row_losses, n_i, n_f, active_forecasters, params)
+    t_inferers, t_forecasters = worker_scores(row_losses, inferred.members.any(axis=1), n_i, n_f,
+                                              active_forecasters, params)
     t_inferers = np.where(inferred.members[0, :n_i], t_inferers, np.nan)
     t_forecasters = np.where(inferred.members[0, n_i:], t_forecasters, np.nan)
     u = worker_fractions(t_inferers, state.inferer_score_history, params.reward_p_inference,
@@ -209,7 +220,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     if params.forecasting_needs_two_inferers and (~np.isnan(u)).sum() < 2:
         entropies[1] = 0.0
     task_score = forecasting_task_score(row_losses[1], row_losses[0])
-    tau, pinned = forecasting_score_ratio(task_score, t_inferers, state.score_ratio, params)
+    tau, pinned = (forecasting_score_ratio(task_score, t_inferers, state.score_ratio, params)
+                   if np.isfinite(task_score) else (state.score_ratio, False))
     chi = params.chi_max if pinned else forecasting_utility(tau, params)
     present = tuple(bool((~np.isnan(x)).any()) for x in (u, v, w))
     rewards = class_rewards(tuple(entropies), chi, topic_reward, present)

@@ -521,3 +521,34 @@ def test_rewards_of_an_epoch_sum_to_the_topic_reward(case):
                 assert present.sum() == pytest.approx(1.0, rel=1e-12)
         assert epoch.inferer_fractions[~absent_i].size == (~absent_i).sum()
         assert np.isnan(epoch.inferer_fractions[absent_i]).all()
+
+
+@pytest.mark.eq(41, 42, 43)
+@pytest.mark.parametrize("params", PROFILES, ids=IDS)
+def test_unreported_naive_loss_keeps_tau_and_pays_everyone(params):
+    """Without the naive loss eq 42 is undefined: tau keeps its previous value (not NaN) and the
+    topic reward is still paid out in full."""
+    submissions = synthesis.Submissions(np.array([0.1, 0.2, 0.4]), np.array([[-1.0, -1.2, -0.9]]))
+    reports = np.random.default_rng(3).normal(-2, 0.1, (2, synthesis.loss_vector_size(3, 1)))
+    reports[:, 1] = np.nan
+    state = dataclasses.replace(TopicState.initial(3, 1, [1.0, 2.0], params), score_ratio=0.7)
+    epoch, after = step(state, EpochInputs(submissions, reports, 10.0), params)
+    assert np.isnan(epoch.forecasting_task_score) and after.score_ratio == 0.7
+    assert epoch.forecasting_utility == pytest.approx(0.1 + 0.4 * 0.7)
+    paid = epoch.inferer_rewards.sum() + epoch.forecaster_rewards.sum() + epoch.reputer_rewards.sum()
+    assert paid == pytest.approx(10.0, rel=1e-12)
+
+
+@pytest.mark.eq(21, 41)
+@pytest.mark.parametrize("params", PROFILES, ids=IDS)
+def test_all_reputers_silent_pays_nothing(params):
+    """No loss reported: no worker or reputer can be scored; nothing is paid, nothing is NaN in
+    the next state's listening coefficients or tau."""
+    submissions = synthesis.Submissions(np.array([0.1, 0.2]), np.array([[-1.0, -1.2]]))
+    reports = np.full((2, synthesis.loss_vector_size(2, 1)), np.nan)
+    epoch, after = step(TopicState.initial(2, 1, [1.0, 2.0], params),
+                        EpochInputs(submissions, reports, 10.0), params)
+    assert np.isnan(epoch.inferer_scores).all() and np.isnan(epoch.forecaster_scores).all()
+    np.testing.assert_array_equal(epoch.class_rewards, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(after.listening, [1.0, 1.0])
+    assert after.score_ratio == 0.0 and np.array_equal(after.stakes, [1.0, 2.0])

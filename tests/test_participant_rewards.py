@@ -52,25 +52,32 @@ def ln_total(coefficients, stakes, reported, params) -> float:
 
 @pytest.mark.eq(21)
 def test_eq21_inferer_scores_by_hand():
-    scores = spec.inferer_scores(-2.0, np.array([-1.5, -2.25, -2.0]))
+    scores = spec.one_out_scores(-2.0, np.array([-1.5, -2.25, -2.0]))
     np.testing.assert_allclose(scores, [0.5, -0.25, 0.0], rtol=0, atol=1e-15)
     # positive iff removing the inferer increases the network loss (10^-1.5 > 10^-2)
     assert scores[0] > 0 > scores[1]
 
 
-@pytest.mark.eq(21, 23, 24)
-def test_eq21_eq23_eq24_absent_loss_scores_zero():
+@pytest.mark.eq(21, 22, 23, 24)
+def test_eq21_to_eq24_missing_inference_scores_zero_and_missing_loss_none():
     """A one-out (one-in) inference that does not exist - the worker was the only member -
-    scores 0, as deployed (DEVIATIONS §2: a single inferer scores 0)."""
-    assert spec.inferer_scores(-2.0, np.array([np.nan]))[0] == 0.0
-    assert spec.one_out_forecaster_scores(-2.0, np.array([np.nan]))[0] == 0.0
-    assert spec.one_in_forecaster_scores(-2.0, np.array([np.nan]))[0] == 0.0
+    scores 0, as deployed (DEVIATIONS §2: a single inferer scores 0); a loss that exists but
+    was not reported leaves the worker unscored (NaN)."""
+    # rows: network, naive, one-out of inferer 0 and of forecaster 0, one-in of forecaster 0
+    losses = np.array([-2.0, -1.8, np.nan, -1.9, np.nan])
+    exists = np.array([True, True, False, True, True])
+    inferers, forecasters = spec.worker_scores(losses, exists, 1, 1, 1, WHITEPAPER)
+    assert inferers.tolist() == [0.0]
+    assert np.isnan(forecasters[0])                      # one-in loss exists but is unreported
+    exists[4] = False
+    _, forecasters = spec.worker_scores(losses, exists, 1, 1, 1, WHITEPAPER)
+    assert forecasters[0] == pytest.approx(0.5 * 0.1, abs=1e-15)     # f+ = 1/2, one-in term 0
 
 
 @pytest.mark.eq(22, 23, 24)
 def test_eq22_to_eq24_forecaster_scores_by_hand():
-    one_out = spec.one_out_forecaster_scores(-2.0, np.array([-1.9, -2.1]))
-    one_in = spec.one_in_forecaster_scores(-1.8, np.array([-1.95, -1.7]))
+    one_out = spec.one_out_scores(-2.0, np.array([-1.9, -2.1]))
+    one_in = spec.one_in_scores(-1.8, np.array([-1.95, -1.7]))
     np.testing.assert_allclose(one_out, [0.1, -0.1], atol=1e-15)     # eq 23
     np.testing.assert_allclose(one_in, [0.15, -0.1], atol=1e-15)     # eq 24: adding k helps
     np.testing.assert_allclose(spec.forecaster_scores(one_out, one_in, 0.25),
@@ -82,11 +89,11 @@ def test_sympy_eq21_eq23_eq24_agree_with_the_scores():
     b, network, naive = 10.0, 0.01, 0.02
     out, into = np.array([0.03, 0.004]), np.array([0.005, 0.05])
     log = lambda x: np.log(x) / np.log(b)                                  # noqa: E731
-    np.testing.assert_allclose(spec.inferer_scores(log(network), log(out)),
+    np.testing.assert_allclose(spec.one_out_scores(log(network), log(out)),
                                catalog_form(21)(L_minus=out, L=network, b=b), rtol=1e-13)
-    np.testing.assert_allclose(spec.one_out_forecaster_scores(log(network), log(out)),
+    np.testing.assert_allclose(spec.one_out_scores(log(network), log(out)),
                                catalog_form(23)(L_minus=out, L=network, b=b), rtol=1e-13)
-    np.testing.assert_allclose(spec.one_in_forecaster_scores(log(naive), log(into)),
+    np.testing.assert_allclose(spec.one_in_scores(log(naive), log(into)),
                                catalog_form(24)(L_naive=naive, L_plus=into, b=b), rtol=1e-13)
     np.testing.assert_allclose(spec.forecaster_scores(np.array([0.3]), np.array([-0.2]), 0.125),
                                catalog_form(22)(f_plus=0.125, T_minus=0.3, T_plus=-0.2),
@@ -102,17 +109,17 @@ finite = st.floats(-20, 20, allow_nan=False)
 def test_scores_are_antisymmetric(network, one_out, naive, one_in, f_plus):
     """Swapping the roles of the one-out (one-in) and the network (naive) losses flips the sign
     of every score (eqs 21, 23, 24), hence of the forecaster score (eq 22)."""
-    assert spec.inferer_scores(network, np.array([one_out]))[0] == \
-        -spec.inferer_scores(one_out, np.array([network]))[0]
-    minus = spec.one_out_forecaster_scores(network, np.array([one_out]))
-    plus = spec.one_in_forecaster_scores(naive, np.array([one_in]))
-    minus_swapped = spec.one_out_forecaster_scores(one_out, np.array([network]))
-    plus_swapped = spec.one_in_forecaster_scores(one_in, np.array([naive]))
+    assert spec.one_out_scores(network, np.array([one_out]))[0] == \
+        -spec.one_out_scores(one_out, np.array([network]))[0]
+    minus = spec.one_out_scores(network, np.array([one_out]))
+    plus = spec.one_in_scores(naive, np.array([one_in]))
+    minus_swapped = spec.one_out_scores(one_out, np.array([network]))
+    plus_swapped = spec.one_in_scores(one_in, np.array([naive]))
     assert minus[0] == -minus_swapped[0] and plus[0] == -plus_swapped[0]
     assert spec.forecaster_scores(minus, plus, f_plus)[0] == \
         -spec.forecaster_scores(minus_swapped, plus_swapped, f_plus)[0]
     # directionality: positive iff removing the worker (not adding it) would raise the loss
-    assert (spec.inferer_scores(network, np.array([one_out]))[0] > 0) == (one_out > network)
+    assert (spec.one_out_scores(network, np.array([one_out]))[0] > 0) == (one_out > network)
     assert (plus[0] > 0) == (one_in < naive)
 
 
@@ -144,7 +151,7 @@ ROWS = np.array([-2.0, -1.8, -1.7, -2.1, -1.9, -2.1, -1.95, -1.7])
 @pytest.mark.eq(21, 22, 23, 24, 25)
 @pytest.mark.parametrize("params, f_plus", [(WHITEPAPER, 0.25), (SIMULATOR, 0.5)], ids=IDS)
 def test_worker_scores_by_hand(params, f_plus):
-    inferers, forecasters = spec.worker_scores(ROWS, 2, 2, 2, params)
+    inferers, forecasters = spec.worker_scores(ROWS, np.ones(ROWS.size, bool), 2, 2, 2, params)
     np.testing.assert_allclose(inferers, [0.3, -0.1], atol=1e-15)
     one_out, one_in = np.array([0.1, -0.1]), np.array([0.15, -0.1])
     np.testing.assert_allclose(forecasters, (1 - f_plus) * one_out + f_plus * one_in, atol=1e-15)
@@ -155,7 +162,7 @@ def test_f_plus_counts_the_forecasters_that_took_part():
     """N_f of eq 25 is the number of forecasters with a forecast-implied inference."""
     # N_i = 2, N_f = 3, forecaster 2 absent (no one-out, no one-in loss): N_f = 2 in eq 25
     rows = np.concatenate([ROWS[:2], [-1.7, -2.1], [-1.9, -2.1, np.nan], [-1.95, -1.7, np.nan]])
-    _, forecasters = spec.worker_scores(rows, 2, 3, 2, WHITEPAPER)
+    _, forecasters = spec.worker_scores(rows, ~np.isnan(rows), 2, 3, 2, WHITEPAPER)
     np.testing.assert_allclose(forecasters[:2], 0.75 * np.array([0.1, -0.1])
                                + 0.25 * np.array([0.15, -0.1]), atol=1e-15)
 
@@ -166,7 +173,7 @@ def test_single_forecaster_rule(params):
     """Deployed: a lone forecaster scores 0 (its one-out and one-in are never computed). The
     paper's eq 22 applies unchanged, with f+ = 1/2 (1/2^1)."""
     rows = np.array([-2.0, -1.8, -1.7, -2.1, -1.9, -1.95])        # N_i = 2, N_f = 1
-    inferers, forecasters = spec.worker_scores(rows, 2, 1, 1, params)
+    inferers, forecasters = spec.worker_scores(rows, ~np.isnan(rows), 2, 1, 1, params)
     np.testing.assert_allclose(inferers, [0.3, -0.1], atol=1e-15)
     expected = 0.0 if params.lone_forecaster_scores_zero else 0.5 * 0.1 + 0.5 * 0.15
     assert forecasters[0] == pytest.approx(expected, abs=1e-15)

@@ -125,7 +125,7 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
         fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
     return listening, adjusted, scores, fractions
 
-# --- notebooks/04_3_epoch.py:172 (The step)
+# --- notebooks/04_3_epoch.py:182 (The step)
 def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
     """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state."""
     submissions = inputs.submissions
@@ -145,7 +145,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     row_losses, _ = regret_table_losses(losses, n_i, n_f)
 
     active_forecasters = int((~np.isnan(inferred.forecast_implied)).sum())
-    t_inferers, t_forecasters = worker_scores(row_losses, n_i, n_f, active_forecasters, params)
+    t_inferers, t_forecasters = worker_scores(row_losses, inferred.members.any(axis=1), n_i, n_f,
+                                              active_forecasters, params)
     t_inferers = np.where(inferred.members[0, :n_i], t_inferers, np.nan)
     t_forecasters = np.where(inferred.members[0, n_i:], t_forecasters, np.nan)
     u = worker_fractions(t_inferers, state.inferer_score_history, params.reward_p_inference,
@@ -165,7 +166,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     if params.forecasting_needs_two_inferers and (~np.isnan(u)).sum() < 2:
         entropies[1] = 0.0
     task_score = forecasting_task_score(row_losses[1], row_losses[0])
-    tau, pinned = forecasting_score_ratio(task_score, t_inferers, state.score_ratio, params)
+    tau, pinned = (forecasting_score_ratio(task_score, t_inferers, state.score_ratio, params)
+                   if np.isfinite(task_score) else (state.score_ratio, False))
     chi = params.chi_max if pinned else forecasting_utility(tau, params)
     present = tuple(bool((~np.isnan(x)).any()) for x in (u, v, w))
     rewards = class_rewards(tuple(entropies), chi, topic_reward, present)

@@ -15,54 +15,52 @@ import numpy as np
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import masked_std, potential
 
-# --- notebooks/04_1_participant_rewards.py:71 (Eqs 22-24: forecaster scores)
-def inferer_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
-    """Eq 21: T_ij = log L^-_ji - log L_i for every inferer (0 where the one-out loss is absent)."""
-    return np.where(np.isnan(one_out_log_losses), 0.0, one_out_log_losses - network_log_loss)
+# --- notebooks/04_1_participant_rewards.py:72 (Eqs 22-24: forecaster scores)
+def one_out_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
+    """Eqs 21, 23: T_ij = log L^-_ji - log L_i (inferers), T^-_ik = log L^-_ki - log L_i
+    (forecasters): the one-out score of each worker."""
+    return one_out_log_losses - network_log_loss
 
 
-def one_out_forecaster_scores(network_log_loss: float, one_out_log_losses: np.ndarray
-                              ) -> np.ndarray:
-    """Eq 23: T^-_ik = log L^-_ki - log L_i for every forecaster."""
-    return np.where(np.isnan(one_out_log_losses), 0.0, one_out_log_losses - network_log_loss)
-
-
-def one_in_forecaster_scores(naive_log_loss: float, one_in_log_losses: np.ndarray) -> np.ndarray:
+def one_in_scores(naive_log_loss: float, one_in_log_losses: np.ndarray) -> np.ndarray:
     """Eq 24: T^+_ik = log L^-_i - log L^+_ki for every forecaster."""
-    return np.where(np.isnan(one_in_log_losses), 0.0, naive_log_loss - one_in_log_losses)
+    return naive_log_loss - one_in_log_losses
 
 
 def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) -> np.ndarray:
     """Eq 22: T_ik = (1 - f+) T^-_ik + f+ T^+_ik."""
     return (1.0 - f_plus) * one_out + f_plus * one_in
 
-# --- notebooks/04_1_participant_rewards.py:116 (Eq 25: the weight of the one-in score)
+# --- notebooks/04_1_participant_rewards.py:112 (Eq 25: the weight of the one-in score)
 def one_in_fraction(n_forecasters: int, params: Params) -> float:
     """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
     exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
     return 1.0 / 2.0 ** max(exponent, 0)
 
 
-def worker_scores(row_log_losses: np.ndarray, n_inferers: int, n_forecasters: int,
-                  active_forecasters: int, params: Params) -> tuple[np.ndarray, np.ndarray]:
+def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
+                  n_forecasters: int, active_forecasters: int, params: Params
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
 
-    Returns (T_ij, T_ik); a worker whose one-out (or one-in) inference does not exist - it was
-    the only member - scores 0 there. Absent workers are the caller's to mark (NaN).
+    Returns (T_ij, T_ik). A one-out or one-in term whose inference does not exist (``row_exists``
+    False: the worker was its only member) is 0; one whose loss nobody reported is NaN. Absent
+    workers are the caller's to mark (NaN).
     """
     n_workers = n_inferers + n_forecasters
     network, naive = row_log_losses[0], row_log_losses[1]
-    one_out = row_log_losses[2: 2 + n_workers]
-    one_in = row_log_losses[2 + n_workers:]
-    inferers = inferer_scores(network, one_out[:n_inferers])
+    terms = np.where(row_exists, row_log_losses, np.nan)
+    one_out = np.where(row_exists[2: 2 + n_workers],
+                       one_out_scores(network, terms[2: 2 + n_workers]), 0.0)
+    one_in = np.where(row_exists[2 + n_workers:], one_in_scores(naive, terms[2 + n_workers:]), 0.0)
+    inferers = one_out[:n_inferers]
     f_plus = one_in_fraction(active_forecasters, params)
-    forecasters = forecaster_scores(one_out_forecaster_scores(network, one_out[n_inferers:]),
-                                    one_in_forecaster_scores(naive, one_in), f_plus)
+    forecasters = forecaster_scores(one_out[n_inferers:], one_in, f_plus)
     if active_forecasters == 1 and params.lone_forecaster_scores_zero:
-        forecasters = np.zeros(n_forecasters)
+        forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:177 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:176 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
@@ -99,7 +97,7 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:232 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:233 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -108,7 +106,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:259 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:269 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     n_workers = n_inferers + n_forecasters
@@ -160,7 +158,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
     return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
 
-# --- notebooks/04_1_participant_rewards.py:337 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:347 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return (scores * stakes).sum(axis=-1) / stakes.sum()
@@ -250,7 +248,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:515 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:525 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""

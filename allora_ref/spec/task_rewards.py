@@ -12,29 +12,7 @@ import numpy as np
 
 from allora_ref.params import Params
 
-# --- notebooks/04_2_task_rewards.py:61 (Eq 39: smoothed reward fractions)
-def smoothed_fractions(current: np.ndarray, previous: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 39: u~ = alpha u + (1 - alpha) u~_{i-1} (NaN current = absent: carried over)."""
-    start = current if params.smoothing_start == "current" else np.zeros_like(current)
-    previous = np.where(np.isnan(previous), start, previous)
-    alpha = params.alpha_task
-    return np.where(np.isnan(current), previous, alpha * current + (1 - alpha) * previous)
-
-# --- notebooks/04_2_task_rewards.py:77 (Eq 38: modified reward fractions)
-def modified_fractions(smoothed: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Eq 38: f = u~ / sum u~ over the present participants (NaN for the absent)."""
-    total = smoothed[present].sum()
-    if present.any() and total <= 0:
-        raise ValueError("smoothed reward fractions (eq 38) must have a positive sum")
-    return np.where(present, smoothed / (total if total > 0 else 1.0), np.nan)
-
-# --- notebooks/04_2_task_rewards.py:98 (Eq 40: effective number of participants)
-def effective_number(fractions: np.ndarray) -> float:
-    """Eq 40: N_eff = 1 / sum f^2 over the present participants."""
-    present = fractions[~np.isnan(fractions)]
-    return float(1.0 / np.sum(present**2)) if present.size else 0.0
-
-# --- notebooks/04_2_task_rewards.py:116 (Eq 37: modified entropy)
+# --- notebooks/04_2_task_rewards.py:59 (Eq 37: modified entropy)
 def modified_entropy(fractions: np.ndarray, n_effective: float, params: Params) -> float:
     """Eq 37: -sum f ln f (N_eff / N)^beta over the present participants."""
     present = fractions[~np.isnan(fractions)]
@@ -53,7 +31,41 @@ def class_entropy(fractions: np.ndarray, smoothed: np.ndarray, params: Params) -
         np.isnan(fractions), np.nan, smoothed)
     return modified_entropy(fractions, effective_number(source), params)
 
-# --- notebooks/04_2_task_rewards.py:222 (Eqs 42-44: the utility of the forecasting task)
+# --- notebooks/04_2_task_rewards.py:86 (Eq 38: modified reward fractions)
+def modified_fractions(smoothed: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Eq 38: f = u~ / sum u~ over the present participants (NaN for the absent)."""
+    total = smoothed[present].sum()
+    if present.any() and total <= 0:
+        raise ValueError("smoothed reward fractions (eq 38) must have a positive sum")
+    return np.where(present, smoothed / (total if total > 0 else 1.0), np.nan)
+
+# --- notebooks/04_2_task_rewards.py:109 (Eq 39: smoothed reward fractions)
+def smoothed_fractions(current: np.ndarray, previous: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 39: u~ = alpha u + (1 - alpha) u~_{i-1} (NaN current = absent: carried over)."""
+    start = current if params.smoothing_start == "current" else np.zeros_like(current)
+    previous = np.where(np.isnan(previous), start, previous)
+    alpha = params.alpha_task
+    return np.where(np.isnan(current), previous, alpha * current + (1 - alpha) * previous)
+
+# --- notebooks/04_2_task_rewards.py:130 (Eq 40: effective number of participants)
+def effective_number(fractions: np.ndarray) -> float:
+    """Eq 40: N_eff = 1 / sum f^2 over the present participants."""
+    present = fractions[~np.isnan(fractions)]
+    return float(1.0 / np.sum(present**2)) if present.size else 0.0
+
+# --- notebooks/04_2_task_rewards.py:221 (Eq 41: class rewards)
+def class_rewards(entropies: tuple[float, float, float], chi: float, topic_reward: float,
+                  present: tuple[bool, bool, bool]) -> np.ndarray:
+    """Eq 41 (with 45): (U_i, V_i, W_i) from the entropies (F, G, H), chi and E_{t,i}."""
+    f, g, h = entropies
+    total = f + g + h
+    if total == 0:
+        share = np.array(present, float)
+        return topic_reward * share / share.sum() if share.any() else np.zeros(3)
+    gamma = normalisation_factor(f, g, chi)
+    return topic_reward / total * np.array([(1 - chi) * gamma * f, chi * gamma * g, h])
+
+# --- notebooks/04_2_task_rewards.py:249 (Eqs 42-44: the utility of the forecasting task)
 def forecasting_task_score(naive_log_loss: float, network_log_loss: float) -> float:
     """Eq 42: T_i = log L^-_i - log L_i."""
     return float(naive_log_loss - network_log_loss)
@@ -80,7 +92,7 @@ def forecasting_utility(tau: float, params: Params) -> float:
     low, high = params.chi_min, params.chi_max
     return float(np.clip(low + (high - low) * tau, low, high))
 
-# --- notebooks/04_2_task_rewards.py:280 (Eq 45: the normalisation $\gamma$)
+# --- notebooks/04_2_task_rewards.py:307 (Eq 45: the normalisation $\gamma$)
 def normalisation_factor(inference_entropy: float, forecasting_entropy: float, chi: float
                          ) -> float:
     """Eq 45: gamma = (F + G) / ((1 - chi) F + chi G) (1 when F = G = 0)."""
@@ -89,19 +101,7 @@ def normalisation_factor(inference_entropy: float, forecasting_entropy: float, c
         return 1.0
     return (inference_entropy + forecasting_entropy) / denominator
 
-# --- notebooks/04_2_task_rewards.py:301 (Eq 41: class rewards)
-def class_rewards(entropies: tuple[float, float, float], chi: float, topic_reward: float,
-                  present: tuple[bool, bool, bool]) -> np.ndarray:
-    """Eq 41 (with 45): (U_i, V_i, W_i) from the entropies (F, G, H), chi and E_{t,i}."""
-    f, g, h = entropies
-    total = f + g + h
-    if total == 0:
-        share = np.array(present, float)
-        return topic_reward * share / share.sum() if share.any() else np.zeros(3)
-    gamma = normalisation_factor(f, g, chi)
-    return topic_reward / total * np.array([(1 - chi) * gamma * f, chi * gamma * g, h])
-
-# --- notebooks/04_2_task_rewards.py:321 (Eq 46: per-participant rewards)
+# --- notebooks/04_2_task_rewards.py:324 (Eq 46: per-participant rewards)
 def participant_rewards(fractions: np.ndarray, class_reward: float) -> np.ndarray:
     """Eq 46: the reward of each participant of a class, fraction x class reward (absent: 0)."""
     return np.where(np.isnan(fractions), 0.0, fractions) * class_reward
