@@ -56,7 +56,7 @@ help: ## List the commands
 	@echo "  make test      export drift check, unit/property/golden tests, notebook tests"
 	@echo "  make lab       JupyterLab on the notebooks (py:percent files open as notebooks)"
 	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
-	@echo "  make bench     benchmark the synthesis replay"
+	@echo "  make bench     benchmark a synthesis epoch (vs loops) and the full epoch step"
 	@echo "  make venv      only create/update the virtual environment .venv"
 	@echo "  make clean     remove generated files (keeps .venv)"
 	@echo "  make distclean clean, and remove .venv"

@@ -6,8 +6,8 @@ import os
 import tempfile
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory.
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory.
 
     The temporary file is flushed to disk, given the usual permissions and renamed over ``path``
     in one step; on any failure it is removed and ``path`` is left as it was.
@@ -16,8 +16,8 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
                                      suffix=".tmp")
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with open(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         umask = os.umask(0)
@@ -27,3 +27,8 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, text.encode("utf-8"))

@@ -72,11 +72,13 @@ figure_dir = "../reports"      # where figure4.png and figure4.pdf are written
 
 # %%
 import dataclasses
+import io
 import os
 
 import matplotlib.pyplot as plt
 import sympy as sp
 
+from allora_ref.atomic import write_bytes_atomic
 from allora_ref.params import load_profile
 
 whitepaper = load_profile("whitepaper")
@@ -409,9 +411,10 @@ class EmissionInputs:
     """The part of the unlock that its holders stake at once."""
     fees: float = 0.0
     """Fees paid by consumers in the step (circulating -> treasury if Params.fees_to_treasury)."""
-    reputer_fraction: float = np.nan
+    reputer_fraction: float | None = None
     """Share W/E of the step's topic rewards paid to reputers (§4); the next step's measured
-    f_stakers (eq 49)."""
+    f_stakers (eq 49). Required under the measured rule; NaN declares it unknown (a table that
+    does not export it), and what depends on it is then NaN."""
 
 
 @dataclass(frozen=True)
@@ -434,11 +437,13 @@ class Emission:
     """e_i (eq 52)."""
     total: float
     """E_i, the tokens emitted in the step (eq 47), at most the treasury."""
+    paid: float
+    """The share of eq 47's emission the treasury could pay (1 unless it ran short)."""
 
     @property
     def mpy(self) -> float:
-        """xi_i = f_stakers,i e_i (eq 49)."""
-        return float(monthly_percentage_yield(self.stakers_fraction, self.e))
+        """xi_i = f_stakers,i e_i (eq 49), of the emission actually paid."""
+        return float(monthly_percentage_yield(self.stakers_fraction, self.e * self.paid))
 
     @property
     def apy(self) -> float:
@@ -470,14 +475,21 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
     capped = capped_target_emission(target, maximum)
     alpha = recalibrated_alpha(params.alpha_e, params.epochs_per_month)
     e = exponential_moving_average(capped, state.e, alpha, state.started, params.ema_start)
-    total = np.minimum(total_emission(e, seen_staked, params.epochs_per_month), supply.treasury)
+    requested = total_emission(e, seen_staked, params.epochs_per_month)
+    total = np.minimum(requested, supply.treasury)
     fees = float(amount(inputs.fees, "fees", "eq 48")) if params.fees_to_treasury else 0.0
     after = Supply(supply.treasury - total + fees, circulating + total - fees, staked,
                    supply.locked - unlock)
-    following = (params.f_stakers if params.f_stakers_rule == "constant"
-                 else stakers_fraction(params.f_v, inputs.reputer_fraction))
+    if params.f_stakers_rule == "constant":
+        following = params.f_stakers
+    elif inputs.reputer_fraction is None:
+        raise ValueError("the reputer reward fraction W/E (eq 49) is required under the "
+                         "measured f_stakers rule")
+    else:
+        following = stakers_fraction(params.f_v, inputs.reputer_fraction)
     emission = Emission(seen_circulating, seen_staked, float(target), float(fraction),
-                        float(maximum), float(capped), float(e), float(total))
+                        float(maximum), float(capped), float(e), float(total),
+                        float(total / requested) if requested > 0 else 1.0)
     return emission, EmissionState(after, float(e), True, float(following))
 
 
@@ -493,7 +505,8 @@ measured = dataclasses.replace(whitepaper, f_stakers=0.4)
 low_stake = EmissionState.genesis(Supply(359.5e6, 155e6, 0.3 * 155e6, 485.5e6), measured)
 first, after_first = emission_step(low_stake, EmissionInputs(reputer_fraction=(0.6 - 0.25) / 0.75),
                                    measured)
-second, _ = emission_step(after_first, EmissionInputs(), measured)
+second, _ = emission_step(after_first, EmissionInputs(reputer_fraction=(0.6 - 0.25) / 0.75),
+                          measured)
 print(f"MPY: {first.mpy:.4%} then {second.mpy:.4%} (cap {measured.xi_max:.2%})")
 assert first.capped == first.maximum and second.capped == second.maximum   # the cap binds
 assert first.mpy <= measured.xi_max < second.mpy
@@ -616,11 +629,10 @@ fig.tight_layout()
 
 
 def save_atomic(figure, path: str, metadata: dict) -> None:
-    """Write a figure through a temporary file in the same folder, then rename it."""
-    temporary = os.path.join(os.path.dirname(path) or ".",
-                             f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    figure.savefig(temporary, format=path.rsplit(".", 1)[1], metadata=metadata, dpi=150)
-    os.replace(temporary, path)
+    """Write a figure atomically, with fixed metadata so that the bytes are reproducible."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.rsplit(".", 1)[1], metadata=metadata, dpi=150)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 os.makedirs(figure_dir, exist_ok=True)

@@ -237,6 +237,10 @@ def test_eq45_symbolic_identity():
     U = (1 - chi) * gamma * F * E / (F + G + H)
     V = chi * gamma * G * E / (F + G + H)
     assert sympy.simplify(U + V - E * (F + G) / (F + G + H)) == 0
+    symbolic = sympy.lambdify((F, G, H, E, chi), (U, V), "math")
+    for values in [(0.7, 1.1, 0.4, 50.0, 0.1), (1.3, 0.2, 2.0, 7.5, 0.35), (0.5, 0.5, 0.5, 1.0, 0.5)]:
+        code = spec.class_rewards(values[:3], values[4], values[3], (True, True, True))
+        np.testing.assert_allclose(code[:2], symbolic(*values), rtol=1e-14)
 
 
 # --- eq 41: class rewards ------------------------------------------------------------------------

@@ -148,7 +148,7 @@ def test_measured_stakers_fraction_comes_from_the_previous_step():
     state = spec.EmissionState.genesis(LAUNCH, WHITEPAPER)
     first, state = spec.emission_step(state, spec.EmissionInputs(reputer_fraction=0.2),
                                       WHITEPAPER)
-    second, _ = spec.emission_step(state, spec.EmissionInputs(), WHITEPAPER)
+    second, _ = spec.emission_step(state, spec.EmissionInputs(reputer_fraction=0.2), WHITEPAPER)
     assert first.stakers_fraction == WHITEPAPER.f_stakers
     assert second.stakers_fraction == pytest.approx(0.25 + 0.75 * 0.2, rel=1e-15)
     assert second.maximum == pytest.approx(WHITEPAPER.xi_max / 0.4, rel=1e-15)
@@ -162,17 +162,37 @@ def test_measured_stakers_fraction_can_break_the_apy_cap():
     first, state = spec.emission_step(spec.EmissionState.genesis(low, params),
                                       spec.EmissionInputs(reputer_fraction=(0.6 - 0.25) / 0.75),
                                       params)
-    second, _ = spec.emission_step(state, spec.EmissionInputs(), params)
+    second, _ = spec.emission_step(state, spec.EmissionInputs(reputer_fraction=0.2), params)
     assert first.mpy == pytest.approx(params.xi_max, rel=1e-15)
     e_2 = 0.1 * params.xi_max / 0.6 + 0.9 * params.xi_max / 0.4
     assert second.mpy == pytest.approx(0.6 * e_2, rel=1e-15)
     assert second.mpy > params.xi_max
 
 
+@pytest.mark.eq(49)
+def test_measured_stakers_fraction_must_be_given():
+    state = spec.EmissionState.genesis(LAUNCH, WHITEPAPER)
+    with pytest.raises(ValueError, match=r"W/E \(eq 49\) is required"):
+        spec.emission_step(state, spec.EmissionInputs(), WHITEPAPER)
+
+
+@pytest.mark.eq(47, 49)
+def test_yield_counts_only_what_the_treasury_paid():
+    """A treasury emptied after a rich month pays less than eq 47 asks (e remembers the rich
+    month through eq 52): the MPY is that of the paid emission."""
+    _, state = spec.emission_step(spec.EmissionState.genesis(LAUNCH, SIMULATOR),
+                                  spec.EmissionInputs(), SIMULATOR)
+    poor = spec.Supply(1e3, state.supply.circulating, state.supply.staked, state.supply.locked)
+    emission, _ = spec.emission_step(dataclasses.replace(state, supply=poor),
+                                     spec.EmissionInputs(), SIMULATOR)
+    assert emission.total == 1e3 and emission.paid < 0.01
+    assert emission.mpy == pytest.approx(SIMULATOR.f_stakers * 1e3 / emission.staked, rel=1e-12)
+
+
 @pytest.mark.eq(48)
 def test_fees_return_to_the_treasury_only_in_the_whitepaper_profile():
     state = spec.EmissionState.genesis(LAUNCH, WHITEPAPER)
-    inputs = spec.EmissionInputs(fees=1e6)
+    inputs = spec.EmissionInputs(fees=1e6, reputer_fraction=1 / 3)
     paper, paper_state = spec.emission_step(state, inputs, WHITEPAPER)
     sim, sim_state = spec.emission_step(state, inputs, SIMULATOR)
     assert paper_state.supply.treasury == pytest.approx(359.5e6 - paper.total + 1e6, rel=1e-15)

@@ -22,14 +22,14 @@ def amount(value, quantity: str, equation: str) -> np.ndarray:
     check_non_negative(array, quantity, equation)
     return array
 
-# --- notebooks/05_1_token_emission.py:104 (Eq 47: the emission of a step)
+# --- notebooks/05_1_token_emission.py:106 (Eq 47: the emission of a step)
 def total_emission(e, staked, epochs_per_month: float) -> np.ndarray:
     """Eq 47: E_i = e_i N_staked,i / N_epochs, the tokens emitted in one step."""
     e = amount(e, "emission per staked token e_i", "eq 47")
     staked = amount(staked, "staked supply N_staked,i", "eq 47")
     return e * staked / epochs_per_month
 
-# --- notebooks/05_1_token_emission.py:140 (Eq 48: the target emission per staked token)
+# --- notebooks/05_1_token_emission.py:142 (Eq 48: the target emission per staked token)
 def target_emission(treasury, circulating, staked, total_supply: float, f_e: float) -> np.ndarray:
     """Eq 48: e^_target,i = f_e T_total,i N_circ,i / (N_staked,i N_total), per staked token."""
     treasury = amount(treasury, "treasury T_total,i", "eq 48")
@@ -40,7 +40,7 @@ def target_emission(treasury, circulating, staked, total_supply: float, f_e: flo
                          "staked token")
     return f_e * treasury * circulating / (staked * total_supply)
 
-# --- notebooks/05_1_token_emission.py:192 (Eqs 49-50: the APY cap)
+# --- notebooks/05_1_token_emission.py:194 (Eqs 49-50: the APY cap)
 def monthly_percentage_yield(stakers_fraction, e) -> np.ndarray:
     """Eq 49: xi_i = f_stakers,i e_i, the monthly yield of a staked token."""
     return amount(stakers_fraction, "staker fraction f_stakers,i", "eq 49") * amount(
@@ -70,13 +70,13 @@ def maximum_emission(xi_max: float, stakers_fraction) -> np.ndarray:
         raise ValueError("staker fraction f_stakers,i (eq 50) must be > 0")
     return xi_max / fraction
 
-# --- notebooks/05_1_token_emission.py:242 (Eq 51: the capped target)
+# --- notebooks/05_1_token_emission.py:244 (Eq 51: the capped target)
 def capped_target_emission(target, maximum) -> np.ndarray:
     """Eq 51: e^_i = min(e^_target,i, e^_max,i) (NaN = unknown propagates)."""
     return np.minimum(amount(target, "target e^_target,i", "eq 51"),
                       amount(maximum, "cap e^_max,i", "eq 51"))
 
-# --- notebooks/05_1_token_emission.py:278 (Eq 52: emission smoothing)
+# --- notebooks/05_1_token_emission.py:280 (Eq 52: emission smoothing)
 def exponential_moving_average(new, previous, alpha, has_history, start: str) -> np.ndarray:
     """Eqs 52, 56: alpha new + (1 - alpha) previous, elementwise.
 
@@ -87,7 +87,7 @@ def exponential_moving_average(new, previous, alpha, has_history, start: str) ->
     first = new if start == "first-value" else alpha * new
     return np.where(has_history, alpha * new + (1.0 - alpha) * previous, first)
 
-# --- notebooks/05_1_token_emission.py:311 (Eq 53: smoothing at other cadences)
+# --- notebooks/05_1_token_emission.py:313 (Eq 53: smoothing at other cadences)
 def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     """Eq 53: alpha^ = 1 - (1 - alpha)^(Delta t / period), with steps_per_period = period / Delta t.
 
@@ -96,7 +96,7 @@ def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     with np.errstate(divide="ignore"):                        # alpha = 1: log1p(-1) = -inf
         return -np.expm1(np.log1p(-np.asarray(alpha, dtype=float)) / steps_per_period)
 
-# --- notebooks/05_1_token_emission.py:353 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:355 (Eqs 47-53 together: one emission step and the supply)
 @dataclass(frozen=True)
 class Supply:
     """The token supply (eq 48's quantities): treasury + circulating + locked = N_total.
@@ -155,9 +155,10 @@ class EmissionInputs:
     """The part of the unlock that its holders stake at once."""
     fees: float = 0.0
     """Fees paid by consumers in the step (circulating -> treasury if Params.fees_to_treasury)."""
-    reputer_fraction: float = np.nan
+    reputer_fraction: float | None = None
     """Share W/E of the step's topic rewards paid to reputers (§4); the next step's measured
-    f_stakers (eq 49)."""
+    f_stakers (eq 49). Required under the measured rule; NaN declares it unknown (a table that
+    does not export it), and what depends on it is then NaN."""
 
 
 @dataclass(frozen=True)
@@ -180,11 +181,13 @@ class Emission:
     """e_i (eq 52)."""
     total: float
     """E_i, the tokens emitted in the step (eq 47), at most the treasury."""
+    paid: float
+    """The share of eq 47's emission the treasury could pay (1 unless it ran short)."""
 
     @property
     def mpy(self) -> float:
-        """xi_i = f_stakers,i e_i (eq 49)."""
-        return float(monthly_percentage_yield(self.stakers_fraction, self.e))
+        """xi_i = f_stakers,i e_i (eq 49), of the emission actually paid."""
+        return float(monthly_percentage_yield(self.stakers_fraction, self.e * self.paid))
 
     @property
     def apy(self) -> float:
@@ -216,17 +219,24 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
     capped = capped_target_emission(target, maximum)
     alpha = recalibrated_alpha(params.alpha_e, params.epochs_per_month)
     e = exponential_moving_average(capped, state.e, alpha, state.started, params.ema_start)
-    total = np.minimum(total_emission(e, seen_staked, params.epochs_per_month), supply.treasury)
+    requested = total_emission(e, seen_staked, params.epochs_per_month)
+    total = np.minimum(requested, supply.treasury)
     fees = float(amount(inputs.fees, "fees", "eq 48")) if params.fees_to_treasury else 0.0
     after = Supply(supply.treasury - total + fees, circulating + total - fees, staked,
                    supply.locked - unlock)
-    following = (params.f_stakers if params.f_stakers_rule == "constant"
-                 else stakers_fraction(params.f_v, inputs.reputer_fraction))
+    if params.f_stakers_rule == "constant":
+        following = params.f_stakers
+    elif inputs.reputer_fraction is None:
+        raise ValueError("the reputer reward fraction W/E (eq 49) is required under the "
+                         "measured f_stakers rule")
+    else:
+        following = stakers_fraction(params.f_v, inputs.reputer_fraction)
     emission = Emission(seen_circulating, seen_staked, float(target), float(fraction),
-                        float(maximum), float(capped), float(e), float(total))
+                        float(maximum), float(capped), float(e), float(total),
+                        float(total / requested) if requested > 0 else 1.0)
     return emission, EmissionState(after, float(e), True, float(following))
 
-# --- notebooks/05_1_token_emission.py:506 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:519 (Eqs 47-53 together: one emission step and the supply)
 def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> np.ndarray:
     """Tokens unlocked in each month (not in the paper): nothing before the cliff, then linear.
 
