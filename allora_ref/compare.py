@@ -45,7 +45,7 @@ def numeric_errors(expected, actual, rtol: float, atol: float
     e, a = np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)
     absent = np.isnan(e) | np.isnan(a)
     both_absent = np.isnan(e) & np.isnan(a)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(all="ignore"):
         abs_error = np.where(absent, np.inf, np.abs(a - e))
         rel_error = np.where(absent, np.inf, np.where(
             a == e, 0.0, np.where(e != 0, abs_error / np.abs(e), np.inf)))

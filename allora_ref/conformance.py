@@ -136,8 +136,9 @@ def compare_outputs(identifier: str, expected: dict, tolerance: dict, outputs: d
         before = worst.failed_values
         problem = _compare_field(path, want, got, rtol, atol, worst)
         if problem:
-            worst.add(path, True, np.inf, np.inf, np.inf, problem)
-        if problem or worst.failed_values > before:
+            worst.add(path, True, np.inf, np.inf, np.inf, f"{path}: {problem}")
+            worst.failed_fields.append(f"{path} ({problem})")
+        elif worst.failed_values > before:
             worst.failed_fields.append(path)
     result = worst.result
     if worst.failed_fields:
@@ -153,27 +154,27 @@ def compare_outputs(identifier: str, expected: dict, tolerance: dict, outputs: d
 
 def _compare_field(path: str, want, got, rtol: float, atol: float, worst: _Worst) -> str:
     """Compare one field, recording its values in ``worst``; a problem that makes the whole
-    field wrong (missing, wrong shape, not numbers) is returned as text."""
+    field wrong (missing, wrong shape, not numbers, a wrong flag) is returned as text."""
     if got is MISSING:
-        return f"{path}: missing from the outputs"
+        return "missing from the outputs"
     if isinstance(want, bool) or isinstance(want, int):
         worst.values += 1
         if got != want or type(got) is not type(want):
             worst.failed_values += 1
-            return f"{path}: expected {json.dumps(want)}, got {json.dumps(got)}"
+            return f"expected {json.dumps(want)}, got {json.dumps(got)}"
         return ""
     try:
         expected = decode_array(want) if isinstance(want, list) else np.array(decode_number(want))
         actual = decode_array(got) if isinstance(got, list) else np.array(decode_number(got))
     except ValueError as error:
-        return f"{path}: {error}"
+        return str(error)
     if expected.shape != actual.shape:
-        return f"{path}: shape {actual.shape}, expected {expected.shape}"
+        return f"shape {actual.shape}, expected {expected.shape}"
     if expected.dtype == bool or actual.dtype == bool:
         worst.values += expected.size
         wrong = int((expected != actual).sum()) if expected.dtype == actual.dtype else expected.size
         worst.failed_values += wrong
-        return f"{path}: expected flags {json.dumps(want)}, got {json.dumps(got)}" if wrong else ""
+        return f"expected flags {json.dumps(want)}, got {json.dumps(got)}" if wrong else ""
     abs_error, rel_error, ulp, failed = numeric_errors(expected, actual, rtol, atol)
     worst.values += expected.size
     worst.failed_values += int(failed.sum())

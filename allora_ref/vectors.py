@@ -36,6 +36,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import fastjsonschema
 import numpy as np
 
 from allora_ref import __version__
@@ -113,8 +114,8 @@ def decode_array(value, ndim: int | None = None) -> np.ndarray:
                 yield from leaves(x)
         else:
             yield item
-    flags = [x for x in leaves(value)]
-    if flags and all(isinstance(x, bool) for x in flags):
+    cells = list(leaves(value))
+    if cells and all(isinstance(x, bool) for x in cells):
         array = np.array(value, dtype=bool)
     else:
         try:
@@ -245,7 +246,7 @@ def document(name: str) -> str:
 
 @cache
 def schema() -> dict:
-    """The JSON Schema of a case (its ``$defs/index`` describes ``index.json``)."""
+    """The JSON Schema (draft-07) of a case; its ``definitions/index`` describes index.json."""
     return json.loads(document("vector-schema.json"))
 
 
@@ -347,15 +348,9 @@ def read_set(directory: str | os.PathLike) -> tuple[dict, list[dict]]:
 def validate_set(directory: str | os.PathLike) -> list[str]:
     """Every problem of the set: schema, hashes, completeness, identifiers, parameters and
     tolerances. An empty list means the set is valid."""
-    import jsonschema
-
     directory = Path(directory)
     index = read_index(directory)
-    problems = []
-    validator = jsonschema.Draft202012Validator(schema())
-    index_validator = jsonschema.Draft202012Validator(
-        {"$ref": "#/$defs/index", "$defs": schema()["$defs"]})
-    problems += [f"{INDEX}: {error.message}" for error in index_validator.iter_errors(index)]
+    problems = [f"{INDEX}: {problem}" for problem in schema_problems(index, "index")]
     for source, name in DOCUMENTS.items():
         path = directory / name
         if not path.is_file() or path.read_text(encoding="utf-8") != document(source):
@@ -372,7 +367,7 @@ def validate_set(directory: str | os.PathLike) -> list[str]:
             problems.append(f"{entry['id']}: sha256 {listed[entry['id']]} differs from the index")
             continue
         problems += [f"{entry['id']}: {problem}"
-                     for problem in case_problems(json.loads(data), entry["id"], validator)]
+                     for problem in case_problems(json.loads(data), entry["id"])]
     on_disk = {str(path.relative_to(directory).with_suffix("")).replace(os.sep, "/")
                for path in directory.rglob("*.json")} - {Path(INDEX).stem, Path(SCHEMA).stem}
     problems += [f"{identifier}: on disk but not in {INDEX}"
@@ -383,13 +378,28 @@ def validate_set(directory: str | os.PathLike) -> list[str]:
     return problems
 
 
-def case_problems(case: dict, identifier: str, validator) -> list[str]:
+@cache
+def _validator(definition: str | None):
+    """The compiled schema: of a case (None) or of one of its definitions ("index")."""
+    document_ = schema() if definition is None else {
+        "$ref": f"#/definitions/{definition}", "definitions": schema()["definitions"]}
+    return fastjsonschema.compile(document_)
+
+
+def schema_problems(value, definition: str | None = None) -> list[str]:
+    """Why ``value`` does not match the schema of a case (or of ``definition``): [] if it does."""
+    try:
+        _validator(definition)(value)
+    except fastjsonschema.JsonSchemaValueException as error:
+        return [f"schema: {error.message}"]
+    return []
+
+
+def case_problems(case: dict, identifier: str) -> list[str]:
     """What is wrong with one parsed case (schema first; the other checks need a valid shape)."""
-    errors = sorted(validator.iter_errors(case), key=lambda error: list(error.absolute_path))
-    if errors:
-        return [f"schema: {'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-                for e in errors[:5]]
-    problems = []
+    problems = schema_problems(case)
+    if problems:
+        return problems
     if case_id(case["manifest"]) != identifier:
         problems.append(f"the manifest names {case_id(case['manifest'])}")
     if set(case["parameters"]) != {f.name for f in dataclasses.fields(Params)}:

@@ -6,6 +6,8 @@ import dataclasses
 import json
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -18,8 +20,8 @@ from allora_ref.params import Params, load_profile
 from allora_ref.vector_cases import FUNCTIONS, SET_PROFILES, cases, evaluate
 from allora_ref.vectors import (
     INDEX, VERSION, decode_array, decode_number, decode_params, dumps, encode, encode_number,
-    encode_params, leaf_fields, read_index, read_set, root_hash, schema, sha256, validate_set,
-    write_set)
+    encode_params, leaf_fields, read_index, read_set, root_hash, schema, schema_problems, sha256,
+    validate_set, write_set)
 
 COMMITTED = Path(allora_ref.__file__).parent / "vectors_data"
 
@@ -109,18 +111,23 @@ def test_dumps_keeps_rows_on_lines():
 
 
 def test_schema_rejects_malformed_cases(committed):
+    """The published schema is valid draft-07, and an independent validator (jsonschema)
+    agrees with the one the package uses (fastjsonschema) on good and malformed cases."""
+    jsonschema.Draft7Validator.check_schema(schema())
+    reference = jsonschema.Draft7Validator(schema())
     _, all_cases = committed
-    validator = jsonschema.Draft202012Validator(schema())
     case = all_cases[0]
-    assert not list(validator.iter_errors(case))
-    assert schema()["$id"].endswith(f"/{VERSION.split('.')[0]}.json")
+    assert schema()["$id"].endswith(f":{VERSION.split('.')[0]}")
+    assert schema_problems(case) == [] and not list(reference.iter_errors(case))
     bad = [case | {"expected_error": "x"},                     # both an error and outputs
            {k: v for k, v in case.items() if k != "tolerance"},
            case | {"manifest": case["manifest"] | {"kind": "block"}},
            case | {"inputs": {"x": [0.5]}},                     # a JSON float, not a decimal
-           case | {"inputs": {"x": ["0.5"]}}]                   # not 17 significant digits
+           case | {"inputs": {"x": ["0.5"]}},                   # not 17 significant digits
+           case | {"parameters": {}}]
     for malformed in bad:
-        assert list(validator.iter_errors(malformed)), malformed
+        assert schema_problems(malformed) and list(reference.iter_errors(malformed)), malformed
+    assert schema_problems({"version": "1"}, "index")
 
 
 def test_validate_finds_tampering(tmp_path):
@@ -333,3 +340,30 @@ def test_function_registry_is_documented(committed):
             _, _, inputs, outputs_ = rows[manifest["function"]].split("|")[1:5]
             assert set(case["inputs"]) <= set(inputs.replace(",", " ").split())
             assert set(case.get("expected", {})) <= set(outputs_.replace(",", " ").split())
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "allora_ref.cli", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_cli_generate_and_validate(tmp_path, generated):
+    target = tmp_path / "set"
+    result = cli("vectors", "generate", target)
+    index = read_index(generated[0])
+    assert result.returncode == 0 and result.stdout == (
+        f"218 cases (vector set {VERSION}), root sha256 {index['root_sha256']}\n")
+    assert tree(target) == tree(generated[0])
+    assert cli("vectors", "validate", target).stdout == "valid\n"
+    (target / "whitepaper/function/potential/grid.json").write_text("{}")
+    broken = cli("vectors", "validate", target)
+    assert broken.returncode == 1
+    assert broken.stdout.splitlines()[-1] == "1 problems"
+    for args, fragment in [(("validate", tmp_path / "none"), "not a vector set (no index.json)"),
+                           (("generate", Path(__file__)), "exists and is not a directory"),
+                           (("generate", tmp_path / "no" / "set"),
+                            "the parent directory does not exist"),
+                           (("check", target), "invalid choice: 'check'")]:
+        result = cli("vectors", *args)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result
+        assert fragment in result.stderr and "Traceback" not in result.stderr
