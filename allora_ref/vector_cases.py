@@ -833,14 +833,15 @@ def simulate(topic: Topic, params: Params, epochs: int) -> tuple[TopicState, lis
 
 
 def warmed_up(topic: Topic, params: Params, warmup: int,
-              adjust: Callable[[TopicState], TopicState] = lambda state: state
+              adjust: Callable[[TopicState], TopicState] | None = None
               ) -> tuple[TopicState, EpochInputs]:
     """The state after ``warmup`` epochs (then ``adjust``ed) and the next epoch's inputs."""
     initial, inputs = simulate(topic, params, warmup)
     state = initial
     for epoch_inputs in inputs:
         _, state = step(state, epoch_inputs, params)
-    state = adjust(state)
+    if adjust is not None:
+        state = adjust(state)
     rng = np.random.default_rng(topic.seed + 1000)
     return state, simulated_inputs(topic, state, warmup, rng, params)
 
@@ -865,24 +866,24 @@ def tight_negative_regrets(state: TopicState) -> TopicState:
     return replaced(state, regrets=np.where(np.isnan(regrets), np.nan, spread))
 
 
-def epoch_scenarios() -> list[tuple[str, str, Topic, int, Callable[[TopicState], TopicState]]]:
-    """(case, description, topic, warm-up epochs, state adjustment) of every epoch case."""
-    keep = lambda state: state  # noqa: E731
+def epoch_scenarios() -> list[tuple[str, str, Topic, int,
+                                   Callable[[TopicState], TopicState] | None]]:
+    """(case, description, topic, warm-up epochs, state adjustment or None) of every epoch case."""
     return [
         ("cold_start", "the first epoch of a new topic: no loss, regrets, scores or rewards",
-         Topic(**FIVE_THREE, seed=1), 0, keep),
+         Topic(**FIVE_THREE, seed=1), 0, None),
         ("second_epoch", "the second epoch: regrets and one row of scores from the first",
-         Topic(**FIVE_THREE, seed=2), 1, keep),
+         Topic(**FIVE_THREE, seed=2), 1, None),
         ("steady_state", "after 12 epochs: a full score window and smoothed fractions",
-         Topic(**FIVE_THREE, seed=3), 12, keep),
+         Topic(**FIVE_THREE, seed=3), 12, None),
         ("single_inferer", "one inferer, no forecasters, one reputer",
-         Topic(1, 0, (50.0,), seed=4), 2, keep),
+         Topic(1, 0, (50.0,), seed=4), 2, None),
         ("single_forecaster", "three inferers and one forecaster (eqs 22-25 for a lone forecaster)",
-         Topic(3, 1, (60.0, 40.0), seed=5), 2, keep),
+         Topic(3, 1, (60.0, 40.0), seed=5), 2, None),
         ("no_forecasters", "four inferers and no forecasters (G_i = 0)",
-         Topic(4, 0, (60.0, 40.0, 70.0), seed=6), 3, keep),
+         Topic(4, 0, (60.0, 40.0, 70.0), seed=6), 3, None),
         ("sigma_zero", "identical inferences, forecasts and reports: every sigma is 0",
-         Topic(3, 2, (60.0, 40.0), seed=7, identical=True), 2, keep),
+         Topic(3, 2, (60.0, 40.0), seed=7, identical=True), 2, None),
         ("guard_rail_shift", "regrets far below c - 8.25/p in normalised units (guard rails)",
          Topic(**FIVE_THREE, seed=8), 4, tight_negative_regrets),
         ("utility_above_one", "tau_{i-1} = 1.4: chi at its maximum (eq 44)",
@@ -898,10 +899,10 @@ def epoch_scenarios() -> list[tuple[str, str, Topic, int, Callable[[TopicState],
         ("partial_participation", "an absent inferer, an absent forecaster and a silent reputer",
          Topic(**FIVE_THREE, seed=12, absent_inferers=lambda epoch: (2,),
                absent_forecasters=lambda epoch: (1,), silent_reputers=lambda epoch: (3,)), 3,
-         keep),
+         None),
         ("new_inferer", "an inferer submitting for the first time (no regret, no score yet)",
          Topic(**FIVE_THREE, seed=13, absent_inferers=lambda epoch: (4,) if epoch < 3 else ()),
-         3, keep),
+         3, None),
     ]
 
 

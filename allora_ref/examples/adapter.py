@@ -6,7 +6,7 @@
 
 It reads one request per line on stdin and writes one response per line on stdout - the loop an
 adapter for the Go chain or a Rust node has, with this implementation's functions in place of
-theirs (README of the vector set, "Writing an adapter"). With ``--profile NAME`` it ignores each
+theirs (``README.md`` beside this file, "Writing an adapter"). With ``--profile NAME`` it ignores each
 case's parameters (after checking them) and computes with that preset instead, as an
 implementation with hard-wired defaults would; ``--skip KIND`` declares the cases of a kind
 skipped, with a reason, as an implementation that does not cover them would.
@@ -31,9 +31,10 @@ def respond(request: dict, pinned, skipped: set[str]) -> dict:
         return answer | {"skip": f"this adapter does not run {kind} cases (--skip {kind})"}
     try:
         params = decode_params(request.get("parameters"))      # invalid parameters: rejected
-        outputs = evaluate(request["manifest"], request.get("inputs", {}), pinned or params)
-    except (ValueError, KeyError, TypeError) as error:
-        return answer | {"error": str(error) or type(error).__name__}
+        outputs = evaluate(request["manifest"], request.get("inputs", {}),
+                           params if pinned is None else pinned)
+    except ValueError as error:                                 # the spec rejects the inputs
+        return answer | {"error": str(error)}
     return answer | {"outputs": outputs}
 
 
