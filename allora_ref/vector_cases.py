@@ -4,14 +4,15 @@ Three kinds of case (``vectors-format.md`` documents their inputs and outputs):
 
 * ``function`` - one equation group, e.g. ``forecast_implied_inferences`` (eqs 3-8); the
   registry :data:`FUNCTIONS` maps each name to the spec functions it calls;
-* ``epoch`` - one full step of a topic (§3 and §4): previous state and inputs -> every output
-  and the next state (:func:`allora_ref.spec.epoch.step`);
+* ``epoch`` - one full step: previous state and inputs -> every output and the next state;
+  the steps are a topic's epoch (§3-4, :func:`allora_ref.spec.epoch.step`) and a step of the
+  token emission (§5.1, :func:`allora_ref.spec.token_emission.emission_step`);
 * ``trace`` - several consecutive steps from one state.
 
 :func:`evaluate` is the reference's answer to a case (what the generator records as expected,
 and what the example adapter returns); :func:`cases` builds every case of the set from fixed
-seeds. A later section (§5) adds its functions with :func:`function` and its steps to
-:data:`STEPS`.
+seeds. A new equation group is one more :func:`function`, a new step one more :data:`STEPS`
+entry, and their cases one more entry in :func:`function_specs` or the scenario lists.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ from allora_ref.spec.task_rewards import (
     class_entropy, class_rewards, effective_number, forecasting_score_ratio,
     forecasting_task_score, forecasting_utility, modified_fractions, normalisation_factor,
     participant_rewards, smoothed_fractions)
+from allora_ref.spec.token_emission import (
+    Emission, EmissionInputs, EmissionState, Supply, annual_percentage_yield,
+    capped_target_emission, emission_step, exponential_moving_average, maximum_emission,
+    monthly_percentage_yield, recalibrated_alpha, stakers_fraction, target_emission,
+    total_emission, vesting_unlocks)
+from allora_ref.spec.topic_rewards import (
+    effective_fee_revenue, target_topic_weight, topic_emission, topic_weights,
+    validator_emission)
 from allora_ref.vectors import (
     GENERATOR, SPEC, VERSION, decode_array, decode_number, decode_params, encode,
     encode_params, field_name, leaf_fields)
@@ -63,8 +72,6 @@ ITERATED_FIELDS = {
     "inferer_modified_fractions", "forecaster_modified_fractions",
     "inferer_smoothed_fractions", "forecaster_smoothed_fractions"}
 
-STEP_SECTIONS = ("3.1", "3.2", "4.1", "4.2")
-STEP_EQUATIONS = tuple(range(1, 19)) + tuple(range(21, 47))
 
 
 # --- reading inputs -------------------------------------------------------------------------
@@ -221,8 +228,9 @@ def _confidence_interval(inputs, params):
 @function("worker_scores", ("4.1",), (21, 22, 23, 24, 25))
 def _worker_scores(inputs, params):
     inferers, forecasters = worker_scores(
-        array(inputs, "row_log_losses", 1), count(inputs, "n_inferers"),
-        count(inputs, "n_forecasters"), count(inputs, "active_forecasters"), params)
+        array(inputs, "row_log_losses", 1), array(inputs, "row_exists", 1),
+        count(inputs, "n_inferers"), count(inputs, "n_forecasters"),
+        count(inputs, "active_forecasters"), params)
     return {"inferer_scores": inferers, "forecaster_scores": forecasters}
 
 
@@ -331,6 +339,91 @@ def _participant_rewards(inputs, params):
                                            number(inputs, "class_reward"))}
 
 
+@function("total_emission", ("5.1",), (47,))
+def _total_emission(inputs, params):
+    return {"total_emission": total_emission(array(inputs, "e", 1), array(inputs, "staked", 1),
+                                             params.epochs_per_month)}
+
+
+@function("target_emission", ("5.1",), (48,))
+def _target_emission(inputs, params):
+    return {"target_emission": target_emission(
+        array(inputs, "treasury", 1), array(inputs, "circulating", 1), array(inputs, "staked", 1),
+        params.total_supply, params.f_e)}
+
+
+@function("stakers_fraction", ("5.1",), (49,))
+def _stakers_fraction(inputs, params):
+    return {"stakers_fraction": stakers_fraction(params.f_v, array(inputs, "reputer_fraction", 1))}
+
+
+@function("percentage_yield", ("5.1",), (49, 50))
+def _percentage_yield(inputs, params):
+    monthly = monthly_percentage_yield(array(inputs, "stakers_fraction", 1),
+                                       array(inputs, "e", 1))
+    return {"monthly_percentage_yield": monthly,
+            "annual_percentage_yield": annual_percentage_yield(monthly)}
+
+
+@function("maximum_emission", ("5.1",), (50,))
+def _maximum_emission(inputs, params):
+    return {"maximum_emission": maximum_emission(params.xi_max,
+                                                 array(inputs, "stakers_fraction", 1))}
+
+
+@function("capped_target_emission", ("5.1",), (51,))
+def _capped_target_emission(inputs, params):
+    return {"capped_target_emission": capped_target_emission(array(inputs, "target", 1),
+                                                             array(inputs, "maximum", 1))}
+
+
+@function("smoothed_emission", ("5.1",), (52, 53))
+def _smoothed_emission(inputs, params):
+    alpha = recalibrated_alpha(params.alpha_e, params.epochs_per_month)
+    return {"e": exponential_moving_average(
+        array(inputs, "capped", 1), array(inputs, "previous", 1), alpha,
+        array(inputs, "has_history", 1), params.ema_start)}
+
+
+@function("recalibrated_alpha", ("5.1",), (53,))
+def _recalibrated_alpha(inputs, params):
+    return {"alpha": recalibrated_alpha(array(inputs, "alpha", 1),
+                                        array(inputs, "steps_per_period", 1))}
+
+
+@function("validator_emission", ("5.2",), (54,))
+def _validator_emission(inputs, params):
+    return {"validator_emission": validator_emission(
+        number(inputs, "total"), array(inputs, "validator_stakes", 1), params.f_v)}
+
+
+@function("topic_emission", ("5.2",), (55,))
+def _topic_emission(inputs, params):
+    weight_sum = number(inputs, "weight_sum")
+    return {"topic_emission": topic_emission(
+        number(inputs, "total"), array(inputs, "topic_weights", 1), params.f_v,
+        None if np.isnan(weight_sum) else weight_sum)}
+
+
+@function("topic_weights", ("5.2",), (53, 56))
+def _topic_weights(inputs, params):
+    return {"topic_weights": topic_weights(
+        array(inputs, "target", 1), array(inputs, "previous", 1),
+        array(inputs, "has_history", 1), params)}
+
+
+@function("target_topic_weight", ("5.2",), (57,))
+def _target_topic_weight(inputs, params):
+    return {"target_topic_weight": target_topic_weight(
+        array(inputs, "stake", 1), array(inputs, "fee_revenue", 1), params.mu, params.nu)}
+
+
+@function("effective_fee_revenue", ("5.2",), (57,))
+def _effective_fee_revenue(inputs, params):
+    return {"effective_fee_revenue": effective_fee_revenue(
+        array(inputs, "previous", 1), array(inputs, "fees", 1), params)}
+
+
 # --- epoch and trace kinds ------------------------------------------------------------------
 
 def encode_state(state: TopicState) -> dict:
@@ -397,27 +490,87 @@ def encode_epoch(epoch: Epoch) -> dict:
         "reputer_rewards": epoch.reputer_rewards}
 
 
-def run_epoch(inputs: dict, params: Params) -> dict:
-    """The epoch kind: ``{state, epoch}`` -> ``{outputs, state}``."""
-    epoch, after = step(decode_state(inputs.get("state")), decode_inputs(inputs.get("epoch")),
-                        params)
-    return {"outputs": encode_epoch(epoch), "state": encode_state(after)}
+def encode_emission_state(state: EmissionState) -> dict:
+    """What the emission carries from step to step, by field."""
+    supply = state.supply
+    return {"treasury": supply.treasury, "circulating": supply.circulating,
+            "staked": supply.staked, "locked": supply.locked, "e": state.e,
+            "started": state.started, "stakers_fraction": state.stakers_fraction}
 
 
-def run_trace(inputs: dict, params: Params) -> dict:
-    """The trace kind: ``{state, epochs: [...]}`` -> ``{epochs: [{outputs}], state}``."""
-    state = decode_state(inputs.get("state"))
-    if not isinstance(inputs.get("epochs"), list) or not inputs["epochs"]:
-        raise ValueError("input epochs must be a non-empty list")
-    outputs = []
-    for fields in inputs["epochs"]:
-        epoch, state = step(state, decode_inputs(fields), params)
-        outputs.append({"outputs": encode_epoch(epoch)})
-    return {"epochs": outputs, "state": encode_state(state)}
+def decode_emission_state(fields: dict) -> EmissionState:
+    """:func:`encode_emission_state` read back."""
+    if not isinstance(fields, dict):
+        raise ValueError("input state must be an object")
+    if not isinstance(fields.get("started"), bool):
+        raise ValueError("input started must be a flag")
+    supply = Supply(*(number(fields, name)
+                      for name in ("treasury", "circulating", "staked", "locked")))
+    return EmissionState(supply, number(fields, "e"), fields["started"],
+                         number(fields, "stakers_fraction"))
 
 
-#: The step functions of the epoch and trace kinds: name -> (epoch runner, trace runner).
-STEPS = {"step": (run_epoch, run_trace)}
+def encode_emission_inputs(inputs: EmissionInputs) -> dict:
+    """The exogenous flows of one emission step, by field."""
+    return {"unlock": inputs.unlock, "unlock_staked": inputs.unlock_staked, "fees": inputs.fees,
+            "reputer_fraction": inputs.reputer_fraction}
+
+
+def decode_emission_inputs(fields: dict) -> EmissionInputs:
+    """:func:`encode_emission_inputs` read back."""
+    if not isinstance(fields, dict):
+        raise ValueError("step inputs must be an object")
+    return EmissionInputs(*(number(fields, name) for name in
+                            ("unlock", "unlock_staked", "fees", "reputer_fraction")))
+
+
+def encode_emission(emission: Emission) -> dict:
+    """Every output of one emission step (eqs 47-52)."""
+    return {name: getattr(emission, name) for name in
+            ("circulating", "staked", "target", "stakers_fraction", "maximum", "capped", "e",
+             "total", "paid", "mpy", "apy")}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step function as the epoch and trace kinds: how its state, inputs and outputs read
+    and write as fields."""
+
+    name: str
+    sections: tuple[str, ...]
+    equations: tuple[int, ...]
+    advance: Callable
+    """(state, inputs, params) -> (outputs, next state)."""
+    decode_state: Callable[[dict], object]
+    decode_inputs: Callable[[dict], object]
+    encode_outputs: Callable[[object], dict]
+    encode_state: Callable[[object], dict]
+
+    def epoch(self, inputs: dict, params: Params) -> dict:
+        """The epoch kind: ``{state, epoch}`` -> ``{outputs, state}``."""
+        outputs, after = self.advance(self.decode_state(inputs.get("state")),
+                                      self.decode_inputs(inputs.get("epoch")), params)
+        return {"outputs": self.encode_outputs(outputs), "state": self.encode_state(after)}
+
+    def trace(self, inputs: dict, params: Params) -> dict:
+        """The trace kind: ``{state, epochs: [...]}`` -> ``{epochs: [{outputs}], state}``."""
+        state = self.decode_state(inputs.get("state"))
+        if not isinstance(inputs.get("epochs"), list) or not inputs["epochs"]:
+            raise ValueError("input epochs must be a non-empty list")
+        epochs = []
+        for fields in inputs["epochs"]:
+            outputs, state = self.advance(state, self.decode_inputs(fields), params)
+            epochs.append({"outputs": self.encode_outputs(outputs)})
+        return {"epochs": epochs, "state": self.encode_state(state)}
+
+
+#: The step functions of the epoch and trace kinds, by name.
+STEPS = {step_.name: step_ for step_ in (
+    Step("step", ("3.1", "3.2", "4.1", "4.2"), tuple(range(1, 19)) + tuple(range(21, 47)),
+         step, decode_state, decode_inputs, encode_epoch, encode_state),
+    Step("emission_step", ("5.1",), tuple(range(47, 54)), emission_step,
+         decode_emission_state, decode_emission_inputs, encode_emission,
+         encode_emission_state))}
 
 
 def evaluate(manifest: dict, inputs: dict, params: Params) -> dict:
@@ -426,7 +579,7 @@ def evaluate(manifest: dict, inputs: dict, params: Params) -> dict:
     if kind == "function" and name in FUNCTIONS:
         run = FUNCTIONS[name].run
     elif kind in ("epoch", "trace") and name in STEPS:
-        run = STEPS[name][kind == "trace"]
+        run = STEPS[name].trace if kind == "trace" else STEPS[name].epoch
     else:
         raise ValueError(f"unknown {kind} {name!r}")
     with quiet():
@@ -447,10 +600,8 @@ def tolerance(field: str) -> dict:
 
 def manifest(profile: str, kind: str, name: str, case: str, description: str) -> dict:
     """The manifest of a case: versions, profile, kind, function, sections and equations."""
-    if kind == "function":
-        sections, equations = FUNCTIONS[name].sections, FUNCTIONS[name].equations
-    else:
-        sections, equations = STEP_SECTIONS, STEP_EQUATIONS
+    kinds = FUNCTIONS if kind == "function" else STEPS
+    sections, equations = kinds[name].sections, kinds[name].equations
     return {"version": VERSION, "spec": SPEC, "generator": GENERATOR, "profile": profile,
             "kind": kind, "function": name, "case": case, "sections": list(sections),
             "equations": list(equations), "description": description}
@@ -642,19 +793,28 @@ def function_specs() -> list[Spec]:
              {"inferences": [0.1, 0.2, 0.3], "weights": [1.0, 1.0]}, invalid=True),
     ]
     rows = rng.normal(-1.0, 0.3, 2 + n_l + n_f)
-    absent = rows.copy()
-    absent[2 + 1] = nan
+    exist = np.ones(rows.size, bool)
+    unreported = rows.copy()
+    unreported[2 + 1] = nan
+    sole = exist.copy()
+    sole[[2 + n_i, 2 + n_l]] = False
     specs += [
         Spec("worker_scores", "scores", "eqs 21-25: four inferers, two forecasters",
-             {"row_log_losses": rows, "n_inferers": n_i, "n_forecasters": n_f,
-              "active_forecasters": n_f}),
+             {"row_log_losses": rows, "row_exists": exist, "n_inferers": n_i,
+              "n_forecasters": n_f, "active_forecasters": n_f}),
         Spec("worker_scores", "single_forecaster",
              "eqs 22-25 with one active forecaster (Params.lone_forecaster_scores_zero)",
-             {"row_log_losses": rows[: 2 + n_i + 1 + 1], "n_inferers": n_i, "n_forecasters": 1,
-              "active_forecasters": 1}),
-        Spec("worker_scores", "absent_inferer", "eq 21: an inferer without a one-out loss scores 0",
-             {"row_log_losses": absent, "n_inferers": n_i, "n_forecasters": n_f,
-              "active_forecasters": n_f}),
+             {"row_log_losses": rows[: 2 + n_i + 1 + 1], "row_exists": exist[: 2 + n_i + 2],
+              "n_inferers": n_i, "n_forecasters": 1, "active_forecasters": 1}),
+        Spec("worker_scores", "unreported_one_out",
+             "eq 21: a one-out inference whose loss nobody reported gives no score (null)",
+             {"row_log_losses": unreported, "row_exists": exist, "n_inferers": n_i,
+              "n_forecasters": n_f, "active_forecasters": n_f}),
+        Spec("worker_scores", "sole_member",
+             "eqs 23-24: a one-out or one-in term without an inference (the worker was its only "
+             "member) is 0",
+             {"row_log_losses": rows, "row_exists": sole, "n_inferers": n_i,
+              "n_forecasters": n_f, "active_forecasters": n_f}),
     ]
     history = rng.normal(0.0, 0.1, (10, 5))
     for who, equation in (("inferer", 26), ("forecaster", 27)):
@@ -768,7 +928,65 @@ def function_specs() -> list[Spec]:
         Spec("participant_rewards", "rewards", "eq 46: fraction times class reward; null earns 0",
              {"reward_fractions": [0.5, 0.3, nan, 0.2], "class_reward": 40.0}),
     ]
-    return specs
+    return specs + tokenomics_specs()
+
+
+def tokenomics_specs() -> list[Spec]:
+    """The function cases of §5 (token amounts in tokens, rates per month)."""
+    nan = np.nan
+    return [
+        Spec("total_emission", "monthly", "eq 47: e_i N_staked / N_epochs (null = unknown)",
+             {"e": [0.01, 0.0123, 0.0, nan], "staked": [3e8, 2.5e8, 3e8, 3e8]}),
+        Spec("total_emission", "negative_stake", "eq 47: token amounts are non-negative",
+             {"e": [0.01], "staked": [-1.0]}, invalid=True),
+        Spec("target_emission", "supplies", "eq 48 over a few supplies",
+             {"treasury": [359.5e6, 300e6, 10e6], "circulating": [155e6, 400e6, 900e6],
+              "staked": [46.5e6, 240e6, 600e6]}),
+        Spec("target_emission", "no_stake", "eq 48 is per staked token: N_staked must be > 0",
+             {"treasury": [359.5e6], "circulating": [155e6], "staked": [0.0]}, invalid=True),
+        Spec("stakers_fraction", "measured", "eq 49: f_v + (1 - f_v) W/E",
+             {"reputer_fraction": [0.0, 1 / 3, 0.6, 1.0]}),
+        Spec("stakers_fraction", "above_one", "eq 49: the reputers' share is at most 1",
+             {"reputer_fraction": [1.2]}, invalid=True),
+        Spec("percentage_yield", "yields", "eqs 49-50: monthly yield and the APY it compounds to",
+             {"stakers_fraction": [0.5, 0.6, 0.25], "e": [0.018977585869166092, 0.01, 0.0]}),
+        Spec("maximum_emission", "cap", "eq 50: xi_max / f_stakers (Params.xi_max)",
+             {"stakers_fraction": [0.5, 0.6, 0.25, 1.0]}),
+        Spec("maximum_emission", "no_stakers", "eq 50: f_stakers must be > 0",
+             {"stakers_fraction": [0.0]}, invalid=True),
+        Spec("capped_target_emission", "both_sides", "eq 51: the smaller of target and cap",
+             {"target": [0.05, 0.01, 0.019, nan], "maximum": [0.019, 0.019, 0.019, 0.019]}),
+        Spec("smoothed_emission", "months",
+             "eqs 52-53: the EMA at the profile's cadence; a first month starts it "
+             "(Params.ema_start)",
+             {"capped": [0.019, 0.0123, 0.0123], "previous": [0.0123, 0.019, nan],
+              "has_history": [True, True, False]}),
+        Spec("recalibrated_alpha", "cadences",
+             "eq 53: a monthly alpha at other step lengths (one step, weekly, hourly, alpha = 1)",
+             {"alpha": [0.1, 0.1, 0.1, 0.5, 1.0], "steps_per_period": [1.0, 4.345, 720.0, 0.25,
+                                                                         30.0]}),
+        Spec("validator_emission", "stakes", "eq 54: f_v E_i S_v / sum S_v",
+             {"total": 4.5e6, "validator_stakes": [1e6, 3e6, 0.0, 6e6]}),
+        Spec("validator_emission", "no_stake", "eq 54: the validator stakes must sum to > 0",
+             {"total": 4.5e6, "validator_stakes": [0.0, 0.0]}, invalid=True),
+        Spec("topic_emission", "own_sum", "eq 55 over these topics' weights",
+             {"total": 4.5e6, "topic_weights": [3.0, 1.0, 0.5], "weight_sum": nan}),
+        Spec("topic_emission", "active_sum", "eq 55 for some of the active topics",
+             {"total": 4.5e6, "topic_weights": [3.0, 1.0], "weight_sum": 8.0}),
+        Spec("topic_emission", "zero_weights", "eq 55: the topic weights must sum to > 0",
+             {"total": 4.5e6, "topic_weights": [0.0, 0.0], "weight_sum": nan}, invalid=True),
+        Spec("topic_weights", "weekly_alpha",
+             "eqs 53, 56: alpha_t per week recalibrated to the step; a new topic starts at its "
+             "target",
+             {"target": [1200.0, 800.0, 50.0], "previous": [1000.0, 900.0, nan],
+              "has_history": [True, True, False]}),
+        Spec("target_topic_weight", "geometric_mean", "eq 57: S^mu C^nu",
+             {"stake": [1e6, 4e4, 0.0], "fee_revenue": [2.5e3, 1e5, 7e3]}),
+        Spec("effective_fee_revenue", "decay", "eq 57: C - C / N_epochs,w + F",
+             {"previous": [1e4, 0.0, 5e3], "fees": [2e3, 1e3, 0.0]}),
+        Spec("effective_fee_revenue", "negative_fees", "eq 57: fees are non-negative",
+             {"previous": [1e4], "fees": [-1.0]}, invalid=True),
+    ]
 
 
 # --- epoch scenarios ------------------------------------------------------------------------
@@ -944,6 +1162,52 @@ def invalid_epochs(params: Params) -> list[tuple[str, str, dict, dict | None]]:
     ]
 
 
+#: The supply at launch of the emission cases: the research simulator's allocation (treasury
+#: 35.95%, 15.5% circulating, 48.55% vesting), 30% of the circulating supply staked.
+LAUNCH = Supply(359.5e6, 155e6, 46.5e6, 485.5e6)
+
+
+def emission_months(months: int, fees: float = 1e6) -> list[EmissionInputs]:
+    """Monthly flows from launch: the vesting unlocks after a 12-month cliff over 36 months,
+    75% of each unlock staked at once, fees, and reputers taking 40% of the topic rewards
+    (f_stakers = 0.55 where it is measured)."""
+    unlocks = vesting_unlocks([LAUNCH.locked], np.arange(1, months + 1), 12, 36)[:, 0]
+    return [EmissionInputs(unlock, 0.75 * unlock, fees, 0.4) for unlock in unlocks]
+
+
+def emission_scenarios(params: Params) -> list[tuple[str, str, dict, EmissionInputs, bool]]:
+    """(case, description, encoded state, inputs, invalid) of every emission-step case."""
+    launch = EmissionState.genesis(LAUNCH, params)
+    months = emission_months(14)
+    state = launch
+    for inputs in months[:12]:
+        _, state = emission_step(state, inputs, params)
+    short = dataclasses.replace(state.supply, treasury=1e3, locked=state.supply.locked + (
+        state.supply.treasury - 1e3))
+    crowded = dataclasses.replace(LAUNCH, staked=150e6)
+    return [
+        ("launch", "the first month: no e_{i-1} yet (Params.ema_start)",
+         encode_emission_state(launch), months[0], False),
+        ("first_unlock", "month 13: the first vesting unlock, 75% of it staked at once",
+         encode_emission_state(state), months[12], False),
+        ("capped", "little stake, a high target: the cap e^_max binds (eq 51)",
+         encode_emission_state(dataclasses.replace(
+             launch, supply=dataclasses.replace(LAUNCH, staked=5e6))), months[0], False),
+        ("uncapped", "much stake, a low target: eq 51 keeps the target",
+         encode_emission_state(dataclasses.replace(launch, supply=crowded)), months[0], False),
+        ("treasury_short", "the treasury cannot pay eq 47's emission: it pays what it has",
+         encode_emission_state(dataclasses.replace(state, supply=short)), months[12], False),
+        ("unlock_exceeds_locked", "eq 48: no more can unlock than is locked",
+         encode_emission_state(launch), EmissionInputs(500e6, 0.0, 0.0, 1 / 3), True),
+        ("staked_exceeds_circulating", "eq 48: the staked supply is part of the circulating",
+         encode_emission_state(launch) | {"staked": 2 * LAUNCH.circulating},
+         EmissionInputs(0.0, 0.0, 0.0, 1 / 3), True),
+        ("no_stake", "eq 48: the target is per staked token", encode_emission_state(
+            dataclasses.replace(launch, supply=dataclasses.replace(LAUNCH, staked=0.0))),
+         months[0], True),
+    ]
+
+
 def cases(profiles: tuple[str, ...] = SET_PROFILES) -> list[dict]:
     """Every case of the set, profile by profile, in a fixed order."""
     with quiet():
@@ -968,3 +1232,11 @@ def _cases(profiles: tuple[str, ...]) -> Iterator[dict]:
             yield make_case(profile, "trace", "step", case, description, params,
                             {"state": encode_state(initial),
                              "epochs": [encode_inputs(x) for x in inputs]})
+        for case, description, state, inputs, invalid in emission_scenarios(params):
+            yield make_case(profile, "epoch", "emission_step", case, description, params,
+                            {"state": state, "epoch": encode_emission_inputs(inputs)}, invalid)
+        yield make_case(profile, "trace", "emission_step", "two_years",
+                        "24 months from launch: the cliff, the unlocks and the smoothing",
+                        params, {"state": encode_emission_state(
+                            EmissionState.genesis(LAUNCH, params)),
+                            "epochs": [encode_emission_inputs(x) for x in emission_months(24)]})

@@ -18,6 +18,7 @@ from allora_ref.conformance import Selection, judge, read_exclusions, request, r
 from allora_ref.params import load_profile
 from allora_ref.synthesis_table import epoch_cases
 from allora_ref.table import read_table
+from allora_ref.tokenomics_table import emission_cases
 from allora_ref.vectors import read_set, write_set
 
 PACKAGE = Path(allora_ref.__file__).parent
@@ -39,10 +40,10 @@ def test_the_reference_adapter_passes_every_case(tmp_path):
     junit = tmp_path / "conform.xml"
     result = conform("--cmd", ADAPTER, "--junit", junit)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    assert result.stdout.splitlines()[-1] == "218 passed, 0 failed, 0 skipped"
-    assert "218 cases in the set: 218 selected, 0 filtered out, 0 never run" in result.stdout
+    assert result.stdout.splitlines()[-1] == "280 passed, 0 failed, 0 skipped"
+    assert "280 cases in the set: 280 selected, 0 filtered out, 0 never run" in result.stdout
     suite = ElementTree.parse(junit).getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("218", "0", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("280", "0", "0")
     case = suite.find("testcase[@name='guard_rail_cutoff']")
     assert case.get("classname") == "allora-simulator.function.regret_weights"
     assert case.find("system-out").text.startswith("max abs 0, rel 0, ulp 0")
@@ -52,7 +53,7 @@ def test_chain_defaults_fail_exactly_the_documented_cases():
     command = f"{ADAPTER} --profile chain-defaults"
     result = conform("--profile", "allora-simulator", "--cmd", command)
     assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == "89 passed, 20 failed, 0 skipped"
+    assert result.stdout.splitlines()[-1] == "113 passed, 27 failed, 0 skipped"
     documented = {exclusion.pattern for exclusion in read_exclusions(EXCLUDE)}
     assert failed_ids(result.stdout) == documented
     line = next(line for line in result.stdout.splitlines()
@@ -69,12 +70,12 @@ def test_chain_defaults_fail_exactly_the_documented_cases():
     excluded = conform("--profile", "allora-simulator", "--cmd", command,
                        "--exclude-file", EXCLUDE)
     assert excluded.returncode == 0, excluded.stdout[-2000:]
-    assert excluded.stdout.splitlines()[-1] == "89 passed, 0 failed, 20 skipped"
+    assert excluded.stdout.splitlines()[-1] == "113 passed, 0 failed, 27 skipped"
     assert "SKIP  allora-simulator/function/reputer_reward_fractions/fractions  excluded: " \
            "reputer reward p: chain default 3, case 1 (eq 35)" in excluded.stdout
 
 
-def test_the_research_simulators_rows_through_the_kit(golden_synthesis, tmp_path):
+def test_the_research_simulators_epochs_through_the_kit(golden_synthesis, tmp_path):
     """Epochs 301-303 of the golden table as epoch vectors whose expected values are the
     simulator's own: the reference passes them; the chain's defaults fail every row."""
     simulator = load_profile("allora-simulator")
@@ -97,6 +98,25 @@ def test_the_research_simulators_rows_through_the_kit(golden_synthesis, tmp_path
     chain = conform("--vectors", vectors, "--cmd", f"{ADAPTER} --profile chain-defaults")
     assert chain.stdout.splitlines()[-1] == "0 passed, 3 failed, 0 skipped"
     assert "outputs.inferer_reward_fractions" in chain.stdout
+
+
+def test_the_research_simulators_months_through_the_kit(golden_tokenomics, tmp_path):
+    """Months 1-24 of the golden tokenomics as emission-step vectors: the reference passes them;
+    the chain's xi_max (0.0095) fails every month, in the cap first (DEVIATIONS.md §4, eq 50)."""
+    simulator = load_profile("allora-simulator")
+    cases = emission_cases(read_table(golden_tokenomics), simulator, "allora-simulator")
+    assert len(cases) == 24
+    assert set(cases[0]["expected"]["outputs"]) == {"target", "maximum", "capped", "e", "total"}
+    assert cases[0]["inputs"]["state"]["locked"] is None           # not in the table: unknown
+    vectors = tmp_path / "golden"
+    write_set(vectors, cases)
+    result = conform("--vectors", vectors, "--cmd", ADAPTER)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.splitlines()[-1] == "24 passed, 0 failed, 0 skipped"
+    chain = conform("--vectors", vectors, "--cmd", f"{ADAPTER} --profile chain-defaults")
+    assert chain.stdout.splitlines()[-1] == "0 passed, 24 failed, 0 skipped"
+    assert all("wrong field(s): outputs.maximum" in line
+               for line in chain.stdout.splitlines() if line.startswith("FAIL"))
 
 
 MISBEHAVING = textwrap.dedent("""
@@ -192,7 +212,7 @@ def test_results_file_flags_cases_never_run(tmp_path):
     assert f"warning: {results}: line 2 is not JSON" in out
     assert f"warning: {results}: a result for whitepaper/function/potential/unknown, which is " \
            "not in the set" in out
-    assert f"218 cases in the set: 4 selected, 214 filtered out, 1 never run" in out
+    assert f"280 cases in the set: 4 selected, 276 filtered out, 1 never run" in out
 
 
 def test_selection_and_exclusions(tmp_path):

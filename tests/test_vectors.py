@@ -61,7 +61,7 @@ def test_the_committed_set_is_current(generated):
 def test_the_committed_set_is_valid_and_small(committed):
     assert validate_set(COMMITTED) == []
     index, all_cases = committed
-    assert index["version"] == VERSION and len(all_cases) == len(index["cases"]) == 218
+    assert index["version"] == VERSION and len(all_cases) == len(index["cases"]) == 280
     size = sum(len(data) for data in tree(COMMITTED).values())
     assert 1e6 < size < 4e6                                   # a few MB: vendorable
 
@@ -200,7 +200,7 @@ def test_coverage_every_equation_profile_and_kind(committed):
         covered[manifest["profile"]] |= set(manifest["equations"])
         if manifest["kind"] == "function":
             functions[manifest["profile"]].add(manifest["function"])
-    numeric = set(range(1, 19)) | set(range(21, 47))          # eqs 19-20: §3.3 mock workers
+    numeric = set(range(1, 19)) | set(range(21, 58))          # eqs 19-20: §3.3 mock workers
     for profile in SET_PROFILES:
         assert covered[profile] == numeric
         assert functions[profile] == set(FUNCTIONS)
@@ -268,10 +268,27 @@ def test_deployed_branches_fire_in_the_simulator_profile():
     assert equal.tolist() == [0.25] * 4
 
 
+@pytest.mark.parametrize("profile", SET_PROFILES)
+def test_emission_cases_hit_their_branch(profile):
+    def step(case):
+        return {key: values(value) for key, value in
+                outputs(f"{profile}/epoch/emission_step/{case}")["outputs"].items()}
+    launch, capped, uncapped, short = map(step, ("launch", "capped", "uncapped",
+                                                 "treasury_short"))
+    assert launch["e"] == launch["capped"]                  # no e_{i-1}: the EMA starts there
+    assert capped["capped"] == capped["maximum"] < capped["target"]
+    assert uncapped["capped"] == uncapped["target"] < uncapped["maximum"]
+    assert short["paid"] < 1e-3 and short["total"] == 1e3   # the whole treasury, no more
+    after = outputs(f"{profile}/epoch/emission_step/first_unlock")["state"]
+    measured = 0.25 + 0.75 * 0.4
+    assert values(after["stakers_fraction"]) == pytest.approx(
+        measured if profile == "whitepaper" else 0.5, rel=1e-15)
+
+
 def test_invalid_cases_are_rejected_with_a_reason(committed):
     _, all_cases = committed
     invalid = [case for case in all_cases if "expected_error" in case]
-    assert len(invalid) == 2 * 19
+    assert len(invalid) == 2 * 29
     messages = {case["manifest"]["case"]: case["expected_error"] for case in invalid}
     assert "parameter epsilon must be > 0" in messages["invalid_parameters"]
     assert "must be non-negative" in messages["negative_topic_reward"]
@@ -352,7 +369,7 @@ def test_cli_generate_and_validate(tmp_path, generated):
     result = cli("vectors", "generate", target)
     index = read_index(generated[0])
     assert result.returncode == 0 and result.stdout == (
-        f"218 cases (vector set {VERSION}), root sha256 {index['root_sha256']}\n")
+        f"280 cases (vector set {VERSION}), root sha256 {index['root_sha256']}\n")
     assert tree(target) == tree(generated[0])
     assert cli("vectors", "validate", target).stdout == "valid\n"
     (target / "whitepaper/function/potential/grid.json").write_text("{}")
