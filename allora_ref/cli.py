@@ -136,7 +136,7 @@ def run_conform(args: argparse.Namespace) -> int:
     inputs = [path for path in (args.results, args.exclude_file) if path]
     if args.junit:
         refuse_inputs(args.junit, inputs)
-    index, vector_cases = read_set(args.vectors or packaged_vectors())
+    index, set_cases = read_set(args.vectors or packaged_vectors())
     selection = Selection(tuple(args.kind), tuple(args.section), tuple(args.profile),
                           tuple(args.name))
     exclusions = read_exclusions(args.exclude_file) if args.exclude_file else []
@@ -145,9 +145,9 @@ def run_conform(args: argparse.Namespace) -> int:
             argv = shlex.split(args.cmd)
         except ValueError as error:
             raise UsageError(f"--cmd: {error}") from None
-        report = run_program(vector_cases, Program(argv, args.timeout), selection, exclusions)
+        report = run_program(set_cases, Program(argv, args.timeout), selection, exclusions)
     else:
-        report = run_results(vector_cases, args.results, selection, exclusions)
+        report = run_results(set_cases, args.results, selection, exclusions)
     print("\n".join(report.lines(args.verbose)))
     if args.junit:
         write_text_atomic(args.junit, report.junit(f"allora-ref vectors {index['version']}"))

@@ -21,8 +21,8 @@ from allora_ref.spec.epoch import EpochInputs, TopicState, step
 from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, loss_vector_size
 from allora_ref.spec.participant_rewards import score_window
 from allora_ref.table import Table, format_number, parse_optional_number, read_table
-from allora_ref.vector_cases import (encode_inputs, encode_state, evaluate, manifest,
-                                     tolerances)
+from allora_ref.vector_cases import manifest, tolerances
+from allora_ref.vector_kinds import encode_inputs, encode_state, evaluate
 from allora_ref.vectors import encode, encode_params
 
 #: The percentiles of the table's ``network_inference_errorbar_q`` columns (eqs 16-18). A profile
@@ -416,7 +416,7 @@ def emptied(table: Table, keys: set[str], columns: list[str]) -> Table:
 
 
 def vector_fields(columns: SynthesisColumns, params: Params) -> dict[tuple[str, str], list]:
-    """The columns of each field of an epoch vector (``allora_ref.vector_cases``), as
+    """The columns of each field of an epoch vector (``allora_ref.vector_kinds``), as
     ``(part, field) -> column names`` in the field's element order; None marks an element
     the table has no column for (a regret outside its row's family, which is always absent)."""
     c = columns

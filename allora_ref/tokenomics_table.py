@@ -36,8 +36,8 @@ from allora_ref.spec.topic_rewards import (
     emission_split, target_topic_weight, topic_emission, topic_weights, validator_emission)
 from allora_ref.synthesis_table import Row
 from allora_ref.table import Table, format_number, read_table
-from allora_ref.vector_cases import (encode_emission_inputs, encode_emission_state, manifest,
-                                     tolerances)
+from allora_ref.vector_cases import manifest, tolerances
+from allora_ref.vector_kinds import encode_emission_inputs, encode_emission_state
 from allora_ref.vectors import encode, encode_params
 
 #: The supply buckets whose ``*_tokens_emission`` is the month's vesting unlock (the ecosystem
@@ -198,7 +198,7 @@ def replay_tokenomics(table: Table, params: Params) -> Table:
     return Table(table.header, tuple(rows))
 
 
-#: The columns of the emission-step vector fields (``allora_ref.vector_cases``) in the table.
+#: The columns of the emission-step vector fields (``allora_ref.vector_kinds``) in the table.
 EMISSION_FIELDS = {("outputs", "target"): "ehat_target_i", ("outputs", "maximum"): "ehat_max_i",
                    ("outputs", "capped"): "ehat_i", ("outputs", "e"): "e_i",
                    ("outputs", "total"): "ecosystem_tokens_emission",

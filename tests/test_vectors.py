@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import allora_ref
-from allora_ref import vector_cases
 from allora_ref.params import Params, load_profile
-from allora_ref.vector_cases import FUNCTIONS, SET_PROFILES, cases, evaluate
+from allora_ref.vector_cases import SET_PROFILES, cases
+from allora_ref.vector_kinds import FUNCTIONS, evaluate
 from allora_ref.vectors import (
     INDEX, VERSION, decode_array, decode_number, decode_params, dumps, encode, encode_number,
     encode_params, leaf_fields, read_index, read_set, root_hash, schema, schema_problems, sha256,
@@ -51,7 +51,7 @@ def test_generation_is_byte_identical(generated):
 
 
 def test_the_committed_set_is_current(generated):
-    """Regenerate with `allora-ref vectors generate allora_ref/vectors_data` when this fails."""
+    """Regenerate with `make vectors` when this fails."""
     fresh, stale = tree(generated[0]), tree(COMMITTED)
     changed = sorted(name for name in fresh.keys() | stale.keys()
                      if fresh.get(name) != stale.get(name))
@@ -345,7 +345,7 @@ def test_tolerances_absorb_rounding(committed):
 
 def test_function_registry_is_documented(committed):
     """The format README names every function with its equations' inputs and outputs."""
-    readme = (Path(vector_cases.__file__).parent / "vectors-format.md").read_text()
+    readme = (Path(allora_ref.__file__).parent / "vectors-format.md").read_text()
     section = readme.split("## Kind `function`")[1].split("## Kind `epoch`")[0]
     rows = {line.split("|")[1].strip(" `"): line for line in section.splitlines()
             if line.startswith("| `")}

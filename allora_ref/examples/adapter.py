@@ -19,7 +19,7 @@ import json
 import sys
 
 from allora_ref.params import PROFILES, load_profile
-from allora_ref.vector_cases import evaluate
+from allora_ref.vector_kinds import evaluate
 from allora_ref.vectors import KINDS, decode_params
 
 
