@@ -46,7 +46,7 @@ define LAB_OVERRIDES
 endef
 export LAB_OVERRIDES
 
-.PHONY: help venv test reports lab export bench clean distclean
+.PHONY: help venv test reports lab export vectors bench clean distclean
 
 help: ## List the commands
 	@echo "allora-ref - executable reference specification of the Allora whitepaper"
@@ -56,6 +56,7 @@ help: ## List the commands
 	@echo "  make test      export drift check, unit/property/golden tests, notebook tests"
 	@echo "  make lab       JupyterLab on the notebooks (py:percent files open as notebooks)"
 	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
+	@echo "  make vectors   regenerate the test vectors in allora_ref/vectors_data"
 	@echo "  make bench     benchmark a synthesis epoch (vs loops) and the full epoch step"
 	@echo "  make venv      only create/update the virtual environment .venv"
 	@echo "  make clean     remove generated files (keeps .venv)"
@@ -97,6 +98,9 @@ lab: $(STAMP)
 
 export: $(STAMP)
 	$(BIN)/python -m allora_ref.export
+
+vectors: $(STAMP)
+	$(BIN)/allora-ref vectors generate allora_ref/vectors_data
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench_synthesis.py

@@ -2,22 +2,34 @@
 
     allora-ref replay {synthesis,tokenomics} IN.csv [--out OUT.csv] [--profile NAME]
     allora-ref compare EXPECTED.csv ACTUAL.csv [--rtol R] [--atol A] [--exclude GLOB ...]
+    allora-ref vectors generate DIR
+    allora-ref vectors validate DIR
+    allora-ref conform (--cmd "PROGRAM ARGS" | --results FILE) [--vectors DIR] [--kind K]
+        [--section S] [--profile P] [--name GLOB] [--exclude-file F] [--junit FILE]
 
-Exit status: 0 success, 1 compare found failed cells, 2 bad input (one line on stderr).
+Exit status: 0 success, 1 compare found failed cells / validate found problems / conform found
+failed or never-run cases, 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import shlex
 import sys
+from importlib import resources
 
 from allora_ref import __version__
+from allora_ref.atomic import refuse_inputs, write_text_atomic
 from allora_ref.compare import compare_tables
+from allora_ref.conformance import (Program, Selection, read_exclusions, run_program,
+                                    run_results)
 from allora_ref.params import PROFILES, load_profile
 from allora_ref.synthesis_table import replay_synthesis
 from allora_ref.table import read_table, write_table_atomic
 from allora_ref.tokenomics_table import replay_tokenomics
+from allora_ref.vector_cases import cases
+from allora_ref.vectors import KINDS, VERSION, read_set, validate_set, write_set
 
 DATASETS = {"synthesis": replay_synthesis, "tokenomics": replay_tokenomics}
 
@@ -50,6 +62,36 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (0)")
     compare.add_argument("--exclude", nargs="+", default=[], metavar="GLOB",
                          help="ignore columns matching these patterns")
+
+    vectors = commands.add_parser("vectors", help="write or check a test-vector set")
+    actions = vectors.add_subparsers(dest="action", required=True, parser_class=Parser)
+    actions.add_parser("generate", help="write the vector set to DIR (replacing a set there)"
+                       ).add_argument("directory", metavar="DIR")
+    actions.add_parser("validate", help="check schema, hashes and completeness of a set"
+                       ).add_argument("directory", metavar="DIR")
+
+    conform = commands.add_parser("conform", help="run an implementation against the vectors")
+    source = conform.add_mutually_exclusive_group(required=True)
+    source.add_argument("--cmd", metavar='"PROGRAM ARGS"',
+                        help="the implementation's adapter, speaking the JSON-lines protocol")
+    source.add_argument("--results", metavar="FILE", help="response lines written offline")
+    conform.add_argument("--vectors", metavar="DIR", default=None,
+                         help="the vector set (default: the one shipped with allora-ref)")
+    conform.add_argument("--kind", action="append", choices=KINDS, default=[],
+                         help="only cases of this kind (repeatable)")
+    conform.add_argument("--section", action="append", default=[], metavar="S",
+                         help='only cases of this section, e.g. 4 or 4.1 (repeatable)')
+    conform.add_argument("--profile", action="append", default=[], metavar="P",
+                         help="only cases of this profile (repeatable)")
+    conform.add_argument("--name", action="append", default=[], metavar="GLOB",
+                         help="only cases whose id matches, e.g. '*/worker_scores/*' (repeatable)")
+    conform.add_argument("--exclude-file", metavar="F",
+                         help="case-id globs not to run, one per line, each with its reason")
+    conform.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML")
+    conform.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                         help="how long to wait for each response (60)")
+    conform.add_argument("--verbose", "-v", action="store_true",
+                         help="also list the cases that passed, with their largest errors")
     return top
 
 
@@ -72,10 +114,51 @@ def run_compare(args: argparse.Namespace) -> int:
     return 1 if comparison.failed else 0
 
 
+def packaged_vectors() -> str:
+    """The vector set shipped with the package."""
+    return str(resources.files("allora_ref").joinpath("vectors_data"))
+
+
+def run_vectors(args: argparse.Namespace) -> int:
+    if args.action == "generate":
+        index = write_set(args.directory, cases())
+        print(f"{len(index['cases'])} cases (vector set {VERSION}), root sha256 "
+              f"{index['root_sha256']}")
+        return 0
+    problems = validate_set(args.directory)
+    print("\n".join(problems + [f"{len(problems)} problems" if problems else "valid"]))
+    return 1 if problems else 0
+
+
+def run_conform(args: argparse.Namespace) -> int:
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    inputs = [path for path in (args.results, args.exclude_file) if path]
+    if args.junit:
+        refuse_inputs(args.junit, inputs)
+    index, set_cases = read_set(args.vectors or packaged_vectors())
+    selection = Selection(tuple(args.kind), tuple(args.section), tuple(args.profile),
+                          tuple(args.name))
+    exclusions = read_exclusions(args.exclude_file) if args.exclude_file else []
+    if args.cmd is not None:
+        try:
+            argv = shlex.split(args.cmd)
+        except ValueError as error:
+            raise UsageError(f"--cmd: {error}") from None
+        report = run_program(set_cases, Program(argv, args.timeout), selection, exclusions)
+    else:
+        report = run_results(set_cases, args.results, selection, exclusions)
+    print("\n".join(report.lines(args.verbose)))
+    if args.junit:
+        write_text_atomic(args.junit, report.junit(f"allora-ref vectors {index['version']}"))
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
-        return {"replay": run_replay, "compare": run_compare}[args.command](args)
+        return {"replay": run_replay, "compare": run_compare, "vectors": run_vectors,
+                "conform": run_conform}[args.command](args)
     except (UsageError, ValueError, OSError) as error:
         print(f"allora-ref: error: {error}", file=sys.stderr)
         return 2

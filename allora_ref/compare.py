@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+import numpy as np
+
 from allora_ref.table import Table, try_number
 
 #: How many missing rows or columns a report line names before it abbreviates.
@@ -29,6 +31,41 @@ LISTED = 10
 def column_family(name: str) -> str:
     """The column name with every maximal run of digits replaced by ``*``."""
     return re.sub(r"\d+", "*", name)
+
+
+def numeric_errors(expected, actual, rtol: float, atol: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Elementwise absolute, relative and ULP errors of ``actual`` against ``expected``, and
+    which elements fail ``|actual - expected| <= atol + rtol |expected|``.
+
+    Equal values have no error (relative error 0 also at 0); a non-zero error against an
+    expected 0 has infinite relative error. NaN means "absent": two NaNs agree, a NaN against
+    a number is an infinite error. The ULP error counts the float64 values between the two.
+    """
+    e, a = np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)
+    absent = np.isnan(e) | np.isnan(a)
+    both_absent = np.isnan(e) & np.isnan(a)
+    with np.errstate(all="ignore"):
+        abs_error = np.where(absent, np.inf, np.abs(a - e))
+        rel_error = np.where(absent, np.inf, np.where(
+            a == e, 0.0, np.where(e != 0, abs_error / np.abs(e), np.inf)))
+    ulp_error = np.where(absent, np.inf, ulp_distance(e, a))
+    abs_error, rel_error, ulp_error = (np.where(both_absent, 0.0, x)
+                                       for x in (abs_error, rel_error, ulp_error))
+    failed = ~both_absent & ~(abs_error <= atol + rtol * np.abs(e))
+    return abs_error, rel_error, ulp_error, failed
+
+
+def ulp_distance(x, y) -> np.ndarray:
+    """How many float64 values lie between x and y, plus one if they differ (exact below 2^62)."""
+    ordered = []
+    for value in (x, y):
+        bits = np.where(np.isnan(value), 0.0, value).astype(float).view(np.int64)
+        ordered.append(np.where(bits < 0, -(bits & np.int64(0x7FFFFFFFFFFFFFFF)), bits))
+    with np.errstate(over="ignore"):
+        exact = np.abs(np.subtract(*ordered, dtype=np.int64)).astype(float)
+    approximate = np.abs(ordered[0].astype(float) - ordered[1].astype(float))
+    return np.where(approximate < 2.0**62, exact, approximate)
 
 
 @dataclass
@@ -60,9 +97,7 @@ class Family:
             return
         e, a = try_number(expected), try_number(actual)
         if e is not None and a is not None:
-            abs_error = abs(a - e)
-            rel_error = 0.0 if a == e else (abs_error / abs(e) if e != 0 else math.inf)
-            failed = not abs_error <= atol + rtol * abs(e)
+            abs_error, rel_error, _, failed = (x.item() for x in numeric_errors(e, a, rtol, atol))
         else:
             failed = expected != actual
             abs_error = rel_error = math.inf if failed else 0.0

@@ -2,7 +2,8 @@
 
 A profile is a complete assignment of these fields. Profiles are data (``presets/*.toml``), not
 code: ``whitepaper`` reads the paper literally and settles its ambiguities; ``allora-simulator``
-reproduces the Allora research simulator (the golden data). Each field's documentation says which
+reproduces the Allora research simulator (the golden data); ``chain-defaults`` is the simulator
+with the Allora chain's default parameters where they differ (DEVIATIONS.md §5). Each field's documentation says which
 equation it enters and, where the two presets differ, why.
 """
 
@@ -272,7 +273,7 @@ def _check(ok: bool, field: str, message: str) -> None:
         raise ValueError(f"parameter {field} {message}")
 
 
-PROFILES = ("whitepaper", "allora-simulator")
+PROFILES = ("whitepaper", "allora-simulator", "chain-defaults")
 
 #: The first field of each section's block in :class:`Params` (fields follow the paper's order).
 SECTION_STARTS = {"3.1": "p", "3.2": "ci_percentiles", "4.1": "one_in_share",

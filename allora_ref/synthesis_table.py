@@ -21,6 +21,9 @@ from allora_ref.spec.epoch import EpochInputs, TopicState, step
 from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, loss_vector_size
 from allora_ref.spec.participant_rewards import score_window
 from allora_ref.table import Table, format_number, parse_optional_number, read_table
+from allora_ref.vector_cases import manifest, tolerances
+from allora_ref.vector_kinds import encode_inputs, encode_state, evaluate
+from allora_ref.vectors import encode, encode_params
 
 #: The percentiles of the table's ``network_inference_errorbar_q`` columns (eqs 16-18). A profile
 #: fills the columns of the percentiles it has and leaves the others empty.
@@ -253,9 +256,9 @@ def window_known(scores: np.ndarray, history: np.ndarray, known_rows: int, param
     return window.size >= params.score_window
 
 
-def replay_row(row: Row, columns: SynthesisColumns, history: History, params: Params
-               ) -> dict[str, float]:
-    """Every output of one row, NaN where the file's history does not determine it."""
+def row_epoch(row: Row, columns: SynthesisColumns, history: History, params: Params
+              ) -> tuple[TopicState, EpochInputs]:
+    """The state a row starts from (the history's) and what arrives in it (the row's inputs)."""
     c = columns
     submissions = Submissions(row.values(names("inference_{}", c.n_inferers)),
                               row.values(c.forecasts("forecasted_loss_{k}_for_{j}"))
@@ -263,9 +266,17 @@ def replay_row(row: Row, columns: SynthesisColumns, history: History, params: Pa
     stakes = row.required(names("reputer_stake_{}", c.n_reputers))
     reported = np.array([row.values(n) for n in c.reputer_losses])
     topic_reward = row.get("topic_rewards")
-    state = topic_state(history, stakes, params)
-    epoch, after = step(state, EpochInputs(submissions, reported,
-                                           0.0 if topic_reward is None else topic_reward), params)
+    return topic_state(history, stakes, params), EpochInputs(
+        submissions, reported, 0.0 if topic_reward is None else topic_reward)
+
+
+def replay_row(row: Row, columns: SynthesisColumns, history: History, params: Params
+               ) -> dict[str, float]:
+    """Every output of one row, NaN where the file's history does not determine it."""
+    c = columns
+    state, inputs = row_epoch(row, columns, history, params)
+    topic_reward = row.get("topic_rewards")
+    epoch, after = step(state, inputs, params)
     inferred = epoch.inferences
 
     blank = np.nan
@@ -402,3 +413,82 @@ def emptied(table: Table, keys: set[str], columns: list[str]) -> Table:
     return replace(table, rows=tuple(
         tuple("" if row[0] in keys and i in drop else cell for i, cell in enumerate(row))
         for row in table.rows))
+
+
+def vector_fields(columns: SynthesisColumns, params: Params) -> dict[tuple[str, str], list]:
+    """The columns of each field of an epoch vector (``allora_ref.vector_kinds``), as
+    ``(part, field) -> column names`` in the field's element order; None marks an element
+    the table has no column for (a regret outside its row's family, which is always absent)."""
+    c = columns
+    i, f, w = c.n_inferers, c.n_forecasters, c.n_workers
+    combined = c.combined
+    by_who = {who: n for who, n in (("inferer", i), ("forecaster", f), ("reputer", c.n_reputers))}
+    smooth = {f"{who}_{kind}_fractions": names(f"{who}_reward_fraction_smooth_{{}}", n)
+              for who, n in by_who.items() for kind in ("modified", "smoothed")}
+    outputs = {
+        "forecasted_regrets": c.forecasts("forecasted_regret_{k}_inferer_{j}"),
+        "forecast_implied_inferences": names("forecast_implied_inference_{}", f),
+        "one_out_forecast_implied_inferences": [f"forecast_implied_inference_{k}_oneout_{j}"
+                                                for j in range(i) for k in range(f)],
+        "network_inference": combined[:1], "naive_inference": combined[1:2],
+        "one_out_inferences": combined[2: 2 + w], "one_in_inferences": combined[2 + w:],
+        "confidence_interval": [c.errorbars[ERRORBAR_PERCENTILES.index(q)]
+                                for q in params.ci_percentiles],
+        "network_log_losses": c.loss_vector(),
+        "inferer_scores": names("inferer_score_{}", i),
+        "forecaster_scores": names("forecaster_score_{}", f),
+        "inferer_reward_fractions": names("inferer_reward_fraction_{}", i),
+        "forecaster_reward_fractions": names("forecaster_reward_fraction_{}", f),
+        "listening_coefficients": names("reputer_listening_coefficient_{}", c.n_reputers),
+        "adjusted_stakes": names("reputer_adjusted_stake_{}", c.n_reputers),
+        "reputer_scores": names("reputer_score_{}", c.n_reputers),
+        "reputer_reward_fractions": names("reputer_reward_fraction_{}", c.n_reputers),
+        "inference_entropy": ["inferers_entropy"], "forecasting_entropy": ["forecasters_entropy"],
+        "reputer_entropy": ["reputers_entropy"],
+        "forecasting_task_score": ["forecaster_task_score"],
+        "score_ratio": ["forecaster_score_ratio"], "forecasting_utility": ["forecasters_utility"],
+    } | {key: value for key, value in smooth.items() if "modified" in key} | {
+        f"{who}_rewards": names(f"{who}_reward_{{}}", n) for who, n in by_who.items()}
+    state = {"previous_network_log_loss": ["network_loss"],
+             "regrets": [c.regrets.get((r, l)) for r in range(2 + w + f) for l in range(w)],
+             "listening_coefficients": outputs["listening_coefficients"],
+             "score_ratio": ["forecaster_score_ratio"]}
+    if params.smoothed_state == "normalised":
+        state |= {key: value for key, value in smooth.items() if "smoothed" in key}
+    return {("outputs", key): value for key, value in outputs.items()} | {
+        ("state", key): value for key, value in state.items()}
+
+
+def epoch_cases(table: Table, params: Params, profile: str) -> list[dict]:
+    """Each row after the first as an epoch vector whose expected values are the file's own.
+
+    The state comes from the rows before (as in :func:`replay_synthesis`); a field is expected
+    only where the file holds every one of its cells and its history determines them.
+    """
+    columns = SynthesisColumns.from_header(table.header)
+    check_epochs(table)
+    history = History(columns, params.score_window)
+    history.push(Row(table, 0), {})
+    fields = vector_fields(columns, params)
+    cases = []
+    for index in range(1, len(table.rows)):
+        row = Row(table, index)
+        state, inputs = row_epoch(row, columns, history, params)
+        case_manifest = manifest(profile, "epoch", "step", f"{table.header[0]}_{row.key}",
+                                 f"the row {table.header[0]} {row.key} of a recorded table")
+        case_inputs = encode({"state": encode_state(state), "epoch": encode_inputs(inputs)})
+        reference = evaluate(case_manifest, case_inputs, params)
+        replayed = replay_row(row, columns, history, params)
+        expected: dict[str, dict] = {"outputs": {}, "state": {}}
+        for (part, key), cells in fields.items():
+            if all(name is None or (row.get(name) is not None
+                                    and not np.isnan(replayed.get(name, np.nan)))
+                   for name in cells):
+                values = np.array([np.nan if name is None else row.get(name) for name in cells])
+                shape = np.shape(reference[part][key])
+                expected[part][key] = encode(values.reshape(shape) if shape else values[0])
+        cases.append({"manifest": case_manifest, "parameters": encode_params(params),
+                      "inputs": case_inputs, "expected": expected,
+                      "tolerance": tolerances(expected)})
+        history.push(row, replayed)
+    return cases

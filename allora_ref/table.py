@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from allora_ref.atomic import write_text_atomic
+from allora_ref.atomic import refuse_inputs, write_text_atomic
 
 StrPath = str | os.PathLike[str]
 
@@ -135,9 +135,7 @@ def write_table_atomic(path: StrPath, table: Table, *, inputs: Iterable[StrPath]
     step, so a reader sees the old file or the new one, never a partial one. A path that names an
     input file - also through a symlink, a hard link or a different relative path - is refused.
     """
-    for source in inputs:
-        if _same_file(path, source):
-            raise ValueError(f"refusing to write over input file {source}")
+    refuse_inputs(path, inputs)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(table.header)
@@ -146,13 +144,3 @@ def write_table_atomic(path: StrPath, table: Table, *, inputs: Iterable[StrPath]
         write_text_atomic(path, text.getvalue())
     except OSError as e:
         raise ValueError(f"{path}: cannot write ({_reason(e)})") from None
-
-
-def _same_file(a: StrPath, b: StrPath) -> bool:
-    """Whether two paths name the same file (after symlinks; hard links when both exist)."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False

@@ -36,6 +36,9 @@ from allora_ref.spec.topic_rewards import (
     emission_split, target_topic_weight, topic_emission, topic_weights, validator_emission)
 from allora_ref.synthesis_table import Row
 from allora_ref.table import Table, format_number, read_table
+from allora_ref.vector_cases import manifest, tolerances
+from allora_ref.vector_kinds import encode_emission_inputs, encode_emission_state
+from allora_ref.vectors import encode, encode_params
 
 #: The supply buckets whose ``*_tokens_emission`` is the month's vesting unlock (the ecosystem
 #: bucket is the treasury, whose emission is eq 47's).
@@ -135,12 +138,19 @@ def state_from_row(row: Row, columns: TokenomicsColumns, computed: MonthState | 
     return MonthState(emission, weights, row.required(["n_active_topics"])[0] > 0)
 
 
+def month_inputs(row: Row, columns: TokenomicsColumns) -> EmissionInputs:
+    """The emission step's flows of a month: its unlock, the staked share, unknown fees and
+    reputer fraction (the table exports neither)."""
+    unlock = row.required(columns.unlocks).sum()
+    return EmissionInputs(unlock, UNLOCK_STAKED_FRACTION * unlock, fees=np.nan,
+                          reputer_fraction=np.nan)
+
+
 def replay_month(row: Row, columns: TokenomicsColumns, before: MonthState, params: Params
                  ) -> tuple[dict[str, float], MonthState]:
     """The §5 outputs of one month (NaN = not determinable) and the state it leaves."""
-    unlock = row.required(columns.unlocks).sum()
-    inputs = EmissionInputs(unlock, UNLOCK_STAKED_FRACTION * unlock, fees=np.nan,
-                            reputer_fraction=np.nan)
+    inputs = month_inputs(row, columns)
+    unlock = inputs.unlock
     emission, after = emission_step(before.emission, inputs, params)
     to_validators, to_topics = emission_split(emission.total, params.f_v)
     out = {"ehat_target_i": emission.target, "ehat_max_i": emission.maximum,
@@ -186,6 +196,44 @@ def replay_tokenomics(table: Table, params: Params) -> Table:
                           "" if np.isnan(values[name]) else format_number(values[name])
                           for name, cell in row.cells.items()))
     return Table(table.header, tuple(rows))
+
+
+#: The columns of the emission-step vector fields (``allora_ref.vector_kinds``) in the table.
+EMISSION_FIELDS = {("outputs", "target"): "ehat_target_i", ("outputs", "maximum"): "ehat_max_i",
+                   ("outputs", "capped"): "ehat_i", ("outputs", "e"): "e_i",
+                   ("outputs", "total"): "ecosystem_tokens_emission",
+                   ("state", "treasury"): "ecosystem_tokens_total", ("state", "e"): "e_i"}
+
+
+def emission_cases(table: Table, params: Params, profile: str) -> list[dict]:
+    """Each month after the first as an emission-step vector whose expected values are the
+    file's own (eqs 47-53; the fields of EMISSION_FIELDS that the file holds and determines).
+
+    The state comes from the month before (as in :func:`replay_tokenomics`); the locked supply,
+    the fees and the reputers' share are not in the table and stay unknown (null).
+    """
+    columns = TokenomicsColumns.from_header(table.header)
+    cases, state = [], None
+    for index in range(len(table.rows)):
+        row = Row(table, index)
+        computed = None
+        if state is not None:
+            replayed, computed = replay_month(row, columns, state, params)
+            case_manifest = manifest(profile, "epoch", "emission_step",
+                                     f"{table.header[0]}_{row.key}",
+                                     f"the row {table.header[0]} {row.key} of a recorded table")
+            case_inputs = encode({"state": encode_emission_state(state.emission),
+                                  "epoch": encode_emission_inputs(month_inputs(row, columns))})
+            expected: dict[str, dict] = {"outputs": {}, "state": {}}
+            for (part, key), name in EMISSION_FIELDS.items():
+                value = row.get(name)
+                if value is not None and not np.isnan(replayed.get(name, np.nan)):
+                    expected[part][key] = encode(value)
+            cases.append({"manifest": case_manifest, "parameters": encode_params(params),
+                          "inputs": case_inputs, "expected": expected,
+                          "tolerance": tolerances(expected)})
+        state = state_from_row(row, columns, computed, params)
+    return cases
 
 
 def profile_measurement(path: str | os.PathLike, params: Params) -> tuple[float, str, int]:

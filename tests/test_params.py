@@ -8,7 +8,8 @@ from importlib import resources
 
 import pytest
 
-from allora_ref.params import PROFILES, Params, load_profile, params_from_mapping
+from allora_ref.params import (PROFILES, Params, load_profile, params_from_mapping,
+                               profile_differences)
 
 
 @pytest.mark.parametrize("name", PROFILES)
@@ -37,3 +38,11 @@ def test_unknown_profile_and_incomplete_mapping():
         load_profile("chain")
     with pytest.raises(ValueError, match=r"missing fields \[[^]]*'alpha_regret'"):
         params_from_mapping({"p": 3.0})
+
+
+def test_chain_defaults_are_the_simulator_with_the_chains_defaults():
+    """DEVIATIONS.md §5: PRewardInference = 1, PRewardReputer = 3 and
+    MaximumMonthlyPercentageYield = 0.0095 on the chain."""
+    assert profile_differences(load_profile("allora-simulator"), load_profile("chain-defaults")) \
+        == {"reward_p_inference": (3.0, 1.0), "reputer_reward_p": (1.0, 3.0),
+            "xi_max": (1.12 ** (1 / 12) - 1, 0.0095)}

@@ -1,0 +1,1 @@
+"""Examples for implementers: an adapter that speaks the conformance protocol."""
