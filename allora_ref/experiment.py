@@ -362,3 +362,39 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     ax.legend(frameon=False, fontsize=8)
     figure.tight_layout()
     return figure
+
+# --- notebooks/03_3_numerical_experiment.py:629 (Figure 3 (§4.2): the rewards of the same run)
+CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
+
+
+def figure3(run: Run, title: str = "") -> Figure:
+    """Figure 3: rewards per epoch and cumulative, per task class (eq 41) and per participant
+    (eq 46)."""
+    figure = Figure(figsize=(13.0, 5.6))
+    axes = figure.subplots(2, 4, sharex=True)
+    epoch = np.arange(run.settings.epochs)
+    participants = ((run.inferer_rewards, "Worker", "inference task"),
+                    (run.forecaster_rewards, "Worker", "forecasting task"),
+                    (run.reputer_rewards, "Reputer", "reputer task"))
+    for row, (transform, what) in enumerate(((lambda r: r, "reward per epoch"),
+                                             (lambda r: np.cumsum(r, axis=0), "cumulative reward"))):
+        ax = axes[row, 0]
+        for c, (name, colour) in enumerate(CLASSES):
+            ax.plot(epoch, transform(run.class_rewards[:, c]), color=colour, lw=1, label=name)
+        ax.plot(epoch, transform(run.topic_reward), color="k", lw=1, label="total")
+        ax.set(ylabel=what)
+        for column, (rewards, who, task) in enumerate(participants, start=1):
+            ax = axes[row, column]
+            for n in range(rewards.shape[1]):
+                ax.plot(epoch, transform(rewards[:, n]), color=f"C{n}", lw=1,
+                        label=f"{who} {n + 1}")
+            if row == 0:
+                ax.set_title(task, fontsize=10)
+    axes[0, 0].set_title("task classes", fontsize=10)
+    for ax in axes[0]:
+        ax.legend(frameon=False, fontsize=7)
+    for ax in axes[1]:
+        ax.set(xlabel="epoch", xlim=(0, run.settings.epochs - 1))
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure

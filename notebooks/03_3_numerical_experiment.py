@@ -615,3 +615,70 @@ means = {"network": run.network.mean(), "naive network": run.naive.mean(),
 for name, value in means.items():
     print(f"{name:20s} mean log10 loss {value:7.3f}")
 print(f"network vs naive: {run.naive.mean() - run.network.mean():.2f} dex better")
+
+# %% [markdown]
+# ## Figure 3 (§4.2): the rewards of the same run
+#
+# "Figure 3 illustrates the resulting incentive structure ... using the same numerical experiment
+# as considered in Figure 2 and additionally adopting a stochastic model to describe the total
+# reward emission." The left column shows the rewards of the three task classes (eq 41:
+# inference blue, forecasting cyan, reputers red) and their total (black, the emission model
+# above), per epoch (top) and cumulative (bottom); the other columns show the rewards of the
+# individual participants of each class (eq 46). Workers and reputers are numbered from 1.
+
+# %% tags=["export"]
+CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
+
+
+def figure3(run: Run, title: str = "") -> Figure:
+    """Figure 3: rewards per epoch and cumulative, per task class (eq 41) and per participant
+    (eq 46)."""
+    figure = Figure(figsize=(13.0, 5.6))
+    axes = figure.subplots(2, 4, sharex=True)
+    epoch = np.arange(run.settings.epochs)
+    participants = ((run.inferer_rewards, "Worker", "inference task"),
+                    (run.forecaster_rewards, "Worker", "forecasting task"),
+                    (run.reputer_rewards, "Reputer", "reputer task"))
+    for row, (transform, what) in enumerate(((lambda r: r, "reward per epoch"),
+                                             (lambda r: np.cumsum(r, axis=0), "cumulative reward"))):
+        ax = axes[row, 0]
+        for c, (name, colour) in enumerate(CLASSES):
+            ax.plot(epoch, transform(run.class_rewards[:, c]), color=colour, lw=1, label=name)
+        ax.plot(epoch, transform(run.topic_reward), color="k", lw=1, label="total")
+        ax.set(ylabel=what)
+        for column, (rewards, who, task) in enumerate(participants, start=1):
+            ax = axes[row, column]
+            for n in range(rewards.shape[1]):
+                ax.plot(epoch, transform(rewards[:, n]), color=f"C{n}", lw=1,
+                        label=f"{who} {n + 1}")
+            if row == 0:
+                ax.set_title(task, fontsize=10)
+    axes[0, 0].set_title("task classes", fontsize=10)
+    for ax in axes[0]:
+        ax.legend(frameon=False, fontsize=7)
+    for ax in axes[1]:
+        ax.set(xlabel="epoch", xlim=(0, run.settings.epochs - 1))
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+# %%
+figure_3 = figure3(run, title=f"Figure 3 ({profile} profile, seed {seed})")
+save_figure(figure_3, os.path.join(figure_dir, "figure3"))
+figure_3
+
+# %% [markdown]
+# The cumulative rewards of this run, and the accuracy each participant was rewarded for: the
+# mean decimal log-loss of a worker's inference and forecast-implied inference, and the RMS
+# distance (dex) of a reputer's reports from the true losses.
+
+# %%
+total = run.class_rewards.sum(axis=0)
+print("cumulative class rewards (inference, forecasting, reputers):", np.round(total, 2),
+      f"of {run.topic_reward.sum():.2f}")
+for name, rewards, accuracy in (("inferers", run.inferer_rewards, run.inferers.mean(0)),
+                                ("forecasters", run.forecaster_rewards, run.forecast_implied.mean(0)),
+                                ("reputers", run.reputer_rewards, run.reputer_report_error)):
+    print(f"{name:12s} cumulative {np.round(rewards.sum(0), 2)}  accuracy {np.round(accuracy, 3)}")
+print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[-1], 3))

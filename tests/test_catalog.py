@@ -60,6 +60,11 @@ HELPERS = {
     "allora_ref.spec.token_emission.amount",
     # §5 supply bookkeeping: the vesting schedule of the allocation, which the paper does not give.
     "allora_ref.spec.token_emission.vesting_unlocks",
+    # Measurements of the paper's claims about §4 (prose, no equation of their own): the
+    # majority-stake attack on the reputers' consensus and the sybil split of a class.
+    "allora_ref.spec.participant_rewards.attack_reports",
+    "allora_ref.spec.participant_rewards.attack_shifts",
+    "allora_ref.spec.task_rewards.sybil_split",
 }
 
 # --- equation citations: "Eq 6", "eqs 3, 9", "Eqs 3-8", "(with 8, 11)" ------------------------
@@ -168,9 +173,10 @@ def _eq_numbers(node: ast.AST, where: str) -> set[int]:
 
 
 def generated_modules() -> list[str]:
-    """The module names of the spec modules exported from the notebooks."""
-    return sorted(".".join(path.relative_to(ROOT).with_suffix("").parts)
-                  for path in export.exports())
+    """The module names of the spec modules (``allora_ref.spec.*``) exported from the notebooks;
+    the other exported modules (the §3.3 experiment, the claims ledger) are not the mechanism."""
+    names = (".".join(path.relative_to(ROOT).with_suffix("").parts) for path in export.exports())
+    return sorted(name for name in names if name.startswith("allora_ref.spec."))
 
 
 # --- shape of the catalog ---------------------------------------------------------------------
