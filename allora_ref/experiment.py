@@ -128,6 +128,11 @@ class Participants:
     reputer_alpha: np.ndarray
     """alpha_m of each reputer's EMA, in (0, 1], shape (N_r,)."""
 
+    @property
+    def reputer_reading_error(self) -> np.ndarray:
+        """How far a reputer's reading of a log-loss is off, RMS sqrt(c_m^2 + e_m^2) in dex."""
+        return np.hypot(self.reputer_bias, self.reputer_error)
+
 
 def draw_participants(settings: Settings, rng: np.random.Generator) -> Participants:
     """§3.3 with eq 20: the participants' errors, biases, context sensitivities and EMA alphas.
@@ -151,7 +156,7 @@ def draw_participants(settings: Settings, rng: np.random.Generator) -> Participa
     return Participants(inference_error, inference_bias, forecast_error, forecast_bias, context,
                         reputer_error, reputer_bias, reputer_alpha)
 
-# --- notebooks/03_3_numerical_experiment.py:342 (One epoch of the mock world)
+# --- notebooks/03_3_numerical_experiment.py:347 (One epoch of the mock world)
 def outperformance_factors(n_workers: int, outperformer: int, factor: float) -> np.ndarray:
     """§3.3: kappa_j, the factor on each worker's error and bias (``factor`` for the outperformer)."""
     kappa = np.ones(n_workers)
@@ -210,7 +215,7 @@ def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
         z[i] = rho * z[i - 1] + s * shocks[i]
     return settings.mean_emission * np.exp(z - 0.5 * variance)
 
-# --- notebooks/03_3_numerical_experiment.py:412 (The run)
+# --- notebooks/03_3_numerical_experiment.py:417 (The run)
 @dataclass(frozen=True)
 class Observation:
     """One epoch of the experiment."""
@@ -226,8 +231,6 @@ class Observation:
     submissions: Submissions
     true_log10_losses: np.ndarray
     """log10 of the squared error of every entry of the loss vector (eqs 12-13)."""
-    reported_log10_losses: np.ndarray
-    """What each reputer reported, in decimal logarithms, shape (N_r, loss vector)."""
     epoch: Epoch
 
 
@@ -259,7 +262,7 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         epoch, next_state = step(state, EpochInputs(submissions, ema * to_profile_base, reward),
                                  params)
         yield Observation(index, participants, truth, outperformer, reward, state, submissions,
-                          true_losses, ema, epoch)
+                          true_losses, epoch)
         state = next_state
 
 
@@ -276,8 +279,6 @@ class Run:
     outperformer: np.ndarray
     true_log10_losses: np.ndarray
     """Every entry of the loss vector (eq 12 order), shape (epochs, loss vector)."""
-    reputer_report_error: np.ndarray
-    """Each reputer's RMS distance of its reports from the true log-losses, dex, shape (N_r,)."""
     topic_reward: np.ndarray
     """E_t,i (eq 41), shape (epochs,)."""
     class_rewards: np.ndarray
@@ -320,17 +321,15 @@ def simulate(settings: Settings, params: Params) -> Run:
     records = list(observations(settings, params))
     epochs = [o.epoch for o in records]
     stacked = lambda values: np.array(list(values))
-    true = stacked(o.true_log10_losses for o in records)
-    reported = stacked(o.reported_log10_losses for o in records)
-    error = np.sqrt(np.nanmean((reported - true[:, None, :]) ** 2, axis=(0, 2)))
-    return Run(settings, records[0].participants, stacked(o.outperformer for o in records), true,
-               error, stacked(o.topic_reward for o in records),
+    return Run(settings, records[0].participants, stacked(o.outperformer for o in records),
+               stacked(o.true_log10_losses for o in records),
+               stacked(o.topic_reward for o in records),
                stacked(e.class_rewards for e in epochs), stacked(e.inferer_rewards for e in epochs),
                stacked(e.forecaster_rewards for e in epochs),
                stacked(e.reputer_rewards for e in epochs), stacked(e.entropies for e in epochs),
                stacked(e.forecasting_utility for e in epochs))
 
-# --- notebooks/03_3_numerical_experiment.py:566 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:565 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -363,7 +362,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:629 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:628 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 

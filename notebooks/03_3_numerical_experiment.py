@@ -298,6 +298,11 @@ class Participants:
     reputer_alpha: np.ndarray
     """alpha_m of each reputer's EMA, in (0, 1], shape (N_r,)."""
 
+    @property
+    def reputer_reading_error(self) -> np.ndarray:
+        """How far a reputer's reading of a log-loss is off, RMS sqrt(c_m^2 + e_m^2) in dex."""
+        return np.hypot(self.reputer_bias, self.reputer_error)
+
 
 def draw_participants(settings: Settings, rng: np.random.Generator) -> Participants:
     """§3.3 with eq 20: the participants' errors, biases, context sensitivities and EMA alphas.
@@ -425,8 +430,6 @@ class Observation:
     submissions: Submissions
     true_log10_losses: np.ndarray
     """log10 of the squared error of every entry of the loss vector (eqs 12-13)."""
-    reported_log10_losses: np.ndarray
-    """What each reputer reported, in decimal logarithms, shape (N_r, loss vector)."""
     epoch: Epoch
 
 
@@ -458,7 +461,7 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         epoch, next_state = step(state, EpochInputs(submissions, ema * to_profile_base, reward),
                                  params)
         yield Observation(index, participants, truth, outperformer, reward, state, submissions,
-                          true_losses, ema, epoch)
+                          true_losses, epoch)
         state = next_state
 
 
@@ -475,8 +478,6 @@ class Run:
     outperformer: np.ndarray
     true_log10_losses: np.ndarray
     """Every entry of the loss vector (eq 12 order), shape (epochs, loss vector)."""
-    reputer_report_error: np.ndarray
-    """Each reputer's RMS distance of its reports from the true log-losses, dex, shape (N_r,)."""
     topic_reward: np.ndarray
     """E_t,i (eq 41), shape (epochs,)."""
     class_rewards: np.ndarray
@@ -519,11 +520,9 @@ def simulate(settings: Settings, params: Params) -> Run:
     records = list(observations(settings, params))
     epochs = [o.epoch for o in records]
     stacked = lambda values: np.array(list(values))
-    true = stacked(o.true_log10_losses for o in records)
-    reported = stacked(o.reported_log10_losses for o in records)
-    error = np.sqrt(np.nanmean((reported - true[:, None, :]) ** 2, axis=(0, 2)))
-    return Run(settings, records[0].participants, stacked(o.outperformer for o in records), true,
-               error, stacked(o.topic_reward for o in records),
+    return Run(settings, records[0].participants, stacked(o.outperformer for o in records),
+               stacked(o.true_log10_losses for o in records),
+               stacked(o.topic_reward for o in records),
                stacked(e.class_rewards for e in epochs), stacked(e.inferer_rewards for e in epochs),
                stacked(e.forecaster_rewards for e in epochs),
                stacked(e.reputer_rewards for e in epochs), stacked(e.entropies for e in epochs),
@@ -669,9 +668,11 @@ save_figure(figure_3, os.path.join(figure_dir, "figure3"))
 figure_3
 
 # %% [markdown]
-# The cumulative rewards of this run, and the accuracy each participant was rewarded for: the
-# mean decimal log-loss of a worker's inference and forecast-implied inference, and the RMS
-# distance (dex) of a reputer's reports from the true losses.
+# The cumulative rewards of this run, and the accuracy of each participant: the mean decimal
+# log-loss of a worker's inference and of its forecast-implied inference, and the RMS error (dex)
+# of a reputer's reading of a loss, $\sqrt{c_m^2 + e_m^2}$. (A reputer's reports are its EMA of
+# those readings, so they lag the instantaneous losses by design; its reading error is what
+# distinguishes an accurate reputer.)
 
 # %%
 total = run.class_rewards.sum(axis=0)
@@ -679,6 +680,7 @@ print("cumulative class rewards (inference, forecasting, reputers):", np.round(t
       f"of {run.topic_reward.sum():.2f}")
 for name, rewards, accuracy in (("inferers", run.inferer_rewards, run.inferers.mean(0)),
                                 ("forecasters", run.forecaster_rewards, run.forecast_implied.mean(0)),
-                                ("reputers", run.reputer_rewards, run.reputer_report_error)):
+                                ("reputers", run.reputer_rewards,
+                                 run.participants.reputer_reading_error)):
     print(f"{name:12s} cumulative {np.round(rewards.sum(0), 2)}  accuracy {np.round(accuracy, 3)}")
 print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[-1], 3))
