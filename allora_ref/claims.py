@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -26,7 +23,7 @@ from allora_ref.spec.inference_synthesis import (
 from allora_ref.spec.participant_rewards import attack_reports, attack_shifts, worker_scores
 from allora_ref.spec.task_rewards import SYBIL_DISTRIBUTIONS, sybil_split
 
-# --- notebooks/99_claims_ledger.py:90 (The ledger's vocabulary)
+# --- notebooks/99_claims_ledger.py:82 (The ledger's vocabulary)
 @dataclass(frozen=True)
 class Claim:
     """One entry of the ledger."""
@@ -68,26 +65,16 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
     return "\n".join(lines)
 
 
-def parallel_map(function: Callable, items: Iterable, processes: int) -> list:
-    """``[function(x) for x in items]``, on up to ``processes`` worker processes if > 1."""
-    items = list(items)
-    if processes <= 1 or len(items) <= 1:
-        return [function(item) for item in items]
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(min(processes, len(items)), mp_context=context) as pool:
-        return list(pool.map(function, items))
-
-
 def seeded(settings: Settings, n_seeds: int) -> list[Settings]:
     """The settings with seeds ``settings.seed``, ..., ``settings.seed + n_seeds - 1``."""
     return [dataclasses.replace(settings, seed=settings.seed + k) for k in range(n_seeds)]
 
 
-def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 1) -> list[Run]:
+def ensemble(settings: Settings, params: Params, n_seeds: int) -> list[Run]:
     """Runs of the §3.3 experiment over ``n_seeds`` seeds."""
-    return parallel_map(partial(simulate, params=params), seeded(settings, n_seeds), processes)
+    return [simulate(s, params) for s in seeded(settings, n_seeds)]
 
-# --- notebooks/99_claims_ledger.py:163 (§3.3 and Figure 2: accuracy)
+# --- notebooks/99_claims_ledger.py:144 (§3.3 and Figure 2: accuracy)
 def network_gain(run: Run) -> float:
     """How much lower the network's loss is than the naive network's: mean log10 difference, dex."""
     return float(run.naive.mean() - run.network.mean())
@@ -107,7 +94,7 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
     implied_gap = np.array([m.mean() for m in implied]) - naive
     network_gap = network - best_other
     order = share_verdict(gain >= 1.0)
-    if order.startswith("does not hold"):
+    if not order.startswith("holds ("):
         order += f": the loss improves by a factor {10 ** np.median(gain):.1f} (median), not 10"
     return [
         Claim("The naive network is as good as the best inference", "§3.3",
@@ -134,7 +121,7 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
               f"{spread(gain)} dex, a factor {10 ** np.median(gain):.1f} (median)", order),
     ]
 
-# --- notebooks/99_claims_ledger.py:231 (§3.3: what the forecasting task needs)
+# --- notebooks/99_claims_ledger.py:212 (§3.3: what the forecasting task needs)
 ERROR_SCALES = (1.0, 2.0, 4.0, 8.0)
 """Factors on the forecasters' logarithmic errors and biases."""
 CONTEXT_VALUES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
@@ -148,17 +135,10 @@ def less_accurate_forecasters(settings: Settings, scale: float) -> Settings:
         forecast_bias_dispersion=settings.forecast_bias_dispersion * scale)
 
 
-def simulated_gain(settings: Settings, params: Params) -> float:
-    """``network_gain`` of one run of the experiment."""
-    return network_gain(simulate(settings, params))
-
-
-def sweep_gains(variants: Sequence[Settings], params: Params, n_seeds: int, processes: int = 1
-                ) -> np.ndarray:
+def sweep_gains(variants: Sequence[Settings], params: Params, n_seeds: int) -> np.ndarray:
     """``network_gain`` for every variant (rows) and seed (columns)."""
-    items = [s for variant in variants for s in seeded(variant, n_seeds)]
-    gains = parallel_map(partial(simulated_gain, params=params), items, processes)
-    return np.array(gains).reshape(len(variants), n_seeds)
+    return np.array([[network_gain(run) for run in ensemble(variant, params, n_seeds)]
+                     for variant in variants])
 
 
 def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
@@ -212,7 +192,7 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
               markdown_table(("f_context", "gain (dex)", "gain > 0"), context_rows)),
     ]
 
-# --- notebooks/99_claims_ledger.py:342 (§4.1: one-out scores as an approximation of Shapley values)
+# --- notebooks/99_claims_ledger.py:314 (§4.1: one-out scores as an approximation of Shapley values)
 def coalitions(n: int) -> np.ndarray:
     """Every subset of n players as a boolean row; row index bit j <=> player j in the subset."""
     return (np.arange(2**n)[:, None] >> np.arange(n)) & 1 == 1
@@ -332,7 +312,7 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             markdown_table(("workers", "rank correlation", "relative error", "epochs"), rows)))
     return claims
 
-# --- notebooks/99_claims_ledger.py:497 (Figure 3 and §4.2: who earns what)
+# --- notebooks/99_claims_ledger.py:463 (Figure 3 and §4.2: who earns what)
 def reward_claims(runs: Sequence[Run]) -> list[Claim]:
     """Figure 3 and §4.2: cumulative rewards of the best performers and of the task classes."""
     classes = (("inference", lambda r: r.inferers.mean(axis=0), lambda r: r.inferer_rewards),
@@ -387,7 +367,7 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
               share_verdict(final[:, 2] < final[:, :2].min(axis=1))),
     ]
 
-# --- notebooks/99_claims_ledger.py:567 (§4.1: attacks on the reputers' consensus)
+# --- notebooks/99_claims_ledger.py:533 (§4.1: attacks on the reputers' consensus)
 STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
@@ -456,7 +436,7 @@ def attack_claims(table: np.ndarray, silenced: float = 0.05) -> list[Claim]:
                         for phi, _, _, e, last in rows), minority_verdict),
     ]
 
-# --- notebooks/99_claims_ledger.py:653 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:617 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -491,7 +471,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05) -> list[Claim]:
         "; ".join(f"{row[0]}: {min(row[1:])} to {max(row[1:])}" for row in rows), verdict,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows))]
 
-# --- notebooks/99_claims_ledger.py:701 (The ledger)
+# --- notebooks/99_claims_ledger.py:665 (The ledger)
 def ledger(claims: Sequence[Claim], configuration: str) -> str:
     """The claims ledger as Markdown: a summary table, then one section per claim."""
     lines = ["# Claims ledger", "",

@@ -684,3 +684,24 @@ for name, rewards, accuracy in (("inferers", run.inferer_rewards, run.inferers.m
                                  run.participants.reputer_reading_error)):
     print(f"{name:12s} cumulative {np.round(rewards.sum(0), 2)}  accuracy {np.round(accuracy, 3)}")
 print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[-1], 3))
+
+# %% [markdown]
+# ## The profiles
+#
+# The same seed in both profiles: the network's gain over the naive network (mean decimal
+# log-loss) and the shares of the cumulative reward of the three classes. The participants, the
+# truth and the inferences are the same; the forecasts and reports too, since they do not depend
+# on the mechanism. What differs is the mechanism's reading of the paper (`allora_ref.params`).
+
+# %%
+from allora_ref.params import profile_differences
+
+runs = {name: run if name == profile else simulate(settings, load_profile(name))
+        for name in ("whitepaper", "allora-simulator")}
+print(f"{'profile':18s} {'gain (dex)':>10s} {'inference':>10s} {'forecasting':>12s} {'reputers':>9s}")
+for name, r in runs.items():
+    shares = r.class_rewards.sum(axis=0) / r.topic_reward.sum()
+    print(f"{name:18s} {r.naive.mean() - r.network.mean():10.2f} {shares[0]:10.2f} "
+          f"{shares[1]:12.2f} {shares[2]:9.2f}")
+np.testing.assert_array_equal(*(r.inferers for r in runs.values()))
+print(f"{len(profile_differences(*(load_profile(n) for n in runs)))} fields differ between the profiles")

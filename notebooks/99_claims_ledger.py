@@ -38,11 +38,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -61,31 +58,26 @@ n_seeds = 24           # runs of the full experiment
 sweep_seeds = 8        # runs per point of the forecasting sweeps
 sweep_epochs = 150
 shapley_sizes = [3, 5, 8]
-shapley_seeds = 4
-shapley_epochs = 30
+shapley_seeds = 8
+shapley_epochs = 40
 attack_seeds = 8
 attack_epochs = 20
-processes = 2          # worker processes for the runs (1: none)
 profile = "whitepaper"
 claims_path = "../reports/claims.md"
 
 # %%
-import time
-
 from allora_ref.atomic import write_text_atomic
 from allora_ref.params import load_profile
 
 params = load_profile(profile)
 settings = Settings(seed=seed, epochs=epochs)
-clock = time.perf_counter()
 
 # %% [markdown]
 # ## The ledger's vocabulary
 #
 # A `Claim` is one entry: where the paper says it, its words, the check, the measurement and the
 # verdict. `spread` formats per-seed values; `share_verdict` turns per-seed outcomes into a
-# verdict. Runs of the experiment are independent, so `parallel_map` may spread them over
-# processes; the results come back in order, so the ledger does not depend on it.
+# verdict.
 
 # %% tags=["export"]
 @dataclass(frozen=True)
@@ -129,29 +121,18 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
     return "\n".join(lines)
 
 
-def parallel_map(function: Callable, items: Iterable, processes: int) -> list:
-    """``[function(x) for x in items]``, on up to ``processes`` worker processes if > 1."""
-    items = list(items)
-    if processes <= 1 or len(items) <= 1:
-        return [function(item) for item in items]
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(min(processes, len(items)), mp_context=context) as pool:
-        return list(pool.map(function, items))
-
-
 def seeded(settings: Settings, n_seeds: int) -> list[Settings]:
     """The settings with seeds ``settings.seed``, ..., ``settings.seed + n_seeds - 1``."""
     return [dataclasses.replace(settings, seed=settings.seed + k) for k in range(n_seeds)]
 
 
-def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 1) -> list[Run]:
+def ensemble(settings: Settings, params: Params, n_seeds: int) -> list[Run]:
     """Runs of the §3.3 experiment over ``n_seeds`` seeds."""
-    return parallel_map(partial(simulate, params=params), seeded(settings, n_seeds), processes)
+    return [simulate(s, params) for s in seeded(settings, n_seeds)]
 
 
 # %%
-runs = ensemble(settings, params, n_seeds, processes)
-print(f"{len(runs)} runs of {epochs} epochs: {time.perf_counter() - clock:.1f} s")
+runs = ensemble(settings, params, n_seeds)
 
 # %% [markdown]
 # ## §3.3 and Figure 2: accuracy
@@ -180,7 +161,7 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
     implied_gap = np.array([m.mean() for m in implied]) - naive
     network_gap = network - best_other
     order = share_verdict(gain >= 1.0)
-    if order.startswith("does not hold"):
+    if not order.startswith("holds ("):
         order += f": the loss improves by a factor {10 ** np.median(gain):.1f} (median), not 10"
     return [
         Claim("The naive network is as good as the best inference", "§3.3",
@@ -242,17 +223,10 @@ def less_accurate_forecasters(settings: Settings, scale: float) -> Settings:
         forecast_bias_dispersion=settings.forecast_bias_dispersion * scale)
 
 
-def simulated_gain(settings: Settings, params: Params) -> float:
-    """``network_gain`` of one run of the experiment."""
-    return network_gain(simulate(settings, params))
-
-
-def sweep_gains(variants: Sequence[Settings], params: Params, n_seeds: int, processes: int = 1
-                ) -> np.ndarray:
+def sweep_gains(variants: Sequence[Settings], params: Params, n_seeds: int) -> np.ndarray:
     """``network_gain`` for every variant (rows) and seed (columns)."""
-    items = [s for variant in variants for s in seeded(variant, n_seeds)]
-    gains = parallel_map(partial(simulated_gain, params=params), items, processes)
-    return np.array(gains).reshape(len(variants), n_seeds)
+    return np.array([[network_gain(run) for run in ensemble(variant, params, n_seeds)]
+                     for variant in variants])
 
 
 def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
@@ -308,16 +282,14 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
 
 
 # %%
-clock = time.perf_counter()
 sweep_settings = dataclasses.replace(settings, epochs=sweep_epochs)
 error_gains = sweep_gains([less_accurate_forecasters(sweep_settings, s) for s in ERROR_SCALES],
-                          params, sweep_seeds, processes)
+                          params, sweep_seeds)
 context_gains = sweep_gains([dataclasses.replace(sweep_settings, context_sensitivity=f)
-                             for f in CONTEXT_VALUES], params, sweep_seeds, processes)
+                             for f in CONTEXT_VALUES], params, sweep_seeds)
 claims += forecasting_claims(error_gains, context_gains, settings)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
-print(f"sweeps: {time.perf_counter() - clock:.1f} s")
 
 # %% [markdown]
 # ## §4.1: one-out scores as an approximation of Shapley values
@@ -472,18 +444,12 @@ np.testing.assert_allclose(-coalition_log_losses(first, params, "inferers")[-1],
 np.testing.assert_allclose(coalition_log_losses(first, params, "forecasters")[-1],
                            coalition_log_losses(first, params, "inferers")[-1], rtol=1e-12)
 
-clock = time.perf_counter()
-shapley_runs = [dataclasses.replace(settings, n_workers=n, epochs=shapley_epochs)
-                for n in shapley_sizes]
-samples = parallel_map(partial(shapley_samples, params=params),
-                       [s for run_settings in shapley_runs
-                        for s in seeded(run_settings, shapley_seeds)], processes)
-by_size = {n: np.concatenate(samples[i * shapley_seeds:(i + 1) * shapley_seeds])
-           for i, n in enumerate(shapley_sizes)}
+by_size = {n: np.concatenate([shapley_samples(s, params) for s in seeded(
+               dataclasses.replace(settings, n_workers=n, epochs=shapley_epochs), shapley_seeds)])
+           for n in shapley_sizes}
 claims += shapley_claims(by_size)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
-print(f"Shapley values: {time.perf_counter() - clock:.1f} s")
 
 # %% [markdown]
 # ## Figure 3 and §4.2: who earns what
@@ -635,12 +601,10 @@ def attack_claims(table: np.ndarray, silenced: float = 0.05) -> list[Claim]:
 
 
 # %%
-clock = time.perf_counter()
 attacks = attack_table(params, range(seed, seed + attack_seeds), attack_epochs)
 claims += attack_claims(attacks)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
-print(f"attacks: {time.perf_counter() - clock:.1f} s")
 
 # %% [markdown]
 # ## §4.2: the sybil claim

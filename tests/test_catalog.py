@@ -34,7 +34,7 @@ TESTS = ROOT / "tests"
 WHITEPAPER = ROOT.parent / "shared" / "whitepaper" / "000_74baa935cc128db0.txt"
 
 N_EQUATIONS = 57
-SPECIFIED = [*range(1, 19), *range(21, 58)]   # implemented; 19-20 (§3.3 experiment) come later
+SPECIFIED = range(1, N_EQUATIONS + 1)   # every numbered equation is implemented
 STATUSES = {"specified", "pending"}
 SYMPY_REQUIRED = {4, 6, 7, 8, 15, 17}
 
@@ -449,6 +449,18 @@ def test_sympy_eq18_agrees_with_weighted_quantiles():
                                        rtol=1e-12, err_msg=f"eq 18 at q = {q} ({ends})")
 
 
+def test_sympy_eq19_eq20_agree_with_the_experiment():
+    from allora_ref.experiment import context_sensitivity, experience_factor
+    epochs = np.array([0.0, 1.0, 23.1, 100.0, 1000.0])
+    expected = [_exact(19, i=i) for i in epochs]
+    np.testing.assert_allclose(experience_factor(epochs), expected, rtol=1e-14,
+                               err_msg="eq 19: experience_factor")
+    draws = np.array([0.0, 0.2, 0.5, 0.77, 1.0])
+    expected = [_exact(20, a=10.0, b=0.5, x=x) for x in draws]
+    np.testing.assert_allclose(context_sensitivity(draws, 10.0, 0.5), expected, rtol=1e-14,
+                               err_msg="eq 20: context_sensitivity")
+
+
 def _section_5_cases():
     from allora_ref.spec import token_emission as te
     from allora_ref.spec import topic_rewards as tr
@@ -478,4 +490,3 @@ def test_sympy_section_5_agrees_with_the_package():
     for number, values, got in _section_5_cases():
         np.testing.assert_allclose(got, _exact(number, **values), rtol=1e-13,
                                    err_msg=f"eq {number} differs from its sympy form")
-
