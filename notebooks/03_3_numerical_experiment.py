@@ -36,9 +36,10 @@
 #   (the golden data of the research simulator are epochs 300-303 of such a run). The ground truth
 #   of an epoch is revealed one epoch later: the reputers' losses of epoch $i$ reach the network
 #   after its inference and before the next one, which is how `step` orders them (eqs 4, 13).
-# * *Ground truth.* A Gaussian random walk, $\mathcal{Y}_i = \mathcal{Y}_{i-1} + \mathcal{N}(0, 0.1)$
-#   from $\mathcal{Y}_{-1} = 0$. With the squared-error loss and inferences drawn around the
-#   truth, no loss depends on it; the process is stated for completeness.
+# * *Ground truth.* A Gaussian random walk,
+#   $\mathcal{Y}_i = \mathcal{Y}_{i-1} + \mathcal{N}(0, 0.1)$ from $\mathcal{Y}_{-1} = 0$. With
+#   the squared-error loss and inferences drawn around the truth, no loss depends on it; the
+#   process is stated for completeness.
 # * *Outperformance.* Each epoch one worker, drawn uniformly and independently of earlier epochs,
 #   has its error and bias multiplied by 0.3.
 # * *Forecasts.* The two forecasted losses (context-aware and context-unaware) get independent
@@ -116,7 +117,8 @@ for printed, value in round_numbers.items():
 i_sym = sp.symbols("i", nonnegative=True)
 f_xp = sp.Rational(1, 2) * (1 + sp.exp(-sp.Rational(3, 100) * i_sym))
 assert f_xp.subs(i_sym, 0) == 1 and sp.limit(f_xp, i_sym, sp.oo) == sp.Rational(1, 2)
-assert sp.simplify(sp.diff(f_xp, i_sym) + sp.Rational(3, 200) * sp.exp(-sp.Rational(3, 100) * i_sym)) == 0
+decay = sp.exp(-sp.Rational(3, 100) * i_sym)
+assert sp.simplify(sp.diff(f_xp, i_sym) + sp.Rational(3, 200) * decay) == 0     # decreasing
 half_way = sp.solve(sp.Eq(f_xp, sp.Rational(3, 4)), i_sym)[0]          # halfway from 1 to 1/2
 print(f"f_xp is halfway from 1 to 1/2 at epoch {float(half_way):.1f} = ln 2 / 0.03")
 assert sp.simplify(half_way - sp.log(2) / sp.Rational(3, 100)) == 0
@@ -346,7 +348,8 @@ def draw_participants(settings: Settings, rng: np.random.Generator) -> Participa
 
 # %% tags=["export"]
 def outperformance_factors(n_workers: int, outperformer: int, factor: float) -> np.ndarray:
-    """§3.3: kappa_j, the factor on each worker's error and bias (``factor`` for the outperformer)."""
+    """§3.3: kappa_j, the factor on each worker's error and bias (``factor`` for the
+    outperformer, 1 for the others)."""
     kappa = np.ones(n_workers)
     kappa[outperformer] = factor
     return kappa
@@ -354,7 +357,8 @@ def outperformance_factors(n_workers: int, outperformer: int, factor: float) -> 
 
 def mock_inferences(truth: float, participants: Participants, scale: np.ndarray,
                     rng: np.random.Generator) -> np.ndarray:
-    """§3.3 (eq 1): truth + N(scale_j b_j, scale_j sigma_j), with scale_j = f_xp kappa_j (eq 19)."""
+    """§3.3 (eq 1): truth + N(scale_j b_j, scale_j sigma_j), the inferences, with
+    scale_j = f_xp kappa_j (eq 19)."""
     return truth + scale * (participants.inference_bias
                             + participants.inference_error * rng.standard_normal(scale.size))
 
@@ -393,7 +397,8 @@ def reputer_reports(true_log10_losses: np.ndarray, previous: np.ndarray | None,
 
 
 def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
-    """Figure 3's emission model: E_i = mean exp(z_i - var/2), z an AR(1) from its stationary law."""
+    """Figure 3's emission model: E_i = mean exp(z_i - var/2), with z an AR(1) started from its
+    stationary law."""
     rho, s = settings.emission_persistence, settings.emission_volatility
     variance = s**2 / (1.0 - rho**2)
     shocks = rng.standard_normal(settings.epochs)
@@ -638,8 +643,9 @@ def figure3(run: Run, title: str = "") -> Figure:
     participants = ((run.inferer_rewards, "Worker", "inference task"),
                     (run.forecaster_rewards, "Worker", "forecasting task"),
                     (run.reputer_rewards, "Reputer", "reputer task"))
-    for row, (transform, what) in enumerate(((lambda r: r, "reward per epoch"),
-                                             (lambda r: np.cumsum(r, axis=0), "cumulative reward"))):
+    rows = ((lambda r: r, "reward per epoch"),
+            (lambda r: np.cumsum(r, axis=0), "cumulative reward"))
+    for row, (transform, what) in enumerate(rows):
         ax = axes[row, 0]
         for c, (name, colour) in enumerate(CLASSES):
             ax.plot(epoch, transform(run.class_rewards[:, c]), color=colour, lw=1, label=name)
@@ -678,10 +684,10 @@ figure_3
 total = run.class_rewards.sum(axis=0)
 print("cumulative class rewards (inference, forecasting, reputers):", np.round(total, 2),
       f"of {run.topic_reward.sum():.2f}")
-for name, rewards, accuracy in (("inferers", run.inferer_rewards, run.inferers.mean(0)),
-                                ("forecasters", run.forecaster_rewards, run.forecast_implied.mean(0)),
-                                ("reputers", run.reputer_rewards,
-                                 run.participants.reputer_reading_error)):
+for name, rewards, accuracy in (
+        ("inferers", run.inferer_rewards, run.inferers.mean(0)),
+        ("forecasters", run.forecaster_rewards, run.forecast_implied.mean(0)),
+        ("reputers", run.reputer_rewards, run.participants.reputer_reading_error)):
     print(f"{name:12s} cumulative {np.round(rewards.sum(0), 2)}  accuracy {np.round(accuracy, 3)}")
 print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[-1], 3))
 
@@ -698,10 +704,12 @@ from allora_ref.params import profile_differences
 
 runs = {name: run if name == profile else simulate(settings, load_profile(name))
         for name in ("whitepaper", "allora-simulator")}
-print(f"{'profile':18s} {'gain (dex)':>10s} {'inference':>10s} {'forecasting':>12s} {'reputers':>9s}")
+print(f"{'profile':18s} {'gain (dex)':>10s} {'inference':>10s} {'forecasting':>12s} "
+      f"{'reputers':>9s}")
 for name, r in runs.items():
     shares = r.class_rewards.sum(axis=0) / r.topic_reward.sum()
     print(f"{name:18s} {r.naive.mean() - r.network.mean():10.2f} {shares[0]:10.2f} "
           f"{shares[1]:12.2f} {shares[2]:9.2f}")
 np.testing.assert_array_equal(*(r.inferers for r in runs.values()))
-print(f"{len(profile_differences(*(load_profile(n) for n in runs)))} fields differ between the profiles")
+differences = profile_differences(*(load_profile(name) for name in runs))
+print(f"{len(differences)} fields differ between the profiles")

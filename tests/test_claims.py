@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 from itertools import permutations
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from allora_ref import reports
 from allora_ref.claims import (
-    CONTEXT_VALUES, ERROR_SCALES, STAKE_SHARES, Claim, accuracy_claims, attack_claims,
-    attack_table, coalition_log_losses, coalitions, ensemble, forecasting_claims, ledger,
-    less_accurate_forecasters, network_gain, rank_correlation, reward_claims, shapley_claims,
-    shapley_comparison, shapley_samples, shapley_values, share_verdict, spread, sweep_gains,
-    sybil_claims)
+    CONTEXT_VALUES, ERROR_SCALES, HOLDER_MODELS, STAKE_SHARES, Claim, accuracy_claims,
+    attack_claims, attack_table, coalition_log_losses, coalitions, ensemble, figure4_claims,
+    forecasting_claims, ledger, less_accurate_forecasters, network_gain, rank_correlation,
+    reward_claims, shapley_claims, shapley_comparison, shapley_samples, shapley_values,
+    share_verdict, spread, sweep_gains, sybil_claims)
 from allora_ref.experiment import Settings, observations
 from allora_ref.params import load_profile
+from allora_ref.spec.token_emission import (
+    Figure4Scenario, figure4_checks, figure4_measures, figure4_setups)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 WHITEPAPER = load_profile("whitepaper")
 
@@ -44,6 +51,7 @@ def test_spread_and_share_verdict():
     assert share_verdict([True] * 9 + [False]) == "holds (9 of 10 seeds)"
     assert share_verdict([False] * 9 + [True]) == "does not hold (1 of 10 seeds)"
     assert share_verdict([True, False]) == "holds in 50% of the seeds (1 of 2 seeds)"
+    assert share_verdict([True], "variants") == "holds (1 of 1 variants)"
 
 
 def test_shapley_values_of_known_games():
@@ -174,3 +182,43 @@ def test_ledger_is_markdown_and_reproducible(runs):
         assert f"| {n} | {claim.title} | {claim.source} | {claim.verdict} |" in text
         assert f"> {claim.quote}" in text
     assert isinstance(claims[0], Claim)
+
+
+def test_figure4_claims():
+    scenario = Figure4Scenario()
+    measures = figure4_measures(figure4_setups(WHITEPAPER, scenario), scenario)
+    assert all(figure4_checks(measures).values())       # the §5.1 notebook's own set-up
+    assert measures["unlock_drop"] < -0.2 and measures["decline_without_fees"] > 0.2
+    claims = figure4_claims(WHITEPAPER)
+    assert [c.source for c in claims] == ["§5.1, Figure 4"] * 3
+    assert claims[0].details.count("\n") == len(HOLDER_MODELS) + 1
+    assert "| 45% | 75% | -25.0% |" in claims[0].details
+    # a holder model that stakes little of the unlock hardly sees a drop at all
+    assert "| 35% | 65% | -8.5% |" in claims[0].details
+    assert claims[0].verdict == "holds in 78% of the variants (7 of 9 variants)"
+
+
+def test_reports_are_byte_identical_when_rerun(tmp_path):
+    """`make reports` twice gives the same files: the experiment and the claims ledger (small
+    parameters) run twice through the reports runner, every output compared byte for byte."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in ("03_3_numerical_experiment.py", "99_claims_ledger.py"):
+        shutil.copy(ROOT / "notebooks" / name, notebooks / name)
+    small = {"epochs": "12", "n_seeds": "2", "sweep_seeds": "1", "sweep_epochs": "8",
+             "shapley_sizes": "[3]", "shapley_seeds": "1", "shapley_epochs": "4",
+             "attack_seeds": "1", "attack_epochs": "2", "seed": "5"}
+    arguments = [item for name, value in small.items() for item in ("-p", name, value)]
+    outputs = {}
+    for attempt in ("first", "second"):
+        out = tmp_path / "reports"
+        assert reports.main([*arguments, "--notebooks", str(notebooks), "--out", str(out)]) == 0
+        outputs[attempt] = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+        shutil.rmtree(out)
+    assert set(outputs["first"]) == {
+        "03_3_numerical_experiment.ipynb", "03_3_numerical_experiment.html",
+        "99_claims_ledger.ipynb", "99_claims_ledger.html", "claims.md",
+        "figure2.png", "figure2.pdf", "figure3.png", "figure3.pdf"}
+    for name, content in outputs["first"].items():
+        assert content == outputs["second"][name], f"{name} differs between two runs"
+    assert b"seeds 5-6" in outputs["first"]["claims.md"]

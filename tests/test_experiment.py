@@ -177,7 +177,8 @@ def test_figure2_uses_the_papers_styling(small_run):
 def test_figures_are_byte_identical_when_redrawn(small_run, tmp_path):
     for name, draw in (("figure2", figure2), ("figure3", figure3)):
         for attempt in ("a", "b"):
-            save_figure(draw(simulate(SMALL, WHITEPAPER), title="test"), tmp_path / f"{name}{attempt}")
+            figure = draw(simulate(SMALL, WHITEPAPER), title="test")
+            save_figure(figure, tmp_path / f"{name}{attempt}")
         for fmt in ("png", "pdf"):
             first = (tmp_path / f"{name}a.{fmt}").read_bytes()
             assert first == (tmp_path / f"{name}b.{fmt}").read_bytes(), f"{name}.{fmt}"
