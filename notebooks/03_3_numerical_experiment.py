@@ -12,15 +12,15 @@
 # ---
 
 # %% [markdown]
-# # §3.3 The numerical experiment (eqs 19-20) and Figure 2
+# # §3.3 The numerical experiment (eqs 19-20), Figures 2 and 3
 #
 # The paper quantifies the inference synthesis with mock participants: three workers whose
 # inferences scatter around a ground truth, who also forecast each other's losses with some
 # awareness of the context, and five reputers who report noisy, smoothed losses. This notebook
 # specifies that experiment, runs it through the epoch step (`allora_ref.spec.epoch.step`) and
-# draws Figure 2. Cells tagged `export` are `allora_ref.experiment`; the mechanism itself is not
-# here - the experiment only produces what the world would submit (eqs 1, 2, 13) and the
-# topic's reward (eq 41).
+# draws Figure 2 and, from the same run, the rewards of Figure 3 (§4.2). Cells tagged `export`
+# are `allora_ref.experiment`; the mechanism itself is not here - the experiment only produces
+# what the world would submit (eqs 1, 2, 13) and the topic's reward (eq 41).
 #
 # **What the paper leaves open, settled here** (each is a field of `Settings` with the paper's
 # value as default, or stated in the code):
@@ -33,13 +33,16 @@
 # * *Workers.* The three workers do both tasks: $N_i = N_f = 3$, and every forecaster forecasts
 #   every inferer, itself included.
 # * *Time.* Epochs are counted from $i = 0$, so $f_{\rm xp,0} = 1$. The experiment runs 300 epochs
-#   (the golden data of the research simulator are epochs 300-303 of such a run). The ground truth
+#   (the research simulator's golden data are epochs 300-303 of a run). The ground truth
 #   of an epoch is revealed one epoch later: the reputers' losses of epoch $i$ reach the network
 #   after its inference and before the next one, which is how `step` orders them (eqs 4, 13).
 # * *Ground truth.* A Gaussian random walk,
 #   $\mathcal{Y}_i = \mathcal{Y}_{i-1} + \mathcal{N}(0, 0.1)$ from $\mathcal{Y}_{-1} = 0$. With
 #   the squared-error loss and inferences drawn around the truth, no loss depends on it; the
 #   process is stated for completeness.
+# * *Loss.* The "mean squared error" of one inference against one ground-truth value is its
+#   squared error (`squared_error` of eq 13); its logarithm scatters by about a decade from
+#   epoch to epoch even for a fixed error.
 # * *Outperformance.* Each epoch one worker, drawn uniformly and independently of earlier epochs,
 #   has its error and bias multiplied by 0.3.
 # * *Forecasts.* The two forecasted losses (context-aware and context-unaware) get independent
@@ -499,22 +502,22 @@ class Run:
     """chi (eq 44), shape (epochs,)."""
 
     @property
-    def network(self) -> np.ndarray:
+    def network_loss(self) -> np.ndarray:
         """log10 loss of the network inference I_i per epoch."""
         return self.true_log10_losses[:, 0]
 
     @property
-    def naive(self) -> np.ndarray:
+    def naive_loss(self) -> np.ndarray:
         """log10 loss of the naive network inference I^-_i per epoch."""
         return self.true_log10_losses[:, 1]
 
     @property
-    def inferers(self) -> np.ndarray:
+    def inferer_losses(self) -> np.ndarray:
         """log10 losses of the inferences I_ij, shape (epochs, N_i)."""
         return self.true_log10_losses[:, 2: 2 + self.settings.n_workers]
 
     @property
-    def forecast_implied(self) -> np.ndarray:
+    def forecast_implied_losses(self) -> np.ndarray:
         """log10 losses of the forecast-implied inferences I_ik, shape (epochs, N_f)."""
         n = self.settings.n_workers
         return self.true_log10_losses[:, 2 + n: 2 + 2 * n]
@@ -586,14 +589,14 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     ax = figure.add_subplot()
     epoch = np.arange(run.settings.epochs)
     curve = lambda log10_losses: 10.0 ** trailing_mean(log10_losses, window)
-    for j, losses in enumerate(run.inferers.T):
+    for j, losses in enumerate(run.inferer_losses.T):
         ax.plot(epoch, curve(losses), color="tab:blue", lw=1,
                 label="inferences" if j == 0 else None)
-    for k, losses in enumerate(run.forecast_implied.T):
+    for k, losses in enumerate(run.forecast_implied_losses.T):
         ax.plot(epoch, curve(losses), color="c", lw=1,
                 label="forecast-implied inferences" if k == 0 else None)
-    ax.plot(epoch, curve(run.naive), ":", color="k", lw=1.6, label="naive network inference")
-    ax.plot(epoch, curve(run.network), "-", color="k", lw=1.6, label="network inference")
+    ax.plot(epoch, curve(run.naive_loss), ":", color="k", lw=1.6, label="naive network inference")
+    ax.plot(epoch, curve(run.network_loss), "-", color="k", lw=1.6, label="network inference")
     ax.set(yscale="log", xlim=(0, run.settings.epochs - 1), xlabel="epoch",
            ylabel=f"loss (squared error, {window}-epoch geometric mean)", title=title)
     ax.legend(frameon=False, fontsize=8)
@@ -613,12 +616,12 @@ figure_2
 # paper's statements about them over many seeds.
 
 # %%
-means = {"network": run.network.mean(), "naive network": run.naive.mean(),
-         **{f"inferer {j + 1}": v for j, v in enumerate(run.inferers.mean(0))},
-         **{f"forecast-implied {k + 1}": v for k, v in enumerate(run.forecast_implied.mean(0))}}
+means = {"network": run.network_loss.mean(), "naive network": run.naive_loss.mean(),
+         **{f"inferer {j + 1}": v for j, v in enumerate(run.inferer_losses.mean(0))},
+         **{f"forecast-implied {k + 1}": v for k, v in enumerate(run.forecast_implied_losses.mean(0))}}
 for name, value in means.items():
     print(f"{name:20s} mean log10 loss {value:7.3f}")
-print(f"network vs naive: {run.naive.mean() - run.network.mean():.2f} dex better")
+print(f"network vs naive: {run.naive_loss.mean() - run.network_loss.mean():.2f} dex better")
 
 # %% [markdown]
 # ## Figure 3 (§4.2): the rewards of the same run
@@ -685,8 +688,8 @@ total = run.class_rewards.sum(axis=0)
 print("cumulative class rewards (inference, forecasting, reputers):", np.round(total, 2),
       f"of {run.topic_reward.sum():.2f}")
 for name, rewards, accuracy in (
-        ("inferers", run.inferer_rewards, run.inferers.mean(0)),
-        ("forecasters", run.forecaster_rewards, run.forecast_implied.mean(0)),
+        ("inferers", run.inferer_rewards, run.inferer_losses.mean(0)),
+        ("forecasters", run.forecaster_rewards, run.forecast_implied_losses.mean(0)),
         ("reputers", run.reputer_rewards, run.participants.reputer_reading_error)):
     print(f"{name:12s} cumulative {np.round(rewards.sum(0), 2)}  accuracy {np.round(accuracy, 3)}")
 print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[-1], 3))
@@ -708,8 +711,8 @@ print(f"{'profile':18s} {'gain (dex)':>10s} {'inference':>10s} {'forecasting':>1
       f"{'reputers':>9s}")
 for name, r in runs.items():
     shares = r.class_rewards.sum(axis=0) / r.topic_reward.sum()
-    print(f"{name:18s} {r.naive.mean() - r.network.mean():10.2f} {shares[0]:10.2f} "
+    print(f"{name:18s} {r.naive_loss.mean() - r.network_loss.mean():10.2f} {shares[0]:10.2f} "
           f"{shares[1]:12.2f} {shares[2]:9.2f}")
-np.testing.assert_array_equal(*(r.inferers for r in runs.values()))
+np.testing.assert_array_equal(*(r.inferer_losses for r in runs.values()))
 differences = profile_differences(*(load_profile(name) for name in runs))
 print(f"{len(differences)} fields differ between the profiles")

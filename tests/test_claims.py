@@ -118,8 +118,8 @@ def test_accuracy_claims_on_a_small_ensemble(runs):
     assert claims[1].verdict == "holds (4 of 4 seeds)"  # forecast-implied beat the naive network
     assert "a factor" in claims[3].measured
     # the naive network is close to the best inferer, and better than the worst
-    assert all(r.naive.mean() - r.inferers.mean(0).min() < 0.2 for r in runs)
-    assert all(r.naive.mean() < r.inferers.mean(0).max() for r in runs)
+    assert all(r.naive_loss.mean() - r.inferer_losses.mean(0).min() < 0.2 for r in runs)
+    assert all(r.naive_loss.mean() < r.inferer_losses.mean(0).max() for r in runs)
 
 
 def test_forecasting_sweeps_on_a_small_configuration():

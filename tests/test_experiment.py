@@ -119,7 +119,7 @@ def test_emission_model_is_positive_with_the_given_mean():
 @pytest.mark.eq(19)
 def test_experience_shrinks_the_inference_errors():
     run = simulate(Settings(seed=0, epochs=150, n_workers=5), WHITEPAPER)
-    early, late = run.inferers[:10].mean(), run.inferers[-50:].mean()
+    early, late = run.inferer_losses[:10].mean(), run.inferer_losses[-50:].mean()
     # f_xp falls from ~0.93 to ~0.5: squared errors by ~(0.5/0.93)^2, -0.54 dex
     assert late - early == pytest.approx(2 * math.log10(0.5 / 0.93), abs=0.25)
 
@@ -148,12 +148,12 @@ def test_same_seed_same_run_and_independent_streams(small_run):
             np.testing.assert_array_equal(getattr(again, field.name),
                                           getattr(small_run, field.name))
     other = simulate(dataclasses.replace(SMALL, seed=4), WHITEPAPER)
-    assert not np.array_equal(other.inferers, small_run.inferers)
+    assert not np.array_equal(other.inferer_losses, small_run.inferer_losses)
     # a different context sensitivity changes the forecasts only: the inferences stay
     aware = simulate(dataclasses.replace(SMALL, context_sensitivity=1.0), WHITEPAPER)
-    np.testing.assert_array_equal(aware.inferers, small_run.inferers)
+    np.testing.assert_array_equal(aware.inferer_losses, small_run.inferer_losses)
     np.testing.assert_array_equal(aware.topic_reward, small_run.topic_reward)
-    assert not np.array_equal(aware.forecast_implied, small_run.forecast_implied)
+    assert not np.array_equal(aware.forecast_implied_losses, small_run.forecast_implied_losses)
 
 
 def test_trailing_mean():
