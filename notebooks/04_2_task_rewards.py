@@ -145,42 +145,47 @@ def effective_number(fractions: np.ndarray) -> float:
 # number-ratio term ($\beta = 0$) and with $\beta = 0.25$, and the $\beta$ that would keep the
 # entropy exactly constant.
 
-# %%
-distributions = {
-    "equal, N = 5": np.full(5, 0.2),
-    "graded, N = 5": np.array([0.35, 0.25, 0.2, 0.12, 0.08]),
-    "one dominant, N = 5": np.array([0.8, 0.05, 0.05, 0.05, 0.05]),
-    "equal, N = 20": np.full(20, 0.05),
+# %% tags=["export"]
+SYBIL_DISTRIBUTIONS = {
+    "equal, N = 5": (0.2, 0.2, 0.2, 0.2, 0.2),
+    "graded, N = 5": (0.35, 0.25, 0.2, 0.12, 0.08),
+    "one dominant, N = 5": (0.8, 0.05, 0.05, 0.05, 0.05),
+    "equal, N = 20": (0.05,) * 20,
 }
-copies = np.unique(np.geomspace(2, max_copies, 6).astype(int))
+"""Reward distributions of one class on which the sybil claim of §4.2 is measured."""
 
 
-def entropy_after_split(f, k, beta, who):
-    split = np.concatenate([np.delete(f, who), np.full(k, f[who] / k)])
-    params = dataclasses.replace(whitepaper, beta_entropy=beta)
-    return modified_entropy(split, effective_number(split), params)
+def sybil_split(fractions, copies: int, params: Params) -> tuple[float, float]:
+    """The sybil claim of §4.2 (eqs 37, 40): the largest participant of a class splits into
+    ``copies`` copies that share its fraction equally.
 
-
-def constant_beta(f, k, who):
-    """The beta at which the entropy is unchanged by the split (solved in closed form)."""
-    split = np.concatenate([np.delete(f, who), np.full(k, f[who] / k)])
+    Returns the modified entropy after the split relative to before (with ``params.beta_entropy``)
+    and the beta at which the entropy would be unchanged (solved in closed form).
+    """
+    f = np.asarray(fractions, dtype=float)
+    who = int(np.argmax(f))
+    split = np.concatenate([np.delete(f, who), np.full(copies, f[who] / copies)])
+    ratio = (modified_entropy(split, effective_number(split), params)
+             / modified_entropy(f, effective_number(f), params))
     h0, h1 = -np.sum(f * np.log(f)), -np.sum(split * np.log(split))
     r0, r1 = effective_number(f) / f.size, effective_number(split) / split.size
-    return np.log(h0 / h1) / np.log(r1 / r0)
+    return float(ratio), float(np.log(h0 / h1) / np.log(r1 / r0))
 
 
+# %%
+copies = np.unique(np.geomspace(2, max_copies, 6).astype(int))
+no_ratio_term = dataclasses.replace(whitepaper, beta_entropy=0.0)
 rows = []
-for name, f in distributions.items():
-    base0 = modified_entropy(f, effective_number(f), dataclasses.replace(whitepaper, beta_entropy=0))
-    base = modified_entropy(f, effective_number(f), whitepaper)
+for name, f in SYBIL_DISTRIBUTIONS.items():
     for k in copies:
-        who = int(np.argmax(f))
-        rows.append((name, k, entropy_after_split(f, k, 0.0, who) / base0,
-                     entropy_after_split(f, k, 0.25, who) / base, constant_beta(f, k, who)))
+        ratio_0, _ = sybil_split(f, k, no_ratio_term)
+        ratio_25, beta = sybil_split(f, k, whitepaper)
+        rows.append((name, k, ratio_0, ratio_25, beta))
 print(f"{'distribution':22s} {'k':>3s} {'beta=0':>8s} {'beta=0.25':>10s} {'beta for 1.0':>13s}")
 for name, k, r0, r25, b in rows:
     print(f"{name:22s} {k:3d} {r0:8.3f} {r25:10.3f} {b:13.3f}")
-ratios = {name: np.array([[r[2], r[3]] for r in rows if r[0] == name]) for name in distributions}
+ratios = {name: np.array([[r[2], r[3]] for r in rows if r[0] == name])
+          for name in SYBIL_DISTRIBUTIONS}
 # equal shares: the number-ratio term damps the sybil gain at every k, and more at larger k
 assert np.all(ratios["equal, N = 5"][:, 1] < ratios["equal, N = 5"][:, 0])
 # one dominant participant splitting: the split *equalises* the distribution, N_eff / N rises,
@@ -188,7 +193,7 @@ assert np.all(ratios["equal, N = 5"][:, 1] < ratios["equal, N = 5"][:, 0])
 assert np.all(ratios["one dominant, N = 5"][:, 1] > ratios["one dominant, N = 5"][:, 0])
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
-for name in distributions:
+for name in SYBIL_DISTRIBUTIONS:
     sel = [r for r in rows if r[0] == name]
     ax.plot([r[1] for r in sel], [r[3] for r in sel], marker="o", label=name)
 ax.axhline(1.0, color="k", lw=0.8)

@@ -1,0 +1,22 @@
+"""Figures written atomically and reproducibly: the same figure gives byte-identical files."""
+
+from __future__ import annotations
+
+import io
+import os
+
+from matplotlib.figure import Figure
+
+from allora_ref.atomic import write_bytes_atomic
+
+#: Run-dependent metadata removed from each format (creation date, library version).
+METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None}}
+
+
+def save_figure(figure: Figure, stem: str | os.PathLike, formats=("png", "pdf"),
+                dpi: int = 150) -> None:
+    """Write ``figure`` as ``stem.png`` and ``stem.pdf`` (each replaced atomically)."""
+    for fmt in formats:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=fmt, metadata=METADATA[fmt], dpi=dpi)
+        write_bytes_atomic(f"{os.fspath(stem)}.{fmt}", buffer.getvalue())
