@@ -420,7 +420,9 @@ def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: n
         return weighted_inference(values, members.astype(float))
     regrets = forecasted_regrets(previous_network_log_loss, forecasted_log_losses)
     regrets = np.broadcast_to(np.where(np.isnan(regrets), 0.0, regrets), values.shape)
-    return weighted_inference(values, regret_weights(regrets, members, params))
+    known = np.broadcast_to(np.where(np.isnan(inferences), 0.0, inferences)[..., None, :],
+                            values.shape)             # absent values carry weight 0 anyway
+    return weighted_inference(known, regret_weights(regrets, members, params))
 
 
 def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,

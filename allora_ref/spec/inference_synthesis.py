@@ -146,7 +146,9 @@ def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: n
         return weighted_inference(values, members.astype(float))
     regrets = forecasted_regrets(previous_network_log_loss, forecasted_log_losses)
     regrets = np.broadcast_to(np.where(np.isnan(regrets), 0.0, regrets), values.shape)
-    return weighted_inference(values, regret_weights(regrets, members, params))
+    known = np.broadcast_to(np.where(np.isnan(inferences), 0.0, inferences)[..., None, :],
+                            values.shape)             # absent values carry weight 0 anyway
+    return weighted_inference(known, regret_weights(regrets, members, params))
 
 
 def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
@@ -165,7 +167,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:483 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:485 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -209,7 +211,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:545 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:547 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -239,7 +241,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:584 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:586 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -254,7 +256,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:625 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:627 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -282,7 +284,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:663 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:665 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
