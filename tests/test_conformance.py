@@ -151,7 +151,7 @@ def test_misbehaviour_is_reported_per_case(tmp_path):
     program = tmp_path / "adapter.py"
     program.write_text(MISBEHAVING)
     junit = tmp_path / "out.xml"
-    result = conform("--profile", "whitepaper", "--kind", "function", "--timeout", "3",
+    result = conform("--profile", "whitepaper", "--kind", "function", "--timeout", "10",
                      "--name", "*/potential*/*", "--name", "*/forecasted_log_losses/*",
                      "--name", "*/normalised_regrets/*", "--junit", junit,
                      "--cmd", f"{shlex.quote(sys.executable)} {program}")
@@ -165,7 +165,7 @@ def test_misbehaviour_is_reported_per_case(tmp_path):
         "ERROR": [f"{prefix}potential/grid  protocol error: not a JSON line: 'all good!'",
                   f"{prefix}potential/extremes  the program exited with status 3 before "
                   "responding",
-                  f"{prefix}potential_gradient/grid  no response within 3 s (the program was "
+                  f"{prefix}potential_gradient/grid  no response within 10 s (the program was "
                   "killed)",
                   f"{prefix}potential_gradient/extremes  protocol error: the response's id "
                   f"'someone else' is not the request's '{prefix}potential_gradient/extremes'",
