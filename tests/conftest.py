@@ -7,11 +7,11 @@ import os
 import pytest
 from hypothesis import settings
 
+from allora_ref.golden import GOLDEN_ENV, golden_synthesis_path, golden_tokenomics_path
+
 # Property tests are deterministic and never timed (speed is measured by `make bench`).
 settings.register_profile("allora-ref", deadline=None, derandomize=True, database=None)
 settings.load_profile("allora-ref")
-
-from allora_ref.golden import GOLDEN_ENV, golden_synthesis_path, golden_tokenomics_path
 
 
 def pytest_configure(config):
