@@ -17,6 +17,7 @@ import argparse
 import csv
 import shlex
 import sys
+from pathlib import Path
 from importlib import resources
 
 from allora_ref import __version__
@@ -133,10 +134,12 @@ def run_vectors(args: argparse.Namespace) -> int:
 def run_conform(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    vectors = args.vectors or packaged_vectors()
     inputs = [path for path in (args.results, args.exclude_file) if path]
     if args.junit:
-        refuse_inputs(args.junit, inputs)
-    index, set_cases = read_set(args.vectors or packaged_vectors())
+        refuse_inputs(args.junit, inputs + [str(path) for path in Path(vectors).rglob("*")
+                                            if path.is_file()])
+    index, set_cases = read_set(vectors)
     selection = Selection(tuple(args.kind), tuple(args.section), tuple(args.profile),
                           tuple(args.name))
     exclusions = read_exclusions(args.exclude_file) if args.exclude_file else []

@@ -12,8 +12,8 @@ and reads one response line per request from its stdout::
     {"id": CASE-ID, "skip": "reason"}       the implementation does not cover this case
 
 ``allora-ref conform --results FILE`` reads the same response lines from a file written offline.
-Each case ends as pass, fail, skip or error: a wrong or missing output, accepted invalid inputs
-or rejected valid ones fail; a response that breaks the protocol, a timeout or a crash of the
+Each case ends as pass, fail, skip or error: a wrong or missing output and accepted invalid
+inputs fail; rejected valid inputs, a response that breaks the protocol, a timeout or a crash of the
 program is an error of that case only (the program is restarted for the next one), reported
 with what the program wrote to stderr meanwhile.
 """

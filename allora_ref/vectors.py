@@ -255,8 +255,9 @@ def schema() -> dict:
 def write_set(directory: str | os.PathLike, cases: Iterable[dict]) -> dict:
     """Write the cases, the index and the documents to ``directory``, replacing it as a whole.
 
-    The tree is built beside ``directory`` and renamed into place, so a reader sees the old set
-    or the new one. An existing ``directory`` must be a vector set (it has an index.json) or
+    The tree is built beside ``directory`` and renamed into place: a reader never sees a
+    half-written set, though between moving the old set aside and moving the new one in there is
+    a moment with none (an interruption there leaves a hidden ``.old`` folder beside it). An existing ``directory`` must be a vector set (it has an index.json) or
     empty: anything else is refused rather than deleted. Returns the index.
     """
     target = Path(directory)
@@ -313,6 +314,9 @@ def read_index(directory: str | os.PathLike) -> dict:
         raise ValueError(f"{path}: cannot read ({error})") from None
     if not isinstance(index, dict) or not isinstance(index.get("cases"), list):
         raise ValueError(f"{path}: not a vector-set index")
+    problems = schema_problems(index, "index")
+    if problems:
+        raise ValueError(f"{path}: not a valid vector-set index ({problems[0]})")
     major = str(index.get("version", "")).split(".")[0]
     if major != VERSION.split(".")[0]:
         raise ValueError(f"{path}: format version {index.get('version')} is not readable by "
@@ -350,7 +354,7 @@ def validate_set(directory: str | os.PathLike) -> list[str]:
     tolerances. An empty list means the set is valid."""
     directory = Path(directory)
     index = read_index(directory)
-    problems = [f"{INDEX}: {problem}" for problem in schema_problems(index, "index")]
+    problems = []
     for source, name in DOCUMENTS.items():
         path = directory / name
         if not path.is_file() or path.read_text(encoding="utf-8") != document(source):
@@ -366,8 +370,12 @@ def validate_set(directory: str | os.PathLike) -> list[str]:
         if listed[entry["id"]] != entry.get("sha256"):
             problems.append(f"{entry['id']}: sha256 {listed[entry['id']]} differs from the index")
             continue
-        problems += [f"{entry['id']}: {problem}"
-                     for problem in case_problems(json.loads(data), entry["id"])]
+        try:
+            case = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            problems.append(f"{entry['id']}: not JSON ({error})")
+            continue
+        problems += [f"{entry['id']}: {problem}" for problem in case_problems(case, entry["id"])]
     on_disk = {str(path.relative_to(directory).with_suffix("")).replace(os.sep, "/")
                for path in directory.rglob("*.json")} - {Path(INDEX).stem, Path(SCHEMA).stem}
     problems += [f"{identifier}: on disk but not in {INDEX}"

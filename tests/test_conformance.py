@@ -132,7 +132,7 @@ MISBEHAVING = textwrap.dedent("""
             print("segmentation fault", file=sys.stderr, flush=True)
             sys.exit(3)
         elif case == "potential_gradient/grid":
-            time.sleep(30)
+            time.sleep(120)
         elif case == "potential_gradient/extremes":
             print(json.dumps({"id": "someone else", "outputs": {}}), flush=True)
         elif case == "forecasted_log_losses/losses":
@@ -151,7 +151,7 @@ def test_misbehaviour_is_reported_per_case(tmp_path):
     program = tmp_path / "adapter.py"
     program.write_text(MISBEHAVING)
     junit = tmp_path / "out.xml"
-    result = conform("--profile", "whitepaper", "--kind", "function", "--timeout", "10",
+    result = conform("--profile", "whitepaper", "--kind", "function", "--timeout", "20",
                      "--name", "*/potential*/*", "--name", "*/forecasted_log_losses/*",
                      "--name", "*/normalised_regrets/*", "--junit", junit,
                      "--cmd", f"{shlex.quote(sys.executable)} {program}")
@@ -165,7 +165,7 @@ def test_misbehaviour_is_reported_per_case(tmp_path):
         "ERROR": [f"{prefix}potential/grid  protocol error: not a JSON line: 'all good!'",
                   f"{prefix}potential/extremes  the program exited with status 3 before "
                   "responding",
-                  f"{prefix}potential_gradient/grid  no response within 10 s (the program was "
+                  f"{prefix}potential_gradient/grid  no response within 20 s (the program was "
                   "killed)",
                   f"{prefix}potential_gradient/extremes  protocol error: the response's id "
                   f"'someone else' is not the request's '{prefix}potential_gradient/extremes'",
@@ -287,3 +287,28 @@ def test_usage_errors(tmp_path, args, fragment):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert fragment in result.stderr
     assert (tmp_path / "r.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize("index, fragment", [
+    ({"version": "1.0.0", "cases": [1]}, "not a valid vector-set index"),
+    ({"version": "1.0.0", "spec": "s", "generator": "g", "root_sha256": "0" * 64,
+      "cases": [{"sha256": "0" * 64}]}, "not a valid vector-set index"),
+])
+def test_a_broken_index_is_one_line(tmp_path, index, fragment):
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    for args in (["vectors", "validate", tmp_path],
+                 ["conform", "--results", tmp_path / "r.jsonl", "--vectors", tmp_path]):
+        result = subprocess.run([sys.executable, "-m", "allora_ref.cli", *map(str, args)],
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_junit_is_never_written_over_the_vector_set(tmp_path):
+    write_set(tmp_path / "set", [])
+    index = tmp_path / "set" / "index.json"
+    before = index.read_bytes()
+    result = conform("--results", tmp_path / "r.jsonl", "--vectors", tmp_path / "set",
+                     "--junit", index)
+    assert result.returncode == 2 and "refusing to write over input file" in result.stderr
+    assert index.read_bytes() == before
