@@ -62,7 +62,6 @@ def amount(value, quantity: str, equation: str) -> np.ndarray:
 figure_dir = "../reports"      # where figure4.png and figure4.pdf are written
 
 # %%
-import dataclasses
 import os
 
 import matplotlib.pyplot as plt
