@@ -25,11 +25,11 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from allora_ref.params import load_profile  # noqa: E402
-from allora_ref.spec.confidence_intervals import confidence_interval  # noqa: E402
 from allora_ref.spec.epoch import EpochInputs, TopicState, step  # noqa: E402
 from allora_ref.spec.inference_synthesis import (  # noqa: E402
-    Submissions, SynthesisState, loss_vector_size, settle, synthesise)
+    Submissions, SynthesisState, loss_vector_size)
 from loop_reference import loop_epoch  # noqa: E402
+from shared import spec_epoch  # noqa: E402
 
 SIZES = [(5, 3, 5), (64, 16, 16), (256, 64, 32)]
 # repeats (vectorised, loop) per size: fewer loop repeats at the largest size
@@ -51,18 +51,6 @@ def epoch_inputs(n_i: int, n_f: int, n_r: int) -> dict:
         stakes=rng.uniform(1.0, 10.0, n_r),
         reported_log_losses=rng.normal(-1.0, 1.0, (n_r, loss_vector_size(n_i, n_f))),
     )
-
-
-def vectorised_epoch(inputs: dict, params) -> tuple:
-    state = SynthesisState(inputs["previous_network_log_loss"], inputs["state_regrets"])
-    inferred = synthesise(state, Submissions(inputs["inferences"],
-                                             inputs["forecasted_log_losses"]), params)
-    losses, after = settle(state, inferred, inputs["stakes"], inputs["reported_log_losses"],
-                           params)
-    network = inferred.members[0]
-    interval = confidence_interval(inferred.values[0, network], inferred.weights[0, network],
-                                   params)
-    return inferred, losses, after, interval
 
 
 def step_inputs(inputs: dict, params) -> tuple[TopicState, EpochInputs]:
@@ -106,8 +94,8 @@ def main() -> int:
     for size in SIZES:
         inputs = epoch_inputs(*size)
         vec_repeats, loop_repeats = REPEATS[size]
-        vectorised_epoch(inputs, params)                      # warm-up
-        vec = seconds_per_epoch(lambda: vectorised_epoch(inputs, params), vec_repeats)
+        spec_epoch(inputs, params)                      # warm-up
+        vec = seconds_per_epoch(lambda: spec_epoch(inputs, params), vec_repeats)
         loop = seconds_per_epoch(lambda: loop_epoch(params=params, **inputs), loop_repeats)
         results[size] = (vec, loop)
         print(f"| {size} | {vec:.4g} | {loop:.4g} | {loop / vec:.0f}x |", flush=True)
@@ -141,7 +129,7 @@ def main() -> int:
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(5):
-            vectorised_epoch(inputs, params)
+            spec_epoch(inputs, params)
         profiler.disable()
         print(f"\ncProfile of 5 vectorised epochs at {TARGET_SIZE}:")
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(15)

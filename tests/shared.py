@@ -1,4 +1,5 @@
-"""Helpers shared by several test modules: the catalog's sympy forms and hand-built cases."""
+"""Helpers shared by several test modules and the benchmark: the catalog's sympy forms,
+hand-built cases, and one vectorised synthesis epoch."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import sympy
+
+from allora_ref.spec.confidence_intervals import confidence_interval
+from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, settle, synthesise
 
 CATALOG = Path(__file__).resolve().parent.parent / "equations" / "catalog.toml"
 
@@ -30,3 +34,31 @@ def silencing_case():
     outliers = truth + np.array([[1.5, 0, 0, 0, 0, 0], [0, -1.5, 0, 0, 0, 0],
                                  [0, 0, 1.5, 0, -1.0, 0]])
     return np.vstack([np.tile(truth, (3, 1)), outliers]), np.array([1.0, 1, 1, 2, 2, 2])
+
+
+def spec_epoch(inputs: dict, params) -> dict:
+    """The vectorised spec's outputs under the loop oracle's keys."""
+    state = SynthesisState(inputs["previous_network_log_loss"], inputs["state_regrets"])
+    inferred = synthesise(state, Submissions(inputs["inferences"],
+                                             inputs["forecasted_log_losses"]), params)
+    losses, after = settle(state, inferred, inputs["stakes"], inputs["reported_log_losses"],
+                           params)
+    network = inferred.members[0]
+    if network.any():
+        confidence = confidence_interval(inferred.values[0, network],
+                                         inferred.weights[0, network], params)
+    else:
+        confidence = np.full(len(params.ci_percentiles), np.nan)
+    return {
+        "forecasted_regrets": inferred.forecasted_regrets,
+        "forecast_implied": inferred.forecast_implied,
+        "one_out_forecast_implied": inferred.one_out_forecast_implied,
+        "values": inferred.values,
+        "members": inferred.members,
+        "weights": inferred.weights,
+        "combined": inferred.combined,
+        "confidence": confidence,
+        "losses": losses,
+        "regrets": after.regrets,
+        "previous_network_log_loss": after.previous_network_log_loss,
+    }

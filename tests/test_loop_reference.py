@@ -16,10 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allora_ref.params import load_profile
-from allora_ref.spec.confidence_intervals import confidence_interval
-from allora_ref.spec.inference_synthesis import (
-    Submissions, SynthesisState, loss_vector_size, settle, synthesise)
+from allora_ref.spec.inference_synthesis import loss_vector_size
 from loop_reference import loop_epoch
+from shared import spec_epoch
 
 RTOL, ATOL = 1e-10, 1e-12
 PROFILES = ("whitepaper", "allora-simulator")
@@ -105,34 +104,6 @@ def generate(s: Scenario) -> dict:
     return dict(state_regrets=regrets, previous_network_log_loss=previous,
                 inferences=inferences, forecasted_log_losses=forecasts, stakes=stakes,
                 reported_log_losses=reported)
-
-
-def spec_epoch(inputs: dict, params) -> dict:
-    """The vectorised spec's outputs under the loop oracle's keys."""
-    state = SynthesisState(inputs["previous_network_log_loss"], inputs["state_regrets"])
-    inferred = synthesise(state, Submissions(inputs["inferences"],
-                                             inputs["forecasted_log_losses"]), params)
-    losses, after = settle(state, inferred, inputs["stakes"], inputs["reported_log_losses"],
-                           params)
-    network = inferred.members[0]
-    if network.any():
-        confidence = confidence_interval(inferred.values[0, network],
-                                         inferred.weights[0, network], params)
-    else:
-        confidence = np.full(len(params.ci_percentiles), np.nan)
-    return {
-        "forecasted_regrets": inferred.forecasted_regrets,
-        "forecast_implied": inferred.forecast_implied,
-        "one_out_forecast_implied": inferred.one_out_forecast_implied,
-        "values": inferred.values,
-        "members": inferred.members,
-        "weights": inferred.weights,
-        "combined": inferred.combined,
-        "confidence": confidence,
-        "losses": losses,
-        "regrets": after.regrets,
-        "previous_network_log_loss": after.previous_network_log_loss,
-    }
 
 
 def relative_weights(weights: np.ndarray) -> np.ndarray:
