@@ -467,7 +467,7 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         ema = reputer_reports(true_losses, ema, participants, reporting)
         reward = float(emission[index])
         epoch, next_state = step(state, EpochInputs(submissions, ema * to_profile_base, reward),
-                                 params)
+                                 params, inferred)
         yield Observation(index, participants, truth, outperformer, reward, state, submissions,
                           true_losses, epoch)
         state = next_state

@@ -180,8 +180,14 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
 # delegators.
 
 # %% tags=["export"]
-def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
-    """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state."""
+def step(state: TopicState, inputs: EpochInputs, params: Params,
+         inferred: NetworkInferences | None = None) -> tuple[Epoch, TopicState]:
+    """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state.
+
+    ``inferred`` is ``synthesise(state.synthesis, inputs.submissions, params)`` when the caller
+    has it already (a simulation needs the inferences before the reputers can report on them);
+    it is computed here otherwise.
+    """
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
     reported = checked_array(inputs.reported_log_losses, "reported log-losses log L_im",
@@ -190,7 +196,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     if topic_reward < 0:
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
 
-    inferred = synthesise(state.synthesis, submissions, params)
+    if inferred is None:
+        inferred = synthesise(state.synthesis, submissions, params)
     network = inferred.members[0]
     interval = (confidence_interval(inferred.values[0, network], inferred.weights[0, network],
                                     params) if network.any() else
@@ -269,7 +276,7 @@ for name, params in (("whitepaper", whitepaper), ("allora-simulator", simulator)
                                 inferred.one_out_forecast_implied, submissions.inferences)
         exact = log_losses(vector, truth, squared_error, params.log_base)
         reports = exact + rng.normal(0, 0.01, size=(3, exact.size))
-        epoch, next_state = step(state, EpochInputs(submissions, reports, 100.0), params)
+        epoch, next_state = step(state, EpochInputs(submissions, reports, 100.0), params, inferred)
         paid = epoch.inferer_rewards.sum() + epoch.forecaster_rewards.sum() + epoch.reputer_rewards.sum()
         assert abs(paid - 100.0) < 1e-9
         np.testing.assert_allclose(next_state.stakes, state.stakes + epoch.reputer_rewards, rtol=1e-15)

@@ -126,8 +126,14 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
     return listening, adjusted, scores, fractions
 
 # --- notebooks/04_3_epoch.py:182 (The step)
-def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
-    """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state."""
+def step(state: TopicState, inputs: EpochInputs, params: Params,
+         inferred: NetworkInferences | None = None) -> tuple[Epoch, TopicState]:
+    """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state.
+
+    ``inferred`` is ``synthesise(state.synthesis, inputs.submissions, params)`` when the caller
+    has it already (a simulation needs the inferences before the reputers can report on them);
+    it is computed here otherwise.
+    """
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
     reported = checked_array(inputs.reported_log_losses, "reported log-losses log L_im",
@@ -136,7 +142,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     if topic_reward < 0:
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
 
-    inferred = synthesise(state.synthesis, submissions, params)
+    if inferred is None:
+        inferred = synthesise(state.synthesis, submissions, params)
     network = inferred.members[0]
     interval = (confidence_interval(inferred.values[0, network], inferred.weights[0, network],
                                     params) if network.any() else

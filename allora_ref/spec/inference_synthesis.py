@@ -196,7 +196,8 @@ def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_l
             return one_out_medians(inferences, members, block_elements)
         equal = members.astype(float)
         return one_out_weighted_inferences(
-            inferences, lambda rows: np.repeat(equal[None], rows.stop - rows.start, axis=0),
+            inferences, lambda rows, cols: np.repeat(equal[None, cols], rows.stop - rows.start,
+                                                     axis=0),
             n_f, block_elements)
     weights = OneOutWeights.of(
         forecasted_regrets(previous_network_log_loss, forecasted_log_losses), members, params)
@@ -251,19 +252,21 @@ class OneOutWeights:
                    np.exp(np.clip(p * (shift - c), -400, 400))[..., None], general,
                    (z_0 - p * (shift - c))[..., None], np.exp(z_0)[..., None], ceiling, cut)
 
-    def block(self, rows: slice) -> np.ndarray:
-        """The weights of withheld inferers ``rows``, a new array (B, N_f, N_i)."""
+    def block(self, rows: slice, cols: slice) -> np.ndarray:
+        """The weights of withheld inferers ``rows`` and forecasters ``cols``, a new array
+        (B, F, N_i)."""
         if self.cap is None:
-            weights = np.multiply(self.slope[rows], self.ranked)
+            weights = np.multiply(self.slope[rows, cols], self.ranked[cols])
         else:
-            weights = np.minimum(self.ranked, self.cap[rows])
-            weights *= self.slope[rows]
+            weights = np.minimum(self.ranked[cols], self.cap[rows, cols])
+            weights *= self.slope[rows, cols]
         np.exp(weights, out=weights)
-        weights += self.floor[rows]
+        weights += self.floor[rows, cols]
         np.divide(1.0, weights, out=weights)
-        blocks, forecasters = np.nonzero(self.general[rows])
+        blocks, forecasters = np.nonzero(self.general[rows, cols])
         if blocks.size:
-            weights[blocks, forecasters] = self.general_rows(blocks + rows.start, forecasters)
+            weights[blocks, forecasters] = self.general_rows(blocks + rows.start,
+                                                             forecasters + cols.start)
         return weights
 
     def general_rows(self, withheld: np.ndarray, forecasters: np.ndarray) -> np.ndarray:
@@ -310,27 +313,32 @@ def one_out_largest(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     return np.where(np.arange(ranked.shape[1])[:, None] == top, second, first)
 
 
-def one_out_blocks(n_inferers: int, n_forecasters: int, block_elements: int) -> list[slice]:
-    """Consecutive withheld inferers, about ``block_elements`` (N_f N_i per inferer) at a time."""
-    size = max(1, block_elements // max(n_forecasters * n_inferers, 1))
-    return [slice(start, min(start + size, n_inferers)) for start in range(0, n_inferers, size)]
+def one_out_blocks(n_inferers: int, n_forecasters: int, block_elements: int
+                   ) -> list[tuple[slice, slice]]:
+    """(withheld inferers, forecasters) blocks of about ``block_elements`` (N_i per pair)."""
+    per_inferer = max(n_forecasters * n_inferers, 1)
+    rows = max(1, block_elements // per_inferer)
+    cols = n_forecasters if rows > 1 else max(1, block_elements // max(n_inferers, 1))
+    return [(slice(j, min(j + rows, n_inferers)), slice(k, min(k + cols, n_forecasters)))
+            for j in range(0, n_inferers, rows) for k in range(0, max(n_forecasters, 1), cols)]
 
 
 def one_out_weighted_inferences(inferences: np.ndarray, block_weights, n_forecasters: int,
                                 block_elements: int) -> np.ndarray:
-    """Eq 3 for every withheld inferer j, shape (N_i, N_f): ``block_weights(rows)`` is a new
-    (B, N_f, N_i) array of the weights for withheld inferers ``rows``; j's own weight is set to
-    0 here. NaN where no weight is positive."""
+    """Eq 3 for every withheld inferer j, shape (N_i, N_f): ``block_weights(rows, cols)`` is a
+    new (B, F, N_i) array of the weights of withheld inferers ``rows`` and forecasters ``cols``;
+    j's own weight is set to 0 here. NaN where no weight is positive."""
     n_i = inferences.size
     known = np.column_stack([np.where(np.isnan(inferences), 0.0, inferences), np.ones(n_i)])
     result = np.empty((n_i, n_forecasters))
-    for rows in one_out_blocks(n_i, n_forecasters, block_elements):
-        weights = block_weights(rows)
+    for rows, cols in one_out_blocks(n_i, n_forecasters, block_elements):
+        weights = block_weights(rows, cols)
         withheld = np.arange(rows.start, rows.stop)
         weights[withheld - rows.start, :, withheld] = 0.0
         sums = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
         total = sums[..., 1]
-        result[rows] = np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
+        result[rows, cols] = np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0),
+                                      np.nan)
     return result
 
 
@@ -340,13 +348,13 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
     (N_i, N_f), a block of withheld inferers at a time."""
     n_f, n_i = members.shape
     result = np.empty((n_i, n_f))
-    for rows in one_out_blocks(n_i, n_f, block_elements):
+    for rows, cols in one_out_blocks(n_i, n_f, block_elements):
         withheld = np.arange(rows.start, rows.stop)[:, None, None] == np.arange(n_i)
-        kept = members & ~withheld
-        result[rows] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
+        kept = members[cols] & ~withheld
+        result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:696 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:704 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -390,7 +398,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:758 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:766 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -420,7 +428,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:797 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:805 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -435,7 +443,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:838 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:846 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -463,7 +471,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:876 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:884 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
