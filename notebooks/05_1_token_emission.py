@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array
+from allora_ref.checks import check_non_negative, checked_array, float64_guarded
 from allora_ref.params import Params
 
 
@@ -440,6 +440,7 @@ class Emission:
         return float(annual_percentage_yield(self.mpy))
 
 
+@float64_guarded
 def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                   ) -> tuple[Emission, EmissionState]:
     """Eqs 47-53: the emission of one step and the supply after it (staked at emission time).

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array
+from allora_ref.checks import check_non_negative, checked_array, float64_guarded
 from allora_ref.params import Params
 
 
@@ -196,6 +196,7 @@ class Emission:
         return float(annual_percentage_yield(self.mpy))
 
 
+@float64_guarded
 def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                   ) -> tuple[Emission, EmissionState]:
     """Eqs 47-53: the emission of one step and the supply after it (staked at emission time).
@@ -237,7 +238,7 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                         float(total / requested) if requested > 0 else 1.0)
     return emission, EmissionState(after, float(e), True, float(following))
 
-# --- notebooks/05_1_token_emission.py:508 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:509 (Eqs 47-53 together: one emission step and the supply)
 def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> np.ndarray:
     """Tokens unlocked in each month (not in the paper): nothing before the cliff, then linear.
 
@@ -252,7 +253,7 @@ def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> 
 
     return amounts * (vested_months(months) - vested_months(months - 1)) / vesting_months
 
-# --- notebooks/05_1_token_emission.py:543 (Figure 4: the APY through a major unlock)
+# --- notebooks/05_1_token_emission.py:544 (Figure 4: the APY through a major unlock)
 @dataclass(frozen=True)
 class Figure4Scenario:
     """The set-up of Figure 4 (§5.1), beyond what the paper states (a major unlock after one year,
@@ -320,7 +321,7 @@ def figure4_setups(params: Params, scenario: Figure4Scenario) -> dict[str, dict]
             "smoothing": run_scenario(params, scenario, 0.0),
             "smoothing and fees": run_scenario(params, scenario, scenario.fee_rate)}
 
-# --- notebooks/05_1_token_emission.py:625 (Figure 4: the APY through a major unlock)
+# --- notebooks/05_1_token_emission.py:626 (Figure 4: the APY through a major unlock)
 def figure4_measures(setups: dict[str, dict], scenario: Figure4Scenario) -> dict[str, float]:
     """What Figure 4 shows (eqs 47-53), measured on ``figure4_setups``: the monthly APY change
     at the unlock without smoothing and whether it is the largest drop, the largest monthly
