@@ -25,7 +25,7 @@ from allora_ref.spec.task_rewards import SYBIL_DISTRIBUTIONS, sybil_split
 from allora_ref.spec.token_emission import (
     Figure4Scenario, figure4_checks, figure4_measures, figure4_setups)
 
-# --- notebooks/99_claims_ledger.py:81 (The ledger's vocabulary)
+# --- notebooks/99_claims_ledger.py:82 (The ledger's vocabulary)
 @dataclass(frozen=True)
 class Claim:
     """One entry of the ledger."""
@@ -76,7 +76,7 @@ def ensemble(settings: Settings, params: Params, n_seeds: int) -> list[Run]:
     """Runs of the §3.3 experiment over ``n_seeds`` seeds."""
     return [simulate(s, params) for s in seeded(settings, n_seeds)]
 
-# --- notebooks/99_claims_ledger.py:143 (§3.3 and Figure 2: accuracy)
+# --- notebooks/99_claims_ledger.py:144 (§3.3 and Figure 2: accuracy)
 def network_gain(run: Run) -> float:
     """How much lower the network's loss is than the naive network's: mean log10 difference, dex."""
     return float(run.naive_loss.mean() - run.network_loss.mean())
@@ -123,7 +123,7 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
               f"{spread(gain)} dex, a factor {10 ** np.median(gain):.1f} (median)", order),
     ]
 
-# --- notebooks/99_claims_ledger.py:211 (§3.3: what the forecasting task needs)
+# --- notebooks/99_claims_ledger.py:212 (§3.3: what the forecasting task needs)
 ERROR_SCALES = (1.0, 2.0, 4.0, 8.0)
 """Factors on the forecasters' logarithmic errors and biases."""
 CONTEXT_VALUES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
@@ -194,7 +194,7 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
               markdown_table(("f_context", "gain (dex)", "gain > 0"), context_rows)),
     ]
 
-# --- notebooks/99_claims_ledger.py:313 (§4.1: one-out scores as an approximation of Shapley values)
+# --- notebooks/99_claims_ledger.py:314 (§4.1: one-out scores as an approximation of Shapley values)
 def coalitions(n: int) -> np.ndarray:
     """Every subset of n players as a boolean row; row index bit j <=> player j in the subset."""
     return (np.arange(2**n)[:, None] >> np.arange(n)) & 1 == 1
@@ -315,7 +315,7 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             markdown_table(("workers", "rank correlation", "relative error", "epochs"), rows)))
     return claims
 
-# --- notebooks/99_claims_ledger.py:463 (Figure 3 and §4.2: who earns what)
+# --- notebooks/99_claims_ledger.py:464 (Figure 3 and §4.2: who earns what)
 def reward_claims(runs: Sequence[Run]) -> list[Claim]:
     """Figure 3 and §4.2: cumulative rewards of the best performers and of the task classes."""
     classes = (("inference", lambda r: r.inferer_losses.mean(axis=0), lambda r: r.inferer_rewards),
@@ -370,7 +370,7 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
               share_verdict(final[:, 2] < final[:, :2].min(axis=1))),
     ]
 
-# --- notebooks/99_claims_ledger.py:533 (§4.1: attacks on the reputers' consensus)
+# --- notebooks/99_claims_ledger.py:534 (§4.1: attacks on the reputers' consensus)
 STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
@@ -443,7 +443,7 @@ def attack_claims(table: np.ndarray, n_reputers: int = 5, silenced: float = 0.05
                         for phi, _, _, e, last in rows), minority_verdict),
     ]
 
-# --- notebooks/99_claims_ledger.py:621 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:622 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -476,7 +476,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05) -> list[Claim]:
         "; ".join(f"{row[0]}: {min(row[1:])} to {max(row[1:])}" for row in rows), verdict,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows))]
 
-# --- notebooks/99_claims_ledger.py:668 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:669 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -529,7 +529,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               verdict("stable and higher with fees")),
     ]
 
-# --- notebooks/99_claims_ledger.py:734 (The ledger)
+# --- notebooks/99_claims_ledger.py:735 (The ledger)
 def ledger(claims: Sequence[Claim], configuration: str) -> str:
     """The claims ledger as Markdown: a summary table, then one section per claim."""
     lines = ["# Claims ledger", "",

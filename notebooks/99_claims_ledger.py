@@ -62,13 +62,14 @@ shapley_epochs = 40
 attack_seeds = 8
 attack_epochs = 20
 profile = "whitepaper"
+overrides = {}                # Params fields replaced in the profile, e.g. {"p": 2.0}
 claims_path = "../reports/claims.md"
 
 # %%
 from allora_ref.atomic import write_text_atomic
-from allora_ref.params import load_profile
+from allora_ref.params import profile_with
 
-params = load_profile(profile)
+params = profile_with(profile, overrides)
 settings = Settings(seed=seed, epochs=epochs)
 
 # %% [markdown]
