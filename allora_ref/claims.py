@@ -15,15 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allora_ref.attacks import attack_reports, attack_shifts
 from allora_ref.experiment import Observation, Run, Settings, observations, simulate
+from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
     combined_inferences, forecast_implied_inferences, log_losses, regret_table_losses,
     squared_error)
-from allora_ref.spec.participant_rewards import attack_reports, attack_shifts, worker_scores
-from allora_ref.spec.task_rewards import SYBIL_DISTRIBUTIONS, sybil_split
-from allora_ref.spec.token_emission import (
-    Figure4Scenario, figure4_checks, figure4_measures, figure4_setups)
+from allora_ref.spec.participant_rewards import worker_scores
+from allora_ref.sybil import SYBIL_DISTRIBUTIONS, sybil_split
 
 # --- notebooks/99_claims_ledger.py:81 (The ledger's vocabulary)
 @dataclass(frozen=True)
@@ -482,6 +482,22 @@ HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
 
 
+def figure4_checks(measures: dict[str, float]) -> dict[str, bool]:
+    """What the paper says Figure 4 shows (eqs 47-53), judged on ``figure4_measures``: a sharp
+    drop without smoothing (the largest monthly change, below -15%); no jump with smoothing
+    (every monthly change within 3% and within a fifth of that drop); a stable APY with fees
+    (changing by less than 3% over the last year, where it falls by more than 20% without fees)
+    that stays above the APY without fees after the unlock."""
+    return {"sharp drop without smoothing":
+                measures["unlock_drop"] < -0.15 and bool(measures["drop_is_largest"]),
+            "smooth with smoothing": measures["smoothed_largest_change"]
+                < min(0.03, abs(measures["unlock_drop"]) / 5),
+            "stable and higher with fees": abs(measures["decline_with_fees"]) < 0.03
+                and measures["decline_without_fees"] > 0.2
+                and bool(measures["fees_higher_after_unlock"])}
+
+
+
 def figure4_claims(params: Params) -> list[Claim]:
     """§5.1: what the paper says Figure 4 shows, over the HOLDER_MODELS variants."""
     measures, checks = [], []
@@ -529,7 +545,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               verdict("stable and higher with fees")),
     ]
 
-# --- notebooks/99_claims_ledger.py:734 (The ledger)
+# --- notebooks/99_claims_ledger.py:750 (The ledger)
 def ledger(claims: Sequence[Claim], configuration: str) -> str:
     """The claims ledger as Markdown: a summary table, then one section per claim."""
     lines = ["# Claims ledger", "",
