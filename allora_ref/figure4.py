@@ -88,8 +88,9 @@ def figure4_setups(params: Params, scenario: Figure4Scenario) -> dict[str, dict]
 def figure4_measures(setups: dict[str, dict], scenario: Figure4Scenario) -> dict[str, float]:
     """What Figure 4 shows (eqs 47-53), measured on ``figure4_setups``: the monthly APY change
     at the unlock without smoothing and whether it is the largest drop, the largest monthly
-    change with smoothing, the APY decline over the last year with and without fees, and whether
-    fees keep the APY higher after the unlock."""
+    change with smoothing, the unlock's jump with and without smoothing (``unlock_jump``), the
+    APY decline over the last year with and without fees, whether fees keep the APY higher after
+    the unlock, and the mean staked share after the second year."""
     raw, smooth, with_fees = (setups[name]["apy"] for name in
                               ("no smoothing", "smoothing", "smoothing and fees"))
     change = lambda values: values[1:] / values[:-1] - 1
@@ -101,8 +102,21 @@ def figure4_measures(setups: dict[str, dict], scenario: Figure4Scenario) -> dict
     return {"unlock_drop": float(drop[cliff]),
             "drop_is_largest": float(np.argmin(drop) == cliff),
             "smoothed_largest_change": float(np.abs(change(smooth)).max()),
+            "jump_without_smoothing": unlock_jump(raw, scenario.unlock_month),
+            "jump_with_smoothing": unlock_jump(smooth, scenario.unlock_month),
             "decline_with_fees": decline(with_fees),
             "decline_without_fees": decline(smooth),
             "fees_higher_after_unlock": float(
                 (with_fees[month > scenario.unlock_month]
-                 > smooth[month > scenario.unlock_month]).all())}
+                 > smooth[month > scenario.unlock_month]).all()),
+            "staked_share": float(setups["smoothing"]["staked_share"][month > 24].mean())}
+
+
+def unlock_jump(apy: np.ndarray, unlock_month: int, months: int = 6) -> float:
+    """How much the monthly APY change into the unlock month stands out: its size over the
+    median size of the changes in the ``months`` months before and after it (1: like its
+    neighbours; a jump is many times larger). ``apy`` starts at month 1."""
+    change = np.abs(apy[1:] / apy[:-1] - 1)
+    at = unlock_month - 2                                   # from month 11 to month 12
+    neighbours = np.concatenate([change[max(at - months, 0): at], change[at + 1: at + 1 + months]])
+    return float(change[at] / np.median(neighbours))
