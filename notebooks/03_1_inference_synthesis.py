@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, check_shape, checked_array
+from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 
 # %% tags=["parameters"]
@@ -187,6 +187,7 @@ phi
 # which neither overflows for large arguments nor loses precision for small ones.
 
 # %% tags=["export"]
+@float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
     return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
@@ -964,6 +965,7 @@ class NetworkInferences:
         return self.combined[2 + self.values.shape[1]:]
 
 
+@float64_guarded
 def synthesise(state: SynthesisState, submissions: Submissions, params: Params
                ) -> NetworkInferences:
     """Eqs 3-12: every inference of the epoch from the submissions and the previous state."""
@@ -991,6 +993,7 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
                              combined)
 
 
+@float64_guarded
 def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_log_losses,
            params: Params) -> tuple[np.ndarray, SynthesisState]:
     """Eqs 14-15: the network losses of every loss-vector entry, and the next state."""

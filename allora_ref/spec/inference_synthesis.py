@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, check_shape, checked_array
+from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 
 # --- notebooks/03_1_inference_synthesis.py:78 (Eqs 1-2: inferences and forecasted losses)
@@ -63,11 +63,12 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     return log_w
 
 # --- notebooks/03_1_inference_synthesis.py:189 (Eq 6: the potential function)
+@float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
     return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
 
-# --- notebooks/03_1_inference_synthesis.py:223 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:224 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     z = np.subtract(x, c, out=np.empty(np.shape(x)))
@@ -88,7 +89,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:276 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:277 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -107,7 +108,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     normalised *= scale[..., None]
     return normalised
 
-# --- notebooks/03_1_inference_synthesis.py:342 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:343 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
                          params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -128,7 +129,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:405 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:406 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -172,7 +173,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:481 (The one-out kernel)
+# --- notebooks/03_1_inference_synthesis.py:482 (The one-out kernel)
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
 
@@ -354,7 +355,7 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
         result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:704 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:705 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -398,7 +399,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:766 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:767 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -428,7 +429,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:805 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:806 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -443,7 +444,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:846 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:847 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -471,7 +472,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:884 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:885 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
@@ -554,6 +555,7 @@ class NetworkInferences:
         return self.combined[2 + self.values.shape[1]:]
 
 
+@float64_guarded
 def synthesise(state: SynthesisState, submissions: Submissions, params: Params
                ) -> NetworkInferences:
     """Eqs 3-12: every inference of the epoch from the submissions and the previous state."""
@@ -581,6 +583,7 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
                              combined)
 
 
+@float64_guarded
 def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_log_losses,
            params: Params) -> tuple[np.ndarray, SynthesisState]:
     """Eqs 14-15: the network losses of every loss-vector entry, and the next state."""
