@@ -25,6 +25,7 @@ NOTEBOOKS_IPYNB := $(NOTEBOOKS:.py=.ipynb)
 # Extra arguments, e.g. `make test PYTEST_ARGS="-k loss"` or `make lab LAB_ARGS=--no-browser`.
 PYTEST_ARGS ?=
 LAB_ARGS ?=
+BENCH_ARGS ?=
 
 # `make reports SEED=7 EPOCHS=20` -> `-p seed 7 -p epochs 20`: every variable given on the
 # make command line, except this Makefile's own, becomes a papermill parameter (lower-cased).
@@ -33,7 +34,7 @@ LAB_ARGS ?=
 PROFILE ?=
 PARAMS ?=
 ONLY ?=
-OWN_VARS := PYTHON VENV PYTEST_ARGS LAB_ARGS REPORT_ARGS PROFILE PARAMS ONLY
+OWN_VARS := PYTHON VENV PYTEST_ARGS LAB_ARGS REPORT_ARGS BENCH_ARGS PROFILE PARAMS ONLY
 lower = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 quote = '$(subst ','\'',$(1))'
 REPORT_VARS := $(filter-out $(OWN_VARS),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
@@ -65,7 +66,8 @@ help: ## List the commands
 	@echo "  make lab       JupyterLab on the notebooks (py:percent files open as notebooks)"
 	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
 	@echo "  make vectors   regenerate the test vectors in allora_ref/vectors_data"
-	@echo "  make bench     benchmark a synthesis epoch (vs loops) and the full epoch step"
+	@echo "  make bench     benchmark the epoch step by part, its memory, and the one-out kernel"
+	@echo "                 against a compiled loop (BENCH_ARGS=--big: also (2048, 512, 128))"
 	@echo "  make venv      only create/update the virtual environment .venv"
 	@echo "  make clean     remove generated files (keeps .venv)"
 	@echo "  make distclean clean, and remove .venv"
@@ -116,7 +118,7 @@ vectors: $(STAMP)
 	$(BIN)/allora-ref vectors generate allora_ref/vectors_data
 
 bench: $(STAMP)
-	$(BIN)/python tests/bench_synthesis.py
+	$(BIN)/python tests/bench_synthesis.py $(BENCH_ARGS)
 
 clean:
 	rm -f notebooks/*.ipynb

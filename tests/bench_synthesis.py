@@ -113,7 +113,7 @@ def loop_table(params) -> None:
         spec_epoch(inputs, params)                      # warm-up
         vec = seconds(lambda: spec_epoch(inputs, params), vec_repeats)
         loop = seconds(lambda: loop_epoch(params=params, **inputs), loop_repeats)
-        print(f"| {size} | {vec:.4g} | {loop:.4g} | {loop / vec:.0f}x |", flush=True)
+        print(f"| {size} | {vec:.4g} | {loop:.4g} | {loop / vec:.2g}x |", flush=True)
 
 
 def step_parts(size: tuple[int, int, int], params) -> dict[str, float]:
