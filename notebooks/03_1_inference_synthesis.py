@@ -531,6 +531,8 @@ class OneOutWeights:
     floor: np.ndarray
     general: np.ndarray
     """Which (j, k) rows take the general form, shape (N_i, N_f)."""
+    any_general: np.ndarray
+    """Whether any row of withheld inferer j takes the general form, shape (N_i,)."""
     offset: np.ndarray
     best_floor: np.ndarray
     ceiling: float
@@ -557,6 +559,7 @@ class OneOutWeights:
         z_0 = np.minimum(p * (best + shift - c), 0.0)
         return cls(np.where(members, regrets, -np.inf), (-p * scale)[..., None], cap,
                    np.exp(np.clip(p * (shift - c), -400, 400))[..., None], general,
+                   general.any(axis=1),
                    (z_0 - p * (shift - c))[..., None], np.exp(z_0)[..., None], ceiling, cut)
 
     def block(self, rows: slice, cols: slice) -> np.ndarray:
@@ -570,8 +573,8 @@ class OneOutWeights:
         np.exp(weights, out=weights)
         weights += self.floor[rows, cols]
         np.divide(1.0, weights, out=weights)
-        blocks, forecasters = np.nonzero(self.general[rows, cols])
-        if blocks.size:
+        if self.any_general[rows].any():
+            blocks, forecasters = np.nonzero(self.general[rows, cols])
             weights[blocks, forecasters] = self.general_rows(blocks + rows.start,
                                                              forecasters + cols.start)
         return weights
@@ -637,16 +640,14 @@ def one_out_weighted_inferences(inferences: np.ndarray, block_weights, n_forecas
     j's own weight is set to 0 here. NaN where no weight is positive."""
     n_i = inferences.size
     known = np.column_stack([np.where(np.isnan(inferences), 0.0, inferences), np.ones(n_i)])
-    result = np.empty((n_i, n_forecasters))
+    sums = np.empty((n_i, n_forecasters, 2))
     for rows, cols in one_out_blocks(n_i, n_forecasters, block_elements):
         weights = block_weights(rows, cols)
         withheld = np.arange(rows.start, rows.stop)
         weights[withheld - rows.start, :, withheld] = 0.0
-        sums = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
-        total = sums[..., 1]
-        result[rows, cols] = np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0),
-                                      np.nan)
-    return result
+        np.matmul(weights, known, out=sums[rows, cols])
+    total = sums[..., 1]
+    return np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
 
 
 def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements: int

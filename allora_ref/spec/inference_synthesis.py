@@ -225,6 +225,8 @@ class OneOutWeights:
     floor: np.ndarray
     general: np.ndarray
     """Which (j, k) rows take the general form, shape (N_i, N_f)."""
+    any_general: np.ndarray
+    """Whether any row of withheld inferer j takes the general form, shape (N_i,)."""
     offset: np.ndarray
     best_floor: np.ndarray
     ceiling: float
@@ -251,6 +253,7 @@ class OneOutWeights:
         z_0 = np.minimum(p * (best + shift - c), 0.0)
         return cls(np.where(members, regrets, -np.inf), (-p * scale)[..., None], cap,
                    np.exp(np.clip(p * (shift - c), -400, 400))[..., None], general,
+                   general.any(axis=1),
                    (z_0 - p * (shift - c))[..., None], np.exp(z_0)[..., None], ceiling, cut)
 
     def block(self, rows: slice, cols: slice) -> np.ndarray:
@@ -264,8 +267,8 @@ class OneOutWeights:
         np.exp(weights, out=weights)
         weights += self.floor[rows, cols]
         np.divide(1.0, weights, out=weights)
-        blocks, forecasters = np.nonzero(self.general[rows, cols])
-        if blocks.size:
+        if self.any_general[rows].any():
+            blocks, forecasters = np.nonzero(self.general[rows, cols])
             weights[blocks, forecasters] = self.general_rows(blocks + rows.start,
                                                              forecasters + cols.start)
         return weights
@@ -331,16 +334,14 @@ def one_out_weighted_inferences(inferences: np.ndarray, block_weights, n_forecas
     j's own weight is set to 0 here. NaN where no weight is positive."""
     n_i = inferences.size
     known = np.column_stack([np.where(np.isnan(inferences), 0.0, inferences), np.ones(n_i)])
-    result = np.empty((n_i, n_forecasters))
+    sums = np.empty((n_i, n_forecasters, 2))
     for rows, cols in one_out_blocks(n_i, n_forecasters, block_elements):
         weights = block_weights(rows, cols)
         withheld = np.arange(rows.start, rows.stop)
         weights[withheld - rows.start, :, withheld] = 0.0
-        sums = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
-        total = sums[..., 1]
-        result[rows, cols] = np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0),
-                                      np.nan)
-    return result
+        np.matmul(weights, known, out=sums[rows, cols])
+    total = sums[..., 1]
+    return np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
 
 
 def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements: int
@@ -355,7 +356,7 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
         result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:705 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:706 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -399,7 +400,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:767 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:768 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -429,7 +430,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:806 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:807 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -444,7 +445,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:847 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:848 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -472,7 +473,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:885 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:886 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
