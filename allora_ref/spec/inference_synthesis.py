@@ -339,7 +339,7 @@ def one_out_weighted_inferences(inferences: np.ndarray, block_weights, n_forecas
         weights = block_weights(rows, cols)
         withheld = np.arange(rows.start, rows.stop)
         weights[withheld - rows.start, :, withheld] = 0.0
-        np.matmul(weights, known, out=sums[rows, cols])
+        sums[rows, cols] = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
     total = sums[..., 1]
     return np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
 
