@@ -21,8 +21,8 @@ import pytest
 import allora_ref
 from allora_ref.cli import main
 from allora_ref.examples.adapter import respond
-from allora_ref.program import DEPTH_LIMIT, LINE_LIMIT, NUMBER_LIMIT, STDERR_LIMIT
-from allora_ref.vectors import case_id, read_set, write_set
+from allora_ref.program import LINE_LIMIT, STDERR_LIMIT
+from allora_ref.vectors import DEPTH_LIMIT, NUMBER_LIMIT, case_id, read_set, write_set
 
 COMMITTED = Path(allora_ref.__file__).parent / "vectors_data"
 POTENTIAL = "whitepaper/function/potential/grid"
