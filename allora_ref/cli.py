@@ -177,7 +177,7 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):            # UTF-8 whatever the locale says
         if hasattr(stream, "reconfigure"):
-            stream.reconfigure(encoding="utf-8", errors="backslashreplace")
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape")
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args = parser().parse_args(argv)
