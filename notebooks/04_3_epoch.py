@@ -181,17 +181,16 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
 
 # %% tags=["export"]
 def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
-    """ValueError unless the stakes (eq 36), listening coefficients (eq 34) and reports (eq 13)
-    are of one length N_r, the stakes non-negative and the coefficients in [0, 1]."""
-    stakes = checked_array(state.stakes, "reputer stakes S_im", "eq 36", ndim=1)
-    check_non_negative(stakes, "reputer stakes S_im", "eq 36")
+    """ValueError unless the listening coefficients (eq 34) lie in [0, 1] and they and the
+    reports (eq 13) have one entry per reputer stake (the stakes are checked by eq 14)."""
+    n_reputers = np.size(state.stakes)
     listening = checked_array(state.listening, "listening coefficients a_im", "eq 34", ndim=1)
-    check_shape(listening, stakes.shape, "listening coefficients a_im", "eq 34")
+    check_shape(listening, (n_reputers,), "listening coefficients a_im", "eq 34")
     if ((listening < 0) | (listening > 1)).any():
         raise ValueError("listening coefficients a_im (eq 34) must lie in [0, 1]")
-    if reported.shape[0] != stakes.size:
+    if reported.shape[0] != n_reputers:
         raise ValueError(f"reported log-losses log L_im (eq 13) must have one row per reputer "
-                         f"({stakes.size}), got {reported.shape[0]}")
+                         f"({n_reputers}), got {reported.shape[0]}")
 
 
 @float64_guarded

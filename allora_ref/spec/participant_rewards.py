@@ -255,39 +255,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:486 (The majority-stake attack)
-def attack_reports(rng: np.random.Generator, n_honest: int = 4, entries: int = 21,
-                   level: float = -2.0, noise: float = 0.02, offset: float = 1.0) -> np.ndarray:
-    """The attack measured in §4.1 (eqs 30-31): ``n_honest`` reputers report log-losses
-    N(level, noise) for ``entries`` entries; the last row, the attacker, reports the honest mean
-    shifted by ``offset``. Shape (n_honest + 1, entries)."""
-    honest = rng.normal(level, noise, size=(n_honest, entries))
-    return np.vstack([honest, honest.mean(axis=0) + offset])
-
-
-def attack_shifts(stake_share: float, reports: np.ndarray, params: Params, epochs: int
-                  ) -> tuple[float, float, np.ndarray]:
-    """The majority-stake attack of §4.1 (eqs 29, 31, 34): how far the consensus moves from the
-    honest reputers' mean towards the attacker (last row of ``reports``), averaged over entries.
-
-    The attacker holds ``stake_share`` of the stake, the others equal stakes. Returns the shift
-    with raw stakes, with adjusted stakes (everyone listened to), and after each of ``epochs``
-    epochs of listening (the same reports every epoch).
-    """
-    n = reports.shape[0]
-    stakes = np.append(np.ones(n - 1), (n - 1) * stake_share / (1 - stake_share))
-    honest = reports[:-1].mean(axis=0)
-    raw = float(np.mean(consensus_log_losses(stakes, reports) - honest))
-    adjusted = float(np.mean(consensus_log_losses(adjusted_stakes(np.ones(n), stakes), reports)
-                             - honest))
-    coefficients, listened = np.ones(n), []
-    for _ in range(epochs):
-        coefficients, _ = listening_coefficients(coefficients, stakes, reports, params)
-        consensus = consensus_at(coefficients, stakes, reports, params).consensus
-        listened.append(float(np.mean(consensus - honest)))
-    return raw, adjusted, np.array(listened)
-
-# --- notebooks/04_1_participant_rewards.py:555 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:525 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""
