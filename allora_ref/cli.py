@@ -19,6 +19,7 @@ import csv
 import shlex
 import signal
 import sys
+import threading
 from pathlib import Path
 from importlib import resources
 
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):            # UTF-8 whatever the locale says
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="surrogateescape")
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         args = parser().parse_args(argv)
         return {"replay": run_replay, "compare": run_compare, "vectors": run_vectors,
@@ -191,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         return 128 + signal.SIGTERM
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ and reads one response line per request from its stdout::
 Each case ends as pass, fail, skip or error: a wrong or missing output and accepted invalid
 inputs fail; rejected valid inputs, a response that breaks the protocol, a timeout or a crash of the
 program is an error of that case only (the program is restarted for the next one), reported
-with what the program wrote to stderr meanwhile.
+with what the program wrote to stderr meanwhile. What the program may do and what the runner
+keeps of it is bounded (``program.py``); a run that checked nothing is not a success.
 """
 
 from __future__ import annotations
