@@ -296,7 +296,8 @@ def load_profile(name: str) -> Params:
     """Read the named preset from ``allora_ref/presets/NAME.toml`` into a :class:`Params`."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})")
-    text = resources.files("allora_ref.presets").joinpath(f"{name}.toml").read_text()
+    text = resources.files("allora_ref.presets").joinpath(f"{name}.toml").read_text(
+        encoding="utf-8")
     return params_from_mapping(tomllib.loads(text), source=f"profile {name}")
 
 

@@ -31,6 +31,15 @@ from allora_ref.vectors import encode, encode_params
 ERRORBAR_PERCENTILES = (2.28, 15.87, 50.0, 84.13, 97.72)
 
 
+#: Numbered columns of inferers, forecasters and reputers: the largest number in any of them
+#: sets the count, so that a missing column is reported, never read as a smaller topic.
+FAMILIES = (("inference_{}", "inference_loss_{}", "inferer_score_{}", "inferer_reward_{}"),
+            ("forecast_implied_inference_{}", "forecasted_loss_{}_for_0", "forecaster_score_{}",
+             "forecaster_reward_{}"),
+            ("reputer_stake_{}", "reputer_{}_loss_network_inference", "reputer_score_{}",
+             "reputer_reward_{}"))
+
+
 def names(pattern: str, count: int) -> list[str]:
     """``pattern`` formatted with 0 .. count - 1."""
     return [pattern.format(n) for n in range(count)]
@@ -47,9 +56,8 @@ class SynthesisColumns:
     @classmethod
     def from_header(cls, header: tuple[str, ...]) -> "SynthesisColumns":
         """Read the sizes from the header and check that every needed column is there."""
-        columns = cls(family_size(header, "inference_{}"),
-                      family_size(header, "forecast_implied_inference_{}"),
-                      family_size(header, "reputer_stake_{}"))
+        columns = cls(*(max(family_size(header, pattern) for pattern in patterns)
+                        for patterns in FAMILIES))
         if columns.n_inferers == 0 or columns.n_reputers == 0:
             raise ValueError("not a synthesis table: no inference_0 or reputer_stake_0 column")
         missing = [name for name in columns.inputs + columns.outputs + columns.section_4_outputs

@@ -189,8 +189,9 @@ phi
 # %% tags=["export"]
 @float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
-    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
-    return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
+    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow wherever the value is a
+    float64 (about p x < 1.8e308)."""
+    return np.logaddexp(0.0, p * (checked_array(x, "the argument x of phi_{p,c}", "eq 6") - c))
 
 
 # %%

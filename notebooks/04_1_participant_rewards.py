@@ -422,6 +422,9 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
     """
     coefficients = previous.astype(float)
     scored = coefficients
+    scale = stakes.max(initial=0.0)
+    if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
+        stakes = stakes / scale
     floor = params.listened_stake_floor
     for _ in range(params.listening_max_iterations):
         step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,

@@ -87,9 +87,14 @@ def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
 def validator_emission(total, validator_stakes, f_v: float) -> np.ndarray:
     """Eq 54: E_v,i = f_v E_i S_v,i / sum_v S_v,i over all network validators v."""
     stakes = amount(validator_stakes, "validator stakes S_v,i", "eq 54")
-    if stakes.ndim != 1 or not stakes.sum() > 0:
+    if stakes.ndim != 1 or not stakes.max(initial=0.0) > 0:
         raise ValueError("validator stakes S_v,i (eq 54) must be a vector with a positive sum")
-    return emission_split(total, f_v)[0] * (stakes / stakes.sum())
+    with np.errstate(over="ignore"):
+        stake_sum = stakes.sum()
+    if np.isinf(stake_sum):                  # beyond float64: the same shares, scaled first
+        stakes = stakes / stakes.max()
+        stake_sum = stakes.sum()
+    return emission_split(total, f_v)[0] * (stakes / stake_sum)
 
 
 @float64_guarded

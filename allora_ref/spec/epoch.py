@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array, float64_guarded
+from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.confidence_intervals import confidence_interval
 from allora_ref.spec.inference_synthesis import (
@@ -126,6 +126,19 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
     return listening, adjusted, scores, fractions
 
 # --- notebooks/04_3_epoch.py:182 (The step)
+def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
+    """ValueError unless the listening coefficients (eq 34) lie in [0, 1] and they and the
+    reports (eq 13) have one entry per reputer stake (the stakes are checked by eq 14)."""
+    n_reputers = np.size(state.stakes)
+    listening = checked_array(state.listening, "listening coefficients a_im", "eq 34", ndim=1)
+    check_shape(listening, (n_reputers,), "listening coefficients a_im", "eq 34")
+    if ((listening < 0) | (listening > 1)).any():
+        raise ValueError("listening coefficients a_im (eq 34) must lie in [0, 1]")
+    if reported.shape[0] != n_reputers:
+        raise ValueError(f"reported log-losses log L_im (eq 13) must have one row per reputer "
+                         f"({n_reputers}), got {reported.shape[0]}")
+
+
 @float64_guarded
 def step(state: TopicState, inputs: EpochInputs, params: Params,
          inferred: NetworkInferences | None = None) -> tuple[Epoch, TopicState]:
@@ -143,6 +156,7 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
     topic_reward = float(checked_array(inputs.topic_reward, "topic reward E_ti", "eq 41"))
     if topic_reward < 0:
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
+    check_reputer_state(state, reported)
 
     if inferred is None:
         inferred = synthesise(state.synthesis, submissions, params)

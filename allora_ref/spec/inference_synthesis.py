@@ -65,10 +65,11 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
 # --- notebooks/03_1_inference_synthesis.py:189 (Eq 6: the potential function)
 @float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
-    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
-    return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
+    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow wherever the value is a
+    float64 (about p x < 1.8e308)."""
+    return np.logaddexp(0.0, p * (checked_array(x, "the argument x of phi_{p,c}", "eq 6") - c))
 
-# --- notebooks/03_1_inference_synthesis.py:224 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:225 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     z = np.subtract(x, c, out=np.empty(np.shape(x)))
@@ -89,7 +90,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:277 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:278 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -108,7 +109,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     normalised *= scale[..., None]
     return normalised
 
-# --- notebooks/03_1_inference_synthesis.py:343 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:344 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
                          params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -129,7 +130,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:406 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:407 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -173,7 +174,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:482 (The one-out kernel)
+# --- notebooks/03_1_inference_synthesis.py:483 (The one-out kernel)
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
 
@@ -356,7 +357,7 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
         result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:722 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:723 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -400,7 +401,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:784 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:785 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -430,7 +431,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:823 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:824 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -445,7 +446,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:864 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:865 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -473,7 +474,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:902 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:903 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""

@@ -236,6 +236,9 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
     """
     coefficients = previous.astype(float)
     scored = coefficients
+    scale = stakes.max(initial=0.0)
+    if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
+        stakes = stakes / scale
     floor = params.listened_stake_floor
     for _ in range(params.listening_max_iterations):
         step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
@@ -252,7 +255,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:522 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:525 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""

@@ -25,9 +25,14 @@ def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
 def validator_emission(total, validator_stakes, f_v: float) -> np.ndarray:
     """Eq 54: E_v,i = f_v E_i S_v,i / sum_v S_v,i over all network validators v."""
     stakes = amount(validator_stakes, "validator stakes S_v,i", "eq 54")
-    if stakes.ndim != 1 or not stakes.sum() > 0:
+    if stakes.ndim != 1 or not stakes.max(initial=0.0) > 0:
         raise ValueError("validator stakes S_v,i (eq 54) must be a vector with a positive sum")
-    return emission_split(total, f_v)[0] * (stakes / stakes.sum())
+    with np.errstate(over="ignore"):
+        stake_sum = stakes.sum()
+    if np.isinf(stake_sum):                  # beyond float64: the same shares, scaled first
+        stakes = stakes / stakes.max()
+        stake_sum = stakes.sum()
+    return emission_split(total, f_v)[0] * (stakes / stake_sum)
 
 
 @float64_guarded
@@ -44,7 +49,7 @@ def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndar
         raise ValueError("sum of topic weights (eq 55) must be > 0")
     return emission_split(total, f_v)[1] * (weights / weight_sum)
 
-# --- notebooks/05_2_topic_rewards.py:121 (Eq 56: topic weights)
+# --- notebooks/05_2_topic_rewards.py:126 (Eq 56: topic weights)
 def topic_weight_alpha(params: Params) -> float:
     """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs."""
     epochs_per_week = params.epochs_per_month / params.weeks_per_month
@@ -61,7 +66,7 @@ def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
     return exponential_moving_average(target, previous, topic_weight_alpha(params), has_history,
                                       params.ema_start)
 
-# --- notebooks/05_2_topic_rewards.py:176 (Eq 57: the target topic weight)
+# --- notebooks/05_2_topic_rewards.py:181 (Eq 57: the target topic weight)
 def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
     """Eq 57: w^_t,i = S_t,i^mu C_t,i^nu (mu = nu = 1/2: the geometric mean)."""
     stake = amount(stake, "topic reputer stake S_t,i", "eq 57")
