@@ -247,12 +247,17 @@ class Settings:
     """rho of the AR(1) log-emission."""
     emission_volatility: float = 0.1
     """s, the AR(1) innovation of the log-emission."""
+    sybil_copies: int = 0
+    """Extra identities under which the first inferer also submits its inference, every
+    forecaster forecasting their losses as the original's (§4.2's sybil; not in §3.3)."""
 
     def __post_init__(self) -> None:
         where = "§3.3"
         for name in ("epochs", "n_workers", "n_reputers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"experiment setting {name} ({where}) must be >= 1")
+        if self.sybil_copies < 0:
+            raise ValueError("experiment setting sybil_copies (§4.2 sybil) must be >= 0")
         for name in ("inference_error_log_dispersion", "inference_bias_dispersion",
                      "forecast_error_log_dispersion", "forecast_bias_dispersion",
                      "reputer_error_log_dispersion", "reputer_bias_dispersion",
@@ -448,8 +453,9 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
     participants_rng, world, forecasting, reporting, emitting = streams
     participants = draw_participants(settings, participants_rng)
     emission = emission_series(settings, emitting)
-    n = settings.n_workers
-    state = TopicState.initial(n, n, np.full(settings.n_reputers, settings.initial_stake), params)
+    n, copies = settings.n_workers, settings.sybil_copies
+    state = TopicState.initial(n + copies, n, np.full(settings.n_reputers, settings.initial_stake),
+                               params)
     to_profile_base = 1.0 / np.log10(params.log_base)
     truth, ema = 0.0, None
     for index in range(settings.epochs):
@@ -460,6 +466,9 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         own = mock_inferences(truth, participants, f_xp * kappa, world)
         actual = log_losses(own, truth, squared_error, 10.0)
         forecasts = mock_forecasts(actual, participants, f_xp, 2.0 * np.log10(kappa), forecasting)
+        if copies:                              # the sybil's identities, after every draw
+            own = np.append(own, np.repeat(own[:1], copies))
+            forecasts = np.hstack([forecasts, np.repeat(forecasts[:, :1], copies, axis=1)])
         submissions = Submissions(own, forecasted_log_losses(10.0**forecasts, params.log_base))
         inferred = synthesise(state.synthesis, submissions, params)
         vector = all_inferences(inferred.combined, inferred.forecast_implied,
@@ -514,14 +523,19 @@ class Run:
 
     @property
     def inferer_losses(self) -> np.ndarray:
-        """log10 losses of the inferences I_ij, shape (epochs, N_i)."""
-        return self.true_log10_losses[:, 2: 2 + self.settings.n_workers]
+        """log10 losses of the inferences I_ij, shape (epochs, N_i) (sybil copies last)."""
+        return self.true_log10_losses[:, 2: 2 + self.n_inferers]
 
     @property
     def forecast_implied_losses(self) -> np.ndarray:
         """log10 losses of the forecast-implied inferences I_ik, shape (epochs, N_f)."""
-        n = self.settings.n_workers
-        return self.true_log10_losses[:, 2 + n: 2 + 2 * n]
+        n_i, n_f = self.n_inferers, self.settings.n_workers
+        return self.true_log10_losses[:, 2 + n_i: 2 + n_i + n_f]
+
+    @property
+    def n_inferers(self) -> int:
+        """N_i: the workers and the sybil's extra identities."""
+        return self.settings.n_workers + self.settings.sybil_copies
 
 
 def simulate(settings: Settings, params: Params) -> Run:

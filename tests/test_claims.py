@@ -17,11 +17,10 @@ from allora_ref.claims import (
     attack_claims, attack_table, coalition_log_losses, coalitions, ensemble, figure4_claims,
     forecasting_claims, ledger, less_accurate_forecasters, network_gain, rank_correlation,
     reward_claims, shapley_claims, shapley_comparison, shapley_samples, shapley_values,
-    share_verdict, spread, sweep_gains, sybil_claims)
+    figure4_checks, share_verdict, spread, sweep_gains, sybil_claims)
 from allora_ref.experiment import Settings, observations
+from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
 from allora_ref.params import load_profile
-from allora_ref.spec.token_emission import (
-    Figure4Scenario, figure4_checks, figure4_measures, figure4_setups)
 
 ROOT = Path(__file__).resolve().parent.parent
 
