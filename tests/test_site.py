@@ -17,7 +17,7 @@ import pytest
 
 from allora_ref.site import build_site
 from allora_ref.site.notebooks import link_citations
-from tests.chromium import Browser, chromium
+from chromium import Browser, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "03_2_confidence_intervals"        # the catalog's notebook of eqs 16-18

@@ -123,9 +123,11 @@ def equation_page(eq: Equation, notebooks: dict[str, str], anchors: dict[str, se
         for t in eq.tests))
     parts.append(f"<h2>Vectors ({len(eq.vectors)} cases)</h2>")
     if eq.vectors:
-        parts.append('<table class="vectors"><tr><th>case</th><th>description</th></tr>' + "".join(
+        parts.append(f'<details{" open" if len(eq.vectors) <= 12 else ""}><summary>the cases '
+                     f'that cover eq {n}</summary><table class="vectors"><tr><th>case</th>'
+                     '<th>description</th></tr>' + "".join(
             f'<tr><td><code>{escape(v["id"])}</code></td><td>{escape(v.get("description", ""))}</td></tr>'
-            for v in eq.vectors) + "</table>")
+            for v in eq.vectors) + "</table></details>")
     parts.append("<h2>Profile fields that change it</h2>")
     if eq.fields:
         names = list(eq.fields[0].values)
