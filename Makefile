@@ -85,6 +85,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  echo "Creating $(VENV) with $(PYTHON) (first run takes a few minutes)"; \
 	  $(PYTHON) -m venv $(VENV); \
 	fi
+	@echo "Installing the pinned dependencies into $(VENV) (pip is quiet; a few minutes the first time)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "$(KERNEL_DISPLAY)"

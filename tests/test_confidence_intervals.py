@@ -74,3 +74,14 @@ def test_extrapolated_ends_leave_the_inner_percentiles_alone():
     ext = ci.confidence_interval(values, np.ones(5), extrapolate)
     np.testing.assert_array_equal(clamp[1:3], ext[1:3])
     assert ext[0] < clamp[0] == -2.0 and ext[-1] > clamp[-1] == 2.0
+
+
+def test_tie_order_example_of_the_implementer_docs():
+    """IMPLEMENTING.md's example: tied inferences keep their workers' order (a stable sort), and
+    eq 17 depends on it - the 30th percentile of (0, 1, 1) is 1.0 with weights (1, 1, 3) and 0.5
+    with weights (1, 3, 1)."""
+    values = [0.0, 1.0, 1.0]
+    np.testing.assert_allclose(ci.weighted_cdf(np.array([1.0, 1.0, 3.0])), [0.1, 0.3, 0.7])
+    np.testing.assert_allclose(ci.weighted_cdf(np.array([1.0, 3.0, 1.0])), [0.1, 0.5, 0.9])
+    assert ci.weighted_quantiles(values, [1, 1, 3], [0.3], "clamp")[0] == 1.0
+    assert ci.weighted_quantiles(values, [1, 3, 1], [0.3], "clamp")[0] == pytest.approx(0.5, rel=1e-15)
