@@ -104,6 +104,7 @@ vectors: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench_synthesis.py
+	$(BIN)/python tests/bench_claims.py
 
 clean:
 	rm -f notebooks/*.ipynb

@@ -87,7 +87,8 @@ from allora_ref.params import load_profile
 
 params = load_profile(profile)
 settings = Settings(seed=seed, epochs=epochs)
-assert n_seeds >= max(dependence_seeds, sybil_seeds) and epochs >= sybil_epochs
+assert n_seeds >= max(dependence_seeds, sybil_seeds, sweep_seeds)     # runs shared between
+assert epochs >= max(sybil_epochs, sweep_epochs)                       # claims
 
 # %% [markdown]
 # ## The ledger's vocabulary
@@ -170,6 +171,19 @@ def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 
     """Runs of the §3.3 experiment over ``n_seeds`` seeds."""
     return parallel_map(functools.partial(simulate, params=params), seeded(settings, n_seeds),
                         processes)
+
+
+def truncated(run: Run, epochs: int) -> Run:
+    """The run as if it had lasted ``epochs`` epochs: every epoch's random draws come from
+    streams that do not depend on the length, so a shorter run is the start of a longer one."""
+    if not 1 <= epochs <= run.settings.epochs:
+        raise ValueError(f"a run of {run.settings.epochs} epochs cannot be cut to {epochs}")
+    per_epoch = {field.name: getattr(run, field.name)[:epochs]
+                 for field in dataclasses.fields(run)
+                 if isinstance(getattr(run, field.name), np.ndarray)
+                 and getattr(run, field.name).shape[:1] == (run.settings.epochs,)}
+    return dataclasses.replace(run, settings=dataclasses.replace(run.settings, epochs=epochs),
+                               **per_epoch)
 
 
 # %%
@@ -376,8 +390,11 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
 
 # %%
 sweep_settings = dataclasses.replace(settings, epochs=sweep_epochs)
-error_gains = sweep_gains([less_accurate_forecasters(sweep_settings, s) for s in ERROR_SCALES],
-                          params, sweep_seeds, processes)
+assert ERROR_SCALES[0] == 1 and less_accurate_forecasters(sweep_settings, 1) == sweep_settings
+error_gains = np.vstack([   # s = 1 is the start of the full runs
+    [network_gain(truncated(run, sweep_epochs)) for run in runs[:sweep_seeds]],
+    sweep_gains([less_accurate_forecasters(sweep_settings, s) for s in ERROR_SCALES[1:]],
+                params, sweep_seeds, processes)])
 context_gains = sweep_gains([dataclasses.replace(sweep_settings, context_sensitivity=f)
                              for f in CONTEXT_VALUES], params, sweep_seeds, processes)
 claims += forecasting_claims(error_gains, context_gains, settings)
@@ -842,10 +859,10 @@ def sybil_entropy_ratios(plain: Sequence[Run], sybils: Sequence[Sequence[Run]]) 
     """F (eq 37, the inference class) over the last third of each run with the sybil over F of
     the same seed without it: shape (len(SYBIL_IDENTITIES), seeds); ``sybils[k][s]`` runs seed s
     with ``SYBIL_IDENTITIES[k]`` identities, ``plain[s]`` without (as long or longer)."""
-    def steady_entropy(run: Run, epochs: int) -> float:
-        start = int(round(epochs * (1 - STEADY_STATE)))
-        return float(run.entropies[start:epochs, 0].mean())
-    return np.array([[steady_entropy(s, s.settings.epochs) / steady_entropy(p, s.settings.epochs)
+    def steady_entropy(run: Run) -> float:
+        start = int(round(run.settings.epochs * (1 - STEADY_STATE)))
+        return float(run.entropies[start:, 0].mean())
+    return np.array([[steady_entropy(s) / steady_entropy(truncated(p, s.settings.epochs))
                       for p, s in zip(plain, row)] for row in sybils])
 
 
