@@ -84,6 +84,7 @@ from allora_ref.spec.inference_synthesis import (
 seed = 0
 epochs = 300
 profile = "whitepaper"
+overrides = {}                # Params fields replaced in the profile, e.g. {"p": 2.0}
 figure_dir = "../reports"     # where figure2.png and figure2.pdf are written
 
 # %%
@@ -93,9 +94,9 @@ import matplotlib.pyplot as plt
 import sympy as sp
 
 from allora_ref.figures import save_figure
-from allora_ref.params import load_profile
+from allora_ref.params import load_profile, profile_with
 
-params = load_profile(profile)
+params = profile_with(profile, overrides)
 
 # %% [markdown]
 # The decimal reading of the log-normal parameters: each is the $\log_{10}$ of a round number to
@@ -719,7 +720,7 @@ print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[
 # %%
 from allora_ref.params import profile_differences
 
-runs = {name: run if name == profile else simulate(settings, load_profile(name))
+runs = {name: run if name == profile and not overrides else simulate(settings, load_profile(name))
         for name in ("whitepaper", "allora-simulator")}
 print(f"{'profile':18s} {'gain (dex)':>10s} {'inference':>10s} {'forecasting':>12s} "
       f"{'reputers':>9s}")

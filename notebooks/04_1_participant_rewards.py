@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import masked_std, potential
 
@@ -116,6 +117,7 @@ def one_in_fraction(n_forecasters: int, params: Params) -> float:
     return 1.0 / 2.0 ** max(exponent, 0)
 
 
+@float64_guarded
 def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
                   n_forecasters: int, active_forecasters: int, params: Params
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -360,6 +362,7 @@ class Consensus:
     total: np.ndarray
 
 
+@float64_guarded
 def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
                  params: Params) -> Consensus:
     """Eqs 29, 31-33 for coefficients (..., N_r); missing reports are filled (eq 32) from the
@@ -409,6 +412,7 @@ def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
     return float((coefficients * stakes).sum() / stakes.sum())
 
 
+@float64_guarded
 def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
                            params: Params) -> tuple[np.ndarray, np.ndarray]:
     """Eq 34: gradient ascent of ln T_i over the listening coefficients.

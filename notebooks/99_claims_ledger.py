@@ -78,14 +78,15 @@ sybil_seeds = 8
 sybil_epochs = 150
 processes = 2          # worker processes (the ledger does not depend on it)
 profile = "whitepaper"
+overrides = {}                # Params fields replaced in the profile, e.g. {"p": 2.0}
 other_profile = "allora-simulator"   # the profile the verdicts are also measured in
 claims_path = "../reports/claims.md"
 
 # %%
 from allora_ref.atomic import write_text_atomic
-from allora_ref.params import load_profile
+from allora_ref.params import load_profile, profile_with
 
-params = load_profile(profile)
+params = profile_with(profile, overrides)
 settings = Settings(seed=seed, epochs=epochs)
 assert n_seeds >= max(dependence_seeds, sybil_seeds, sweep_seeds)     # runs shared between
 assert epochs >= max(sybil_epochs, sweep_epochs)                       # claims
