@@ -55,7 +55,8 @@ from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
     combined_inferences, forecast_implied_inferences, log_losses, regret_table_losses,
     squared_error)
-from allora_ref.spec.participant_rewards import one_in_scores, one_out_scores, worker_scores
+from allora_ref.spec.participant_rewards import (
+    mapped_scores, one_in_scores, one_out_scores, reward_fractions, score_window, worker_scores)
 from allora_ref.spec.task_rewards import effective_number, modified_entropy
 from allora_ref.spec.topic_rewards import (
     effective_fee_revenue, target_topic_weight, topic_emission, topic_weights)
@@ -835,6 +836,62 @@ for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
 
 # %% [markdown]
+# ## §4.1: reward fractions whatever the scale of the scores
+#
+# "Dividing by the standard deviation of the scores ensures a similar differentiation between
+# contributions, irrespective of the absolute scale of the score." The reward fractions of eqs
+# 26-28 for scores drawn once (five workers, a window of ten epochs) and multiplied by a common
+# scale $k$: the largest change of a fraction against $k = 1$. The $\epsilon$ of eq 28 sets the
+# scale below which this fails.
+
+# %% tags=["export"]
+SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
+"""Common factors on the scores and their window."""
+
+
+def scale_changes(params: Params, seeds: Iterable[int], n_workers: int = 5) -> np.ndarray:
+    """Eqs 26-28: the largest change of a reward fraction when every score and the window are
+    multiplied by each of SCORE_SCALES, against scale 1; shape (seeds, scales)."""
+    result = []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        window = rng.normal(0.0, 1.0, (params.score_window, n_workers))
+        scores = window[0]
+        fractions = lambda k: reward_fractions(mapped_scores(
+            k * scores, score_window(k * window, params), params.reward_p_inference,
+            params.reward_c, params))
+        reference = fractions(1.0)
+        result.append([np.abs(fractions(k) - reference).max() for k in SCORE_SCALES])
+    return np.array(result)
+
+
+def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) -> Claim:
+    """§4.1: the reward fractions under a change of the scores' scale (``scale_changes``)."""
+    kept = [k for k, c in zip(SCORE_SCALES, changes.T) if np.mean(c <= tolerance) >= 0.9]
+    if len(kept) == len(SCORE_SCALES):
+        verdict = "holds at every scale measured"
+    elif kept:
+        verdict = (f"holds only for scores on a scale of at least {min(kept):g} (the scores' "
+                   f"spread against epsilon = {params.epsilon:g} of eq 28)")
+    else:
+        verdict = "does not hold at any scale measured"
+    return Claim(
+        "Reward fractions do not depend on the scale of the scores", "§4.1",
+        "Dividing by the standard deviation of the scores ensures a similar differentiation "
+        "between contributions, irrespective of the absolute scale of the score.",
+        "`scale_changes`: the largest change of a reward fraction (eqs 26-28) when the scores "
+        f"and their window are multiplied by k, against k = 1; unchanged if within {tolerance}",
+        "; ".join(f"k = {k:g}: {spread(c, 3)}" for k, c in zip(SCORE_SCALES, changes.T)),
+        verdict, depends_on=f"epsilon of eq 28 ({params.epsilon:g}) against the scores' spread; "
+        f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
+        f"of {len(SCORE_SCALES)} scales")
+
+
+# %%
+claims.append(scale_claim(scale_changes(params, range(seed, seed + attack_seeds)), params))
+print(f"{claims[-1].title}: {claims[-1].measured} -> {claims[-1].verdict}")
+
+# %% [markdown]
 # ## §4.2: the sybil claim
 #
 # The measurement of the §4.2 notebook (`sybil_split`): the largest participant of a class splits
@@ -1257,6 +1314,9 @@ CHECKABLE_CLAIMS = (
     ("The one-in inference differentiates forecasters better than the one-out",
      "The one-in naive network inference better differentiates between forecast-implied "
      "inferences than their associated one-out inferences"),
+    ("Reward fractions do not depend on the scale of the scores",
+     "Dividing by the standard deviation of the scores ensures a similar differentiation "
+     "between contributions, irrespective of the absolute scale of the score."),
     ("The adjusted stake defeats a majority-stake attack",
      "This formulation ensures that the consensus calculation is not susceptible to a majority "
      "attack"),

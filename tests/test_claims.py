@@ -16,14 +16,15 @@ from allora_ref import reports
 from allora_ref.attacks import attack_reports
 from allora_ref.claims import (
     CHECKABLE_CLAIMS, CONTEXT_VALUES, ERROR_SCALES, HOLDER_MODELS, MINORITY_SHARES, MISREPORTS,
-    STAKE_SHARES, STEADY_STATE, SYBIL_IDENTITIES, Claim, accuracy_claims, attack_table,
-    coalition_log_losses, coalitions, coverage, differentiation_claims, ensemble,
+    SCORE_SCALES, STAKE_SHARES, STEADY_STATE, SYBIL_IDENTITIES, accuracy_claims, attack_table,
+    Claim, coalition_log_losses, coalitions, coverage, differentiation_claims, ensemble,
     epochs_beating_every_participant, epochs_to_silence, fee_claims, figure4_checks,
     figure4_claims, forecaster_score_terms, forecasting_claims, ledger,
     less_accurate_forecasters, majority_claim, network_gain, outcome, parallel_map,
-    rank_correlation, reward_claims, shapley_claims, shapley_comparison, shapley_samples,
-    shapley_values, share_verdict, spread, sweep_gains, sybil_claims, sybil_entropy_ratios,
-    targeted_claim, targeted_table, topic_shares, truncated, with_dependence)
+    rank_correlation, reward_claims, scale_changes, scale_claim, shapley_claims,
+    shapley_comparison, shapley_samples, shapley_values, share_verdict, spread, sweep_gains,
+    sybil_claims, sybil_entropy_ratios, targeted_claim, targeted_table, topic_shares, truncated,
+    with_dependence)
 from allora_ref.experiment import Settings, observations, simulate
 from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups, unlock_jump
 from allora_ref.params import load_profile
@@ -351,6 +352,8 @@ def test_a_sybil_inferer_runs_through_the_step():
     assert ratios.shape == (2, 1) and ratios[0, 0] == 1.0 and ratios[1, 0] != 1.0
     (claim,) = sybil_claims(WHITEPAPER, step_ratios=np.ones((len(SYBIL_IDENTITIES), 3)))
     assert "N_eff held constant" in claim.depends_on and "1.00 [1.00, 1.00]" in claim.depends_on
+    with pytest.raises(ValueError, match="sybil_copies"):
+        Settings(sybil_copies=-1)
 
 
 def test_topic_shares_by_hand():
@@ -386,3 +389,12 @@ def test_truncated_run_is_the_shorter_run():
             assert a.tobytes() == b.tobytes(), field.name
     with pytest.raises(ValueError, match="cannot be cut"):
         truncated(long, 11)
+
+
+def test_reward_fractions_are_scale_free_without_epsilon():
+    exact = scale_changes(dataclasses.replace(WHITEPAPER, epsilon=1e-12), range(2))
+    assert exact.shape == (2, len(SCORE_SCALES)) and exact.max() < 1e-6
+    changes = scale_changes(WHITEPAPER, range(2))
+    assert (changes[:, 0] > 0.1).all()                  # scores of 1e-4 drown in epsilon
+    claim = scale_claim(changes, WHITEPAPER)
+    assert claim.verdict.startswith("holds only for scores on a scale of at least")
