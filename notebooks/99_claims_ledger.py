@@ -1151,6 +1151,15 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
             rows.append((weeks, f"{fee:g}", f"{share:.3f}", f"{fee / n_topics:g}"))
     cheap = min(DEFECTOR_FEES)
     long_cabal = max(CABAL_WEEKS)
+
+    def cabal_verdict(captures: list[int], longest: float) -> str:
+        if captures == list(CABAL_WEEKS):
+            return "holds"
+        if captures:
+            return (f"holds only once the cabal has lasted {min(captures)} weeks or more: "
+                    "before, the other topics' weights have not yet decayed (EMA of eq 56)")
+        return (f"does not hold: even after {long_cabal} weeks of zero fees a fee of {cheap:g} "
+                f"takes {longest:.1%} of the rewards in its week")
     tends = left[-1] < 0.01 and bool(np.all(np.diff(left) < 0))
     return [
         Claim("A topic whose consumers pay no fees loses its rewards", "§5.3",
@@ -1178,10 +1187,8 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "the cabal has lasted",
               "; ".join(f"W = {w}: fee {cheap:g} takes {captured[w, cheap]:.3f}, fee 1 takes "
                         f"{captured[w, 1.0]:.3f}" for w in CABAL_WEEKS),
-              "holds" if captured[long_cabal, cheap] > 0.9 else (
-                  f"does not hold: even after {long_cabal} weeks of zero fees a fee of {cheap:g} "
-                  f"takes {captured[long_cabal, cheap]:.1%} of the rewards in its week, because "
-                  "the other topics' weights decay only at the EMA rate of eq 56"),
+              cabal_verdict([w for w in CABAL_WEEKS if captured[w, cheap] > 0.9],
+                            captured[long_cabal, cheap]),
               markdown_table(("cabal weeks W", "single fee", "share of the topics' emission",
                               "fee / equal share of the fees before"), rows),
               "how long the cabal has lasted and the size of the fee (the table): the fee must "

@@ -360,8 +360,16 @@ def test_topic_shares_by_hand():
     fees = np.array([[1.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
     shares = topic_shares(fees, np.ones(2), WHITEPAPER)      # alpha_t = 0.5 a week
     np.testing.assert_allclose(shares[:, 0], [0.5, 0.5 / 1.5, 0.25 / 1.25], rtol=1e-12)
+    # a cabal of W weeks, then one fee e: (e^1/2 / 2 + 2^-(W+1)) / (e^1/2 / 2 + 5 2^-(W+1))
+    weeks, fee = 16, 1e-6
+    fees = np.zeros((10 + weeks + 1, 5))
+    fees[:10], fees[-1, 0] = 1.0, fee
+    rest = 0.5 ** (weeks + 1)
+    assert topic_shares(fees, np.ones(5), WHITEPAPER)[-1, 0] == pytest.approx(
+        (fee**0.5 / 2 + rest) / (fee**0.5 / 2 + 5 * rest), rel=1e-12)
     quitting, cabal = fee_claims(WHITEPAPER)
     assert quitting.verdict == "holds"
+    assert "| 16 | 1e-06 | 0.943 |" in cabal.details and "| 8 | 1e-06 | 0.239 |" in cabal.details
     assert "| 1 | 1e-06 |" in cabal.details and cabal.details.count("\n") == 13
 
 
