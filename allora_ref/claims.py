@@ -958,8 +958,8 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
                 flipped.append(name)
         verdict = claim.verdict
         if flipped:
-            verdict += (f"; but not with {' or '.join(flipped)}: the paper does not determine "
-                        "this verdict")
+            verdict += (f"; it changes with {' or '.join(flipped)}: the paper does not "
+                        "determine this verdict")
         result.append(dataclasses.replace(claim, verdict=verdict, depends_on="; ".join(
             filter(None, [claim.depends_on, *lines]))))
     return result
