@@ -84,6 +84,14 @@ other_profile = "allora-simulator"   # the profile the verdicts are also measure
 claims_path = "../reports/claims.md"
 
 # %%
+import os
+
+if os.environ.get("ALLORA_REF_NOTEBOOK_SIZE") == "small":   # `make test`: every check, small
+    epochs, n_seeds, sweep_seeds, sweep_epochs = 40, 3, 2, 20
+    shapley_sizes, shapley_seeds, shapley_epochs = [3], 2, 6
+    attack_seeds, attack_epochs, targeted_epochs = 2, 4, 6
+    dependence_seeds, sybil_seeds, sybil_epochs = 2, 2, 20
+
 from allora_ref.atomic import write_text_atomic
 from allora_ref.params import load_profile, profile_with
 

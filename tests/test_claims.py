@@ -221,7 +221,7 @@ def test_unlock_jump_by_hand():
     assert unlock_jump(0.2 * 0.99 ** np.arange(24), 12) == pytest.approx(1.0, rel=1e-12)
 
 
-def test_reports_are_byte_identical_when_rerun(tmp_path):
+def test_reports_are_byte_identical_when_rerun(tmp_path, monkeypatch):
     """`make reports` twice gives the same files: the experiment and the claims ledger (small
     parameters) run twice through the reports runner, every output compared byte for byte."""
     notebooks = tmp_path / "notebooks"
@@ -233,6 +233,7 @@ def test_reports_are_byte_identical_when_rerun(tmp_path):
              "attack_seeds": "1", "attack_epochs": "2", "targeted_epochs": "2",
              "dependence_seeds": "1", "sybil_seeds": "1", "sybil_epochs": "6", "seed": "5"}
     arguments = [item for name, value in small.items() for item in ("-p", name, value)]
+    monkeypatch.delenv("ALLORA_REF_NOTEBOOK_SIZE", raising=False)   # the sizes above
     outputs = {}
     for attempt in ("first", "second"):
         out = tmp_path / "reports"
