@@ -103,7 +103,7 @@ ifneq ($(NOTEBOOKS),)
 	$(BIN)/jupytext --quiet --to ipynb --set-kernel $(KERNEL) $(NOTEBOOKS)
 	rm -rf $(dir $(NBTEST)) && mkdir -p $(NBTEST) && cp $(NOTEBOOKS_IPYNB) $(NBTEST)/
 endif
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests $(addprefix $(NBTEST)/,$(notdir $(NOTEBOOKS_IPYNB))) --nbval-lax $(PYTEST_ARGS)
+	ALLORA_REF_NOTEBOOK_SIZE=small $(BIN)/python -m pytest -n 2 --dist loadfile tests $(addprefix $(NBTEST)/,$(notdir $(NOTEBOOKS_IPYNB))) --nbval-lax $(PYTEST_ARGS)
 
 reports: $(STAMP)
 	$(BIN)/python -m allora_ref.reports $(REPORT_ARGS)
@@ -120,6 +120,7 @@ vectors: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench_synthesis.py $(BENCH_ARGS)
+	$(BIN)/python tests/bench_claims.py
 
 clean:
 	rm -f notebooks/*.ipynb
