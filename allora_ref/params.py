@@ -31,6 +31,8 @@ ScoreRatioRule = Literal["paper", "chain"]
 StakersRule = Literal["measured", "constant"]
 UnlockTiming = Literal["before-emission", "after-emission"]
 EmaStart = Literal["first-value", "zero"]
+SecondaryWeights = Literal["own-regrets", "network-weights"]
+LossVectorLayout = Literal["eq-13", "with-one-out-forecast-implied"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,21 @@ class Params:
     """Initial regret (deployed: 0.25)."""
     initial_regret_offset: float
     """Initial regret (deployed: 8.25)."""
+    secondary_weights: SecondaryWeights
+    """Eqs 9-11 for the secondary inferences (§3.1 items 1-3: naive, one-out, one-in), which the
+    paper defines twice. "network-weights": each is eq 9 with the network inference's own weights
+    of eq 10, those of the omitted entries set to zero (items 1-2 read literally: "setting their
+    weights to zero", "omits ... from the weighted average in Equation 9"). "own-regrets": each
+    has its own regrets, from the losses of its own inference, normalised (eq 11) over its own
+    members (the sentence after eq 15, "to enable evaluating Equation 10 for each of these";
+    deployed)."""
+    loss_vector_layout: LossVectorLayout
+    """Eqs 12-13: what each reputer reports. "eq-13": the six lines of eq 13, 1 + N_i + N_f + 1 +
+    (N_i + N_f) + N_f entries (21 for 5 inferers and 3 forecasters). "with-one-out-forecast-
+    implied": also the losses of the N_f x N_i forecast-implied inferences recomputed without one
+    inferer (deployed: 36 entries), which the "own-regrets" one-out rows need for the forecasters'
+    regrets (eq 15); "eq-13" therefore requires "network-weights" and a consensus without them
+    (eq 30)."""
 
     # --- §3.2 confidence intervals ------------------------------------------------------------
     ci_percentiles: tuple[float, ...]
@@ -241,6 +258,11 @@ class Params:
         _check(self.sigma_ddof in (0, 1), "sigma_ddof", "must be 0 or 1 (eqs 8, 11)")
         _check(0 <= self.initial_regret_quantile <= 1, "initial_regret_quantile",
                "must lie in [0, 1]")
+        _check(self.loss_vector_layout != "eq-13" or (
+            self.secondary_weights == "network-weights"
+            and not self.consensus_with_one_out_forecast_implied), "loss_vector_layout",
+            '"eq-13" lacks the one-out forecast-implied losses: it needs secondary_weights '
+            '"network-weights" and consensus_with_one_out_forecast_implied false (eqs 13, 15, 30)')
         _check(len(self.ci_percentiles) > 0
                and all(0 < q < 100 for q in self.ci_percentiles)
                and list(self.ci_percentiles) == sorted(self.ci_percentiles),

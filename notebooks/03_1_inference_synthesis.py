@@ -49,6 +49,7 @@ from allora_ref.params import Params
 
 # %% tags=["parameters"]
 golden_dir = ""  # the research simulator's golden data; "" = ../../shared/golden/allora-simulator
+epochs = 60      # epochs of the §3.3 experiment that measures the secondary-inference readings
 
 # %%
 import dataclasses
@@ -144,6 +145,13 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     best = best_member(x, members)
     if params.regret_guard_rails:
         x, members, best = guard_railed_regrets(x, members, best, params)
+    return scaled_potential_gradients(x, members, best, params)
+
+
+def scaled_potential_gradients(x: np.ndarray, members: np.ndarray, best: np.ndarray,
+                               params: Params) -> np.ndarray:
+    """Eqs 5, 10: phi'_{p,c}(x) over the members of the last axis, divided by its value at
+    ``best`` (the largest member x of each row), so that the largest weight is 1; 0 elsewhere."""
     top = log_potential_gradient(np.where(np.isfinite(best), best, params.c), params.p, params.c)
     log_w = log_potential_gradient(x, params.p, params.c)    # phi' increases: top is its max
     log_w -= top
@@ -466,8 +474,20 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
 # | $2 + l$ | one-out $I^-_{li}$ | all but $l$ | for an inferer $l$: $I_{ik}$ recomputed without it |
 # | $2 + N_l + k$ | one-in $I^+_{ki}$ | inferers and forecaster $k$ | $I_{ij}$, $I_{ik}$ |
 #
-# Row 1 is not eq 9 with the forecasters' weights set to zero: it has its own regrets, computed
-# from the naive network's own loss, and its own standard deviation over the inferers.
+# **How the secondary rows are weighted** (`secondary_weights`) is an ambiguity of the paper.
+# Items 1 and 2 define the naive and one-out inferences from eq 9 itself: the naive inference
+# "omits all forecast-implied inferences from the weighted average in Equation 9 by setting their
+# weights to zero", the one-out inference "omits a single inference ... from the weighted
+# average in Equation 9". Read literally (`network-weights`, the `whitepaper` profile), every
+# secondary row uses the network row's weights $w_{il}$ of eq 10 - normalised by eq 11 over all
+# workers - with the omitted entries set to zero; the one-in row likewise keeps the inferers and
+# forecaster $k$. The sentence after eq 15 instead gives each secondary inference "corresponding
+# regrets ... to enable evaluating Equation 10 for each of these" (`own-regrets`, deployed): row 1
+# has its own regrets, computed from the naive inference's own loss, and its own standard
+# deviation over the inferers; likewise every other row. Under `network-weights` those regrets
+# are still computed (eq 15 for every row) but weight nothing. The network inference is the same
+# under both; the measured effect on the secondary inferences and on the scores of eqs 21-24 is
+# at the end of this notebook.
 #
 # **Workers with no regret yet** (`initial_regret`, not in the paper): `zero` starts the EMA of
 # eq 15 at 0; `topic-quantile` (deployed) gives a newcomer the 25% quantile of the known regrets
@@ -491,6 +511,24 @@ def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     return np.vstack([np.ones(n, bool), is_inferer, np.ones((n, n), bool), one_in])
 
 
+def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Params
+                    ) -> np.ndarray:
+    """Eqs 9-10 for every row, read literally (``network-weights``): the network row's weights
+    w_il = phi'(R_hat_{i-1,l}) (``network_regrets``: row 0, shape (1, N_l); members: row 0 of
+    ``members``), with the weights of the workers a row omits set to zero.
+
+    Each row is scaled so that its largest weight is 1 (eq 9 cancels the factor), which keeps a
+    row's weights finite even when the network row's largest weight belongs to an omitted worker.
+    """
+    x = normalised_regrets(network_regrets, members[:1], params)
+    kept = members[:1]
+    if params.regret_guard_rails:
+        x, kept, _ = guard_railed_regrets(x, kept, best_member(x, kept), params)
+    rows = members & kept
+    x = np.broadcast_to(x, rows.shape)
+    return scaled_potential_gradients(x, rows, best_member(x, rows), params)
+
+
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
     """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret,
     computed from the regrets the row knows (those of every worker of its family)."""
@@ -512,15 +550,21 @@ def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) ->
 def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.ndarray,
                         n_inferers: int, first_epoch: bool, params: Params
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Eqs 9-11 for every row: (inferences, weights); weights from phi' of the rows' regrets.
+    """Eqs 9-11 for every row: (inferences, weights); weights from phi' of each row's own
+    regrets, or of the network row's with the omitted entries zeroed (``secondary_weights``).
 
-    A row none of whose members has a regret is a cold start (see ``Params.cold_start``).
+    A row none of whose members has a regret is a cold start (see ``Params.cold_start``); under
+    ``network-weights`` every row is cold when the network row is.
     """
     cold = ~(members & ~np.isnan(regrets)).any(axis=-1, keepdims=True)
+    if params.secondary_weights == "network-weights":
+        cold = np.broadcast_to(cold[:1], cold.shape)
+        warm = network_weights(initial_regrets(regrets[:1], members[:1], params), members, params)
+    else:
+        warm = regret_weights(initial_regrets(regrets, members, params), members, params)
     chain = params.cold_start == "chain"
     cold_members = members & (np.arange(members.shape[-1]) < n_inferers if chain else members)
-    weights = np.where(cold, cold_members.astype(float),
-                       regret_weights(initial_regrets(regrets, members, params), members, params))
+    weights = np.where(cold, cold_members.astype(float), warm)
     combined = weighted_inference(values, weights)
     if chain and first_epoch:
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
@@ -820,3 +864,56 @@ else:
     for name, worst_rel, worst_column, skipped in effects:
         print(f"{name:52s} {worst_rel:14.3e} {skipped:6d}  {worst_column}")
     assert effects[0][1] < 1e-12 and effects[0][3] == 0      # allora-simulator reproduces §3
+
+# %% [markdown]
+# ### The secondary inferences: both readings measured
+#
+# `secondary_weights` (the ambiguity of §3.1 items 1-3 stated at eqs 9-11) changes the naive,
+# one-out and one-in inferences and, through their losses, every worker's score (eqs 21-24).
+# On the golden data the replay keeps the simulator's reported losses, so it measures the
+# inferences themselves: the `allora-simulator` profile with the literal reading, against the
+# simulator's values, column family by column family. In the §3.3 experiment the reputers
+# evaluate the inferences each reading produces, so it measures the losses and the scores too.
+
+# %%
+from allora_ref.compare import compare_tables
+from allora_ref.synthesis_table import replay_synthesis
+
+literal_simulator = dataclasses.replace(simulator, secondary_weights="network-weights")
+if golden is not None:
+    table = read_table(golden)
+    comparison = compare_tables(table, replay_synthesis(table, literal_simulator),
+                                exclude=section_4_columns(table.header))
+    print(f"{'golden §3 columns, literal secondary weights':46s} {'max rel. error':>14s}")
+    for family in comparison.families:
+        print(f"  {family.name:44s} {family.max_rel_error:14.3e}")
+    changed = {family.name for family in comparison.families if family.max_rel_error > 1e-12}
+    assert changed == {"network_naive_inference", "network_inference_oneout_*",
+                       "network_naive_inference_onein_*"}, changed   # the secondary ones only
+
+# %%
+from allora_ref.experiment import Settings, observations
+
+
+def reading_outcome(params):
+    """Mean losses (log10) and mean scores per worker of the §3.3 experiment under ``params``."""
+    runs = list(observations(Settings(epochs=epochs, seed=0), params))
+    losses = np.array([o.epoch.losses for o in runs]) / np.log(10) * np.log(params.log_base)
+    scores = np.array([np.concatenate([o.epoch.inferer_scores, o.epoch.forecaster_scores])
+                       for o in runs])
+    return losses[:, :2].mean(axis=0), scores.mean(axis=0)
+
+
+own_regrets = dataclasses.replace(whitepaper, secondary_weights="own-regrets",
+                                  loss_vector_layout="with-one-out-forecast-implied")
+readings = {"network-weights (whitepaper)": reading_outcome(whitepaper),
+            "own-regrets (deployed)": reading_outcome(own_regrets)}
+print(f"§3.3 experiment, {epochs} epochs: mean log10 loss and mean score per worker (eqs 21-24)")
+print(f"{'reading':30s} {'network':>8s} {'naive':>8s}  scores T_ij, T_ik")
+for name, (loss, score) in readings.items():
+    print(f"{name:30s} {loss[0]:8.4f} {loss[1]:8.4f}  " + " ".join(f"{t:7.4f}" for t in score))
+(net_lit, naive_lit), scores_lit = readings["network-weights (whitepaper)"]
+(net_own, naive_own), scores_own = readings["own-regrets (deployed)"]
+print("largest change of a worker's mean score:", np.abs(scores_lit - scores_own).max())
+assert np.abs(scores_lit - scores_own).max() > 1e-3      # the reading matters for the rewards
+
