@@ -235,12 +235,14 @@ def coalition_log_losses(observation: Observation, params: Params, players: str)
         own = np.broadcast_to(own, (members.shape[0], own.size))
     else:
         raise ValueError(f"players must be 'inferers' or 'forecasters', not {players!r}")
-    values = np.hstack([own, implied])
+    # the full coalition first: it is the network row, whose weights the "network-weights"
+    # reading of the secondary inferences (eqs 9-11) zeroes outside each other coalition
+    values = np.hstack([own, implied])[::-1]
     present = ~np.isnan(values)
     regrets = np.broadcast_to(synthesis.regrets[0], values.shape)
     combined, _ = combined_inferences(values, regrets, present, submissions.n_inferers,
                                       bool(np.isnan(previous)), params)
-    return log_losses(combined, observation.truth, squared_error, params.log_base)
+    return log_losses(combined[::-1], observation.truth, squared_error, params.log_base)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -315,7 +317,7 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             markdown_table(("workers", "rank correlation", "relative error", "epochs"), rows)))
     return claims
 
-# --- notebooks/99_claims_ledger.py:463 (Figure 3 and §4.2: who earns what)
+# --- notebooks/99_claims_ledger.py:465 (Figure 3 and §4.2: who earns what)
 def reward_claims(runs: Sequence[Run]) -> list[Claim]:
     """Figure 3 and §4.2: cumulative rewards of the best performers and of the task classes."""
     classes = (("inference", lambda r: r.inferer_losses.mean(axis=0), lambda r: r.inferer_rewards),
@@ -370,7 +372,7 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
               share_verdict(final[:, 2] < final[:, :2].min(axis=1))),
     ]
 
-# --- notebooks/99_claims_ledger.py:533 (§4.1: attacks on the reputers' consensus)
+# --- notebooks/99_claims_ledger.py:535 (§4.1: attacks on the reputers' consensus)
 STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
@@ -443,7 +445,7 @@ def attack_claims(table: np.ndarray, n_reputers: int = 5, silenced: float = 0.05
                         for phi, _, _, e, last in rows), minority_verdict),
     ]
 
-# --- notebooks/99_claims_ledger.py:621 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:623 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -476,7 +478,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05) -> list[Claim]:
         "; ".join(f"{row[0]}: {min(row[1:])} to {max(row[1:])}" for row in rows), verdict,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows))]
 
-# --- notebooks/99_claims_ledger.py:668 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:670 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -529,7 +531,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               verdict("stable and higher with fees")),
     ]
 
-# --- notebooks/99_claims_ledger.py:734 (The ledger)
+# --- notebooks/99_claims_ledger.py:736 (The ledger)
 def ledger(claims: Sequence[Claim], configuration: str) -> str:
     """The claims ledger as Markdown: a summary table, then one section per claim."""
     lines = ["# Claims ledger", "",

@@ -95,9 +95,9 @@ class Params:
     """Eqs 12-13: what each reputer reports. "eq-13": the six lines of eq 13, 1 + N_i + N_f + 1 +
     (N_i + N_f) + N_f entries (21 for 5 inferers and 3 forecasters). "with-one-out-forecast-
     implied": also the losses of the N_f x N_i forecast-implied inferences recomputed without one
-    inferer (deployed: 36 entries), which the "own-regrets" one-out rows need for the forecasters'
-    regrets (eq 15); "eq-13" therefore requires "network-weights" and a consensus without them
-    (eq 30)."""
+    inferer (deployed: 36 entries). Under "eq-13" these entries are absent: the consensus (eq 30)
+    has none of them, and the forecasters' regrets in the one-out rows of inferers (eq 15), which
+    only "own-regrets" uses, keep their initial value (initial_regret)."""
 
     # --- §3.2 confidence intervals ------------------------------------------------------------
     ci_percentiles: tuple[float, ...]
@@ -258,11 +258,6 @@ class Params:
         _check(self.sigma_ddof in (0, 1), "sigma_ddof", "must be 0 or 1 (eqs 8, 11)")
         _check(0 <= self.initial_regret_quantile <= 1, "initial_regret_quantile",
                "must lie in [0, 1]")
-        _check(self.loss_vector_layout != "eq-13" or (
-            self.secondary_weights == "network-weights"
-            and not self.consensus_with_one_out_forecast_implied), "loss_vector_layout",
-            '"eq-13" lacks the one-out forecast-implied losses: it needs secondary_weights '
-            '"network-weights" and consensus_with_one_out_forecast_implied false (eqs 13, 15, 30)')
         _check(len(self.ci_percentiles) > 0
                and all(0 < q < 100 for q in self.ci_percentiles)
                and list(self.ci_percentiles) == sorted(self.ci_percentiles),

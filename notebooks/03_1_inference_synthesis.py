@@ -172,6 +172,7 @@ def scaled_potential_gradients(x: np.ndarray, members: np.ndarray, best: np.ndar
 # We check each claimed property symbolically.
 
 # %%
+# proof: eq 6
 phi = sp.log(1 + sp.exp(p * (x - c)))
 dphi, d2phi = sp.diff(phi, x), sp.diff(phi, x, 2)
 assert sp.simplify(d2phi - p**2 * sp.exp(p * (x - c)) / (1 + sp.exp(p * (x - c)))**2) == 0
@@ -217,6 +218,7 @@ assert np.isfinite(potential(1e300, 3, 0.75)) and potential(-1e300, 3, 0.75) == 
 # ones tend to the constant $p$, with the transition at $c$. We derive it from eq 6.
 
 # %%
+# identity: eq 7
 dphi_paper = p / (sp.exp(-p * (x - c)) + 1)
 assert sp.simplify(dphi - dphi_paper) == 0
 assert sp.limit(dphi_paper, x, sp.oo) == p and sp.limit(dphi_paper, x, -sp.oo) == 0
@@ -393,6 +395,35 @@ assert abs(weighted_inference(values_3, w_wp)[0] - exact_inference) <= 1e-12 * a
 print("normalised regrets:", x_far[0])
 print("exact:", exact_inference, " log-space:", weighted_inference(values_3, w_wp)[0],
       " guard rails:", weighted_inference(values_3, w_sim)[0])
+
+# %% [markdown]
+# The two regimes of eq 5 in the code. Above $c$ the weights tend to the constant $p$ (relative
+# gap $e^{-p(x-c)}$, from $\phi' = p/(1 + e^{-p(x-c)})$); below it the weight ratio of two
+# inferers is the power law of their forecasted losses, up to the correction term above. Both
+# are measured on `regret_weights` with regrets whose normalised values sit deep in each regime.
+
+# %%
+# proof: eq 5
+for scale in (1.0, 3.0):
+    shift = -6.0 * scale                                   # deep below c: the power-law regime
+    forecast_logs = np.array([[0.0, 0.02, 0.05, 0.1]]) * scale
+    regrets_low = shift - forecast_logs                    # eq 4 with log L_{i-1} = shift
+    members_low = np.ones_like(regrets_low, dtype=bool)
+    w_low = regret_weights(regrets_low, members_low, whitepaper)[0]
+    spread = masked_std(regrets_low, members_low, whitepaper.sigma_ddof)[0] + whitepaper.epsilon
+    power = -whitepaper.p / (spread * np.log(whitepaper.log_base))
+    assert abs(float(exponent.subs({p: whitepaper.p, s: spread, b: whitepaper.log_base})) - power) \
+        <= 1e-12 * abs(power)                              # the proven exponent, evaluated
+    losses = whitepaper.log_base ** forecast_logs[0]
+    x_low = normalised_regrets(regrets_low, members_low, whitepaper)[0]
+    correction = np.exp(whitepaper.p * (x_low.max() - whitepaper.c))
+    np.testing.assert_allclose(w_low / w_low[0], (losses / losses[0]) ** power,
+                               rtol=2 * correction + 1e-12)      # + rounding of ln w
+regrets_high = np.array([[5.0, 5.5, 6.0, 8.0]])              # deep above c: constant weights
+members_high = np.ones_like(regrets_high, dtype=bool)
+x_high = normalised_regrets(regrets_high, members_high, whitepaper)[0]
+w_high = regret_weights(regrets_high, members_high, whitepaper)[0]
+np.testing.assert_allclose(w_high, 1.0, rtol=np.exp(-whitepaper.p * (x_high.min() - whitepaper.c)))
 
 # %% [markdown]
 # ## Eqs 3-8 together: forecast-implied inferences
@@ -576,13 +607,31 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
 #
 # $$\mathbf{I}_i = \{I_i, I_{ij}, I_{ik}, I^-_i, I^-_{li}, I^+_{ki}\}, \qquad (12)$$
 # each compared with the ground truth $\mathcal{Y}$ through the topic's loss function $Q$ by every
-# reputer $m$ (eq 13, six lines, one per member of eq 12). As deployed, the reputers also report
-# the loss of every one-out recomputed forecast-implied inference $I_{ik}$ without $j$: the regret
-# of forecaster $k$ in the network without inferer $j$ needs it. The flat order of this *loss
-# vector* is fixed once here and used by eqs 14, 15 and (in §4) 30:
+# reputer $m$, when the truth arrives (the paper assumes one step later):
+# $$\begin{aligned} \mathcal{L}_{im} &= Q(I_{i-1}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}_{ijm} &= Q(I_{i-1,j}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}_{ikm} &= Q(I_{i-1,k}, \mathcal{Y}_{i-1}), \\
+#   \mathcal{L}^-_{im} &= Q(I^-_{i-1}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}^-_{lim} &= Q(I^-_{l,i-1}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}^+_{kim} &= Q(I^+_{k,i-1}, \mathcal{Y}_{i-1}). \end{aligned} \qquad (13)$$
+# Read as written, a reputer reports $1 + N_i + N_f + 1 + (N_i + N_f) + N_f$ losses: 21 for 5
+# inferers and 3 forecasters. As deployed, the reputers also report the loss of every one-out
+# recomputed forecast-implied inference ($I_{ik}$ without $j$, §3.1 item 2): $N_f N_i$ more, 36
+# for 5 and 3. The flat order of this *loss vector* is fixed once here and used by eqs 14, 15 and
+# (in §4) 30:
 #
 # network, naive, inferers $j$, forecasters $k$, one-out forecast-implied ($k$ major, $j$ minor),
 # one-out network ($l$), one-in ($k$).
+#
+# **Layout** (`loss_vector_layout`): `eq-13` (the `whitepaper` profile) takes the report of eq 13
+# as written; its one-out forecast-implied entries are absent (NaN), which eq 14 already handles
+# as "nobody reported it". Their only use is eq 15's regret of forecaster $k$ in the one-out row
+# of inferer $j$, which weights $k$ there under `own-regrets` (deployed). Under `network-weights`
+# (eqs 9-11 above, the `whitepaper` profile) that row takes the network row's weights, whose
+# regrets come from the losses of eq 13 alone: the regrets eq 13 lacks are never needed, and
+# stay undefined (NaN). Combined with `own-regrets`, they would keep their initial value
+# (`initial_regret`) for ever. The consensus of eq 30 never holds an entry nobody reported.
+# `with-one-out-forecast-implied` (deployed) reports all of them.
 #
 # Reputers may also fold history into a loss (their own EMA with $\alpha_m$); that is their
 # choice and not part of the rule. Eq 13 is given here for a loss function such as the squared
@@ -593,6 +642,37 @@ def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
         + (n_inferers + n_forecasters) + n_forecasters
+
+
+def one_out_forecast_implied_entries(n_inferers: int, n_forecasters: int) -> slice:
+    """Eqs 12-13: where the one-out recomputed forecast-implied losses sit in the loss vector."""
+    start = 2 + n_inferers + n_forecasters
+    return slice(start, start + n_forecasters * n_inferers)
+
+
+def reported_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
+    """Eq 13: which loss-vector entries a reputer reports (``loss_vector_layout``)."""
+    entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
+    if params.loss_vector_layout == "eq-13":
+        entries[one_out_forecast_implied_entries(n_inferers, n_forecasters)] = False
+    return entries
+
+
+def loss_vectors(reported_log_losses, n_inferers: int, n_forecasters: int, params: Params
+                 ) -> np.ndarray:
+    """Eq 13: the reputers' reports (one row each, in the profile's layout) as loss vectors;
+    entries the layout does not report are absent (NaN)."""
+    reported = checked_array(reported_log_losses, "reported log-losses log L_im", "eq 13",
+                             ndim=2, absent_allowed=True)
+    entries = reported_entries(n_inferers, n_forecasters, params)
+    if reported.shape[1] != entries.sum():
+        raise ValueError(f"reported log-losses log L_im (eq 13) must have {entries.sum()} "
+                         f"columns (loss_vector_layout {params.loss_vector_layout!r}, "
+                         f"{n_inferers} inferers, {n_forecasters} forecasters), "
+                         f"got shape {reported.shape}")
+    vectors = np.full((reported.shape[0], entries.size), np.nan)
+    vectors[:, entries] = reported
+    return vectors
 
 
 def all_inferences(network: np.ndarray, forecast_implied: np.ndarray,
@@ -657,6 +737,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
 # is carried over.
 
 # %%
+# identity: eq 15
 alpha, R0 = sp.symbols("alpha R_0", positive=True)
 d = sp.symbols("d0:5", real=True)
 R = R0
@@ -673,12 +754,11 @@ def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
     n_l = n_inferers + n_forecasters
-    one_out_fi = losses[2 + n_l: 2 + n_l + n_forecasters * n_inferers].reshape(
-        n_forecasters, n_inferers)
+    block = one_out_forecast_implied_entries(n_inferers, n_forecasters)
     workers = losses[2: 2 + n_l]
     members = np.tile(workers, (2 + n_l + n_forecasters, 1))
-    members[2: 2 + n_inferers, n_inferers:] = one_out_fi.T
-    reference = np.concatenate([losses[:2], losses[2 + n_l + n_forecasters * n_inferers:]])
+    members[2: 2 + n_inferers, n_inferers:] = losses[block].reshape(n_forecasters, n_inferers).T
+    reference = np.concatenate([losses[:2], losses[block.stop:]])
     return reference, members
 
 
@@ -906,6 +986,7 @@ def reading_outcome(params):
 
 own_regrets = dataclasses.replace(whitepaper, secondary_weights="own-regrets",
                                   loss_vector_layout="with-one-out-forecast-implied")
+# (own regrets need the one-out forecast-implied losses of the deployed layout)
 readings = {"network-weights (whitepaper)": reading_outcome(whitepaper),
             "own-regrets (deployed)": reading_outcome(own_regrets)}
 print(f"§3.3 experiment, {epochs} epochs: mean log10 loss and mean score per worker (eqs 21-24)")

@@ -265,8 +265,7 @@ def test_secondary_inferences_with_the_network_weights_zeroed():
 def test_secondary_inferences_with_their_own_regrets():
     """The deployed reading: each row's own regrets, normalised over its own members."""
     values, regrets, members = secondary_table()
-    own = dataclasses.replace(WHITEPAPER, secondary_weights="own-regrets",
-                              loss_vector_layout="with-one-out-forecast-implied")
+    own = dataclasses.replace(WHITEPAPER, secondary_weights="own-regrets")
     combined, _ = spec.combined_inferences(values, regrets, members, 2, False, own)
     naive = [phi_prime(-0.2 / 0.21), phi_prime(0.2 / 0.21)]          # sigma(-0.2, 0.2) = 0.2
     one_out_0 = [phi_prime(0.1 / 0.06), phi_prime(0.2 / 0.06)]      # (0.1, 0.2): sigma 0.05

@@ -69,12 +69,12 @@ def scaled_potential_gradients(x: np.ndarray, members: np.ndarray, best: np.ndar
     log_w *= members
     return log_w
 
-# --- notebooks/03_1_inference_synthesis.py:197 (Eq 6: the potential function)
+# --- notebooks/03_1_inference_synthesis.py:198 (Eq 6: the potential function)
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
     return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
 
-# --- notebooks/03_1_inference_synthesis.py:231 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:233 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     z = np.subtract(x, c, out=np.empty(np.shape(x)))
@@ -95,7 +95,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:284 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:286 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -114,7 +114,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     normalised *= scale[..., None]
     return normalised
 
-# --- notebooks/03_1_inference_synthesis.py:350 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:352 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
                          params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -135,7 +135,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:413 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:444 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -174,7 +174,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:505 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:536 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -242,11 +242,42 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:591 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:640 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
         + (n_inferers + n_forecasters) + n_forecasters
+
+
+def one_out_forecast_implied_entries(n_inferers: int, n_forecasters: int) -> slice:
+    """Eqs 12-13: where the one-out recomputed forecast-implied losses sit in the loss vector."""
+    start = 2 + n_inferers + n_forecasters
+    return slice(start, start + n_forecasters * n_inferers)
+
+
+def reported_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
+    """Eq 13: which loss-vector entries a reputer reports (``loss_vector_layout``)."""
+    entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
+    if params.loss_vector_layout == "eq-13":
+        entries[one_out_forecast_implied_entries(n_inferers, n_forecasters)] = False
+    return entries
+
+
+def loss_vectors(reported_log_losses, n_inferers: int, n_forecasters: int, params: Params
+                 ) -> np.ndarray:
+    """Eq 13: the reputers' reports (one row each, in the profile's layout) as loss vectors;
+    entries the layout does not report are absent (NaN)."""
+    reported = checked_array(reported_log_losses, "reported log-losses log L_im", "eq 13",
+                             ndim=2, absent_allowed=True)
+    entries = reported_entries(n_inferers, n_forecasters, params)
+    if reported.shape[1] != entries.sum():
+        raise ValueError(f"reported log-losses log L_im (eq 13) must have {entries.sum()} "
+                         f"columns (loss_vector_layout {params.loss_vector_layout!r}, "
+                         f"{n_inferers} inferers, {n_forecasters} forecasters), "
+                         f"got shape {reported.shape}")
+    vectors = np.full((reported.shape[0], entries.size), np.nan)
+    vectors[:, entries] = reported
+    return vectors
 
 
 def all_inferences(network: np.ndarray, forecast_implied: np.ndarray,
@@ -272,7 +303,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:630 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:710 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -287,17 +318,16 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:671 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:752 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
     n_l = n_inferers + n_forecasters
-    one_out_fi = losses[2 + n_l: 2 + n_l + n_forecasters * n_inferers].reshape(
-        n_forecasters, n_inferers)
+    block = one_out_forecast_implied_entries(n_inferers, n_forecasters)
     workers = losses[2: 2 + n_l]
     members = np.tile(workers, (2 + n_l + n_forecasters, 1))
-    members[2: 2 + n_inferers, n_inferers:] = one_out_fi.T
-    reference = np.concatenate([losses[:2], losses[2 + n_l + n_forecasters * n_inferers:]])
+    members[2: 2 + n_inferers, n_inferers:] = losses[block].reshape(n_forecasters, n_inferers).T
+    reference = np.concatenate([losses[:2], losses[block.stop:]])
     return reference, members
 
 
@@ -315,7 +345,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:709 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:789 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""

@@ -23,14 +23,14 @@ def amount(value, quantity: str, equation: str) -> np.ndarray:
     check_non_negative(array, quantity, equation)
     return array
 
-# --- notebooks/05_1_token_emission.py:95 (Eq 47: the emission of a step)
+# --- notebooks/05_1_token_emission.py:96 (Eq 47: the emission of a step)
 def total_emission(e, staked, epochs_per_month: float) -> np.ndarray:
     """Eq 47: E_i = e_i N_staked,i / N_epochs, the tokens emitted in one step."""
     e = amount(e, "emission per staked token e_i", "eq 47")
     staked = amount(staked, "staked supply N_staked,i", "eq 47")
     return e * staked / epochs_per_month
 
-# --- notebooks/05_1_token_emission.py:131 (Eq 48: the target emission per staked token)
+# --- notebooks/05_1_token_emission.py:133 (Eq 48: the target emission per staked token)
 def target_emission(treasury, circulating, staked, total_supply: float, f_e: float) -> np.ndarray:
     """Eq 48: e^_target,i = f_e T_total,i N_circ,i / (N_staked,i N_total), per staked token."""
     treasury = amount(treasury, "treasury T_total,i", "eq 48")
@@ -41,7 +41,7 @@ def target_emission(treasury, circulating, staked, total_supply: float, f_e: flo
                          "staked token")
     return f_e * treasury * circulating / (staked * total_supply)
 
-# --- notebooks/05_1_token_emission.py:183 (Eqs 49-50: the APY cap)
+# --- notebooks/05_1_token_emission.py:186 (Eqs 49-50: the APY cap)
 def monthly_percentage_yield(stakers_fraction, e) -> np.ndarray:
     """Eq 49: xi_i = f_stakers,i e_i, the monthly yield of a staked token."""
     return amount(stakers_fraction, "staker fraction f_stakers,i", "eq 49") * amount(
@@ -71,13 +71,13 @@ def maximum_emission(xi_max: float, stakers_fraction) -> np.ndarray:
         raise ValueError("staker fraction f_stakers,i (eq 50) must be > 0")
     return xi_max / fraction
 
-# --- notebooks/05_1_token_emission.py:233 (Eq 51: the capped target)
+# --- notebooks/05_1_token_emission.py:237 (Eq 51: the capped target)
 def capped_target_emission(target, maximum) -> np.ndarray:
     """Eq 51: e^_i = min(e^_target,i, e^_max,i) (NaN = unknown propagates)."""
     return np.minimum(amount(target, "target e^_target,i", "eq 51"),
                       amount(maximum, "cap e^_max,i", "eq 51"))
 
-# --- notebooks/05_1_token_emission.py:269 (Eq 52: emission smoothing)
+# --- notebooks/05_1_token_emission.py:274 (Eq 52: emission smoothing)
 def exponential_moving_average(new, previous, alpha, has_history, start: str) -> np.ndarray:
     """Eqs 52, 56: alpha new + (1 - alpha) previous, elementwise.
 
@@ -88,7 +88,7 @@ def exponential_moving_average(new, previous, alpha, has_history, start: str) ->
     first = new if start == "first-value" else alpha * new
     return np.where(has_history, alpha * new + (1.0 - alpha) * previous, first)
 
-# --- notebooks/05_1_token_emission.py:302 (Eq 53: smoothing at other cadences)
+# --- notebooks/05_1_token_emission.py:307 (Eq 53: smoothing at other cadences)
 def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     """Eq 53: alpha^ = 1 - (1 - alpha)^(Delta t / period), with steps_per_period = period / Delta t.
 
@@ -97,7 +97,7 @@ def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     with np.errstate(divide="ignore"):                        # alpha = 1: log1p(-1) = -inf
         return -np.expm1(np.log1p(-np.asarray(alpha, dtype=float)) / steps_per_period)
 
-# --- notebooks/05_1_token_emission.py:344 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:384 (Eqs 47-53 together: one emission step and the supply)
 @dataclass(frozen=True)
 class Supply:
     """The token supply (eq 48's quantities): treasury + circulating + locked = N_total.
@@ -237,7 +237,7 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                         float(total / requested) if requested > 0 else 1.0)
     return emission, EmissionState(after, float(e), True, float(following))
 
-# --- notebooks/05_1_token_emission.py:508 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:582 (Eqs 47-53 together: one emission step and the supply)
 def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> np.ndarray:
     """Tokens unlocked in each month (not in the paper): nothing before the cliff, then linear.
 
@@ -252,7 +252,7 @@ def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> 
 
     return amounts * (vested_months(months) - vested_months(months - 1)) / vesting_months
 
-# --- notebooks/05_1_token_emission.py:543 (Figure 4: the APY through a major unlock)
+# --- notebooks/05_1_token_emission.py:617 (Figure 4: the APY through a major unlock)
 @dataclass(frozen=True)
 class Figure4Scenario:
     """The set-up of Figure 4 (§5.1), beyond what the paper states (a major unlock after one year,
@@ -320,7 +320,7 @@ def figure4_setups(params: Params, scenario: Figure4Scenario) -> dict[str, dict]
             "smoothing": run_scenario(params, scenario, 0.0),
             "smoothing and fees": run_scenario(params, scenario, scenario.fee_rate)}
 
-# --- notebooks/05_1_token_emission.py:625 (Figure 4: the APY through a major unlock)
+# --- notebooks/05_1_token_emission.py:699 (Figure 4: the APY through a major unlock)
 def figure4_measures(setups: dict[str, dict], scenario: Figure4Scenario) -> dict[str, float]:
     """What Figure 4 shows (eqs 47-53), measured on ``figure4_setups``: the monthly APY change
     at the unlock without smoothing and whether it is the largest drop, the largest monthly
