@@ -272,7 +272,8 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         true_losses = log_losses(vector, truth, squared_error, 10.0)
         ema = reputer_reports(true_losses, ema, participants, reporting)
         reward = float(emission[index])
-        reported = (ema * to_profile_base)[:, reported_entries(n, n, params)]
+        reported = (ema * to_profile_base)[:, reported_entries(
+            submissions.n_inferers, submissions.n_forecasters, params)]   # the eq 13 layout
         epoch, next_state = step(state, EpochInputs(submissions, reported, reward), params)
         yield Observation(index, participants, truth, outperformer, reward, state, submissions,
                           true_losses, epoch)
@@ -347,7 +348,7 @@ def simulate(settings: Settings, params: Params) -> Run:
                stacked(e.reputer_rewards for e in epochs), stacked(e.entropies for e in epochs),
                stacked(e.forecasting_utility for e in epochs))
 
-# --- notebooks/03_3_numerical_experiment.py:589 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:590 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -380,7 +381,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:652 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:653 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 

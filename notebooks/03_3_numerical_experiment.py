@@ -477,7 +477,8 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         true_losses = log_losses(vector, truth, squared_error, 10.0)
         ema = reputer_reports(true_losses, ema, participants, reporting)
         reward = float(emission[index])
-        reported = (ema * to_profile_base)[:, reported_entries(n, n, params)]
+        reported = (ema * to_profile_base)[:, reported_entries(
+            submissions.n_inferers, submissions.n_forecasters, params)]   # the eq 13 layout
         epoch, next_state = step(state, EpochInputs(submissions, reported, reward), params)
         yield Observation(index, participants, truth, outperformer, reward, state, submissions,
                           true_losses, epoch)

@@ -178,9 +178,9 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
 # both readings and every $N_f$ up to 60:
 
 # %%
-for profile, form in (("whitepaper", f_plus_paper), ("allora-simulator", f_plus_banzhaf)):
+for profile_name, form in (("whitepaper", f_plus_paper), ("allora-simulator", f_plus_banzhaf)):
     for n_f in range(1, 61):
-        assert sp.Rational(one_in_fraction(n_f, load_profile(profile))) == form.subs(N_f, n_f)
+        assert sp.Rational(one_in_fraction(n_f, load_profile(profile_name))) == form.subs(N_f, n_f)
 
 # %% [markdown]
 # ## Eqs 26-28: worker reward fractions and the mapping function

@@ -549,15 +549,15 @@ assert sp.simplify(after_supply["treasury"] + after_supply["circulating"]
 assert sp.simplify(T_ - after_supply["treasury"] - (E_ - F_)) == 0
 assert sp.simplify(after_supply["circulating"] - after_supply["staked"]
                    - ((C_ - S_) + (U_ - Us_) + E_ - F_)) == 0
-for profile in (whitepaper, simulator):
-    state = EmissionState.genesis(Supply(4e6, 6e6, 3e6, 1e6), profile)
+for supply_params in (whitepaper, simulator):
+    state = EmissionState.genesis(Supply(4e6, 6e6, 3e6, 1e6), supply_params)
     for month in range(40):
         before = state.supply
         flows = EmissionInputs(unlock=min(before.locked, 1e5), unlock_staked=5e4 * (before.locked > 0),
                                fees=2e3 * month, reputer_fraction=1 / 3)
-        emission, state = emission_step(state, flows, profile)
+        emission, state = emission_step(state, flows, supply_params)
         after = state.supply
-        fees = flows.fees if profile.fees_to_treasury else 0.0
+        fees = flows.fees if supply_params.fees_to_treasury else 0.0
         assert abs(after.total - before.total) <= 1e-15 * before.total * 4
         assert abs((before.treasury - after.treasury) - (emission.total - fees)) <= 1e-6
         assert after.locked == before.locked - flows.unlock and after.staked <= after.circulating
