@@ -18,7 +18,8 @@ import numpy as np
 from allora_ref.compare import compare_tables
 from allora_ref.params import Params
 from allora_ref.spec.epoch import EpochInputs, TopicState, step
-from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, loss_vector_size
+from allora_ref.spec.inference_synthesis import (
+    Submissions, SynthesisState, loss_vector_size, reported_entries)
 from allora_ref.spec.participant_rewards import score_window
 from allora_ref.table import (Table, check_consecutive_keys, family_size, format_number,
                               parse_optional_number, read_table)
@@ -273,6 +274,7 @@ def row_epoch(row: Row, columns: SynthesisColumns, history: History, params: Par
                               .reshape(c.n_forecasters, c.n_inferers))
     stakes = row.required(names("reputer_stake_{}", c.n_reputers))
     reported = np.array([row.values(n) for n in c.reputer_losses])
+    reported = reported[:, reported_entries(c.n_inferers, c.n_forecasters, params)]
     topic_reward = row.get("topic_rewards")
     return topic_state(history, stakes, params), EpochInputs(
         submissions, reported, 0.0 if topic_reward is None else topic_reward)

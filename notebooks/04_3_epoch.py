@@ -37,7 +37,8 @@ from allora_ref.checks import check_non_negative, check_shape, checked_array, fl
 from allora_ref.params import Params
 from allora_ref.spec.confidence_intervals import confidence_interval
 from allora_ref.spec.inference_synthesis import (
-    NetworkInferences, Submissions, SynthesisState, regret_table_losses, settle, synthesise)
+    NetworkInferences, Submissions, SynthesisState, loss_vectors, regret_table_losses, settle,
+    synthesise)
 from allora_ref.spec.participant_rewards import (
     consensus_at, consensus_entries, listening_coefficients, mapped_scores,
     reputer_reward_fractions, reward_fractions, score_window, updated_stakes, worker_scores)
@@ -89,8 +90,8 @@ class EpochInputs:
     submissions: Submissions
     """Inferences and forecasted log-losses (eqs 1-2)."""
     reported_log_losses: np.ndarray
-    """Every reputer's log-loss of every inference of eq 12, shape (N_r, loss vector); NaN =
-    not reported (eq 13)."""
+    """Every reputer's log-loss of every inference of eq 12 its profile's layout reports
+    (``loss_vector_layout``), shape (N_r, entries); NaN = not reported (eq 13)."""
     topic_reward: float
     """E_{t,i}, the topic's reward of the epoch (eqs 41, 55)."""
 
@@ -205,8 +206,7 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
     """
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
-    reported = checked_array(inputs.reported_log_losses, "reported log-losses log L_im",
-                             "eq 13", ndim=2, absent_allowed=True)
+    reported = loss_vectors(inputs.reported_log_losses, n_i, n_f, params)
     topic_reward = float(checked_array(inputs.topic_reward, "topic reward E_ti", "eq 41"))
     if topic_reward < 0:
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
@@ -276,7 +276,8 @@ n_epochs = 12
 # %%
 
 from allora_ref.params import load_profile, section_fields
-from allora_ref.spec.inference_synthesis import all_inferences, log_losses, squared_error
+from allora_ref.spec.inference_synthesis import (
+    all_inferences, log_losses, reported_entries, squared_error)
 
 whitepaper = load_profile("whitepaper")
 simulator = load_profile("allora-simulator")
@@ -291,6 +292,7 @@ for name, params in (("whitepaper", whitepaper), ("allora-simulator", simulator)
         vector = all_inferences(inferred.combined, inferred.forecast_implied,
                                 inferred.one_out_forecast_implied, submissions.inferences)
         exact = log_losses(vector, truth, squared_error, params.log_base)
+        exact = exact[reported_entries(3, 2, params)]           # the profile's eq 13 layout
         reports = exact + rng.normal(0, 0.01, size=(3, exact.size))
         epoch, next_state = step(state, EpochInputs(submissions, reports, 100.0), params, inferred)
         paid = epoch.inferer_rewards.sum() + epoch.forecaster_rewards.sum() + epoch.reputer_rewards.sum()

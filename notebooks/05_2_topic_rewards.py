@@ -65,6 +65,7 @@ simulator = load_profile("allora-simulator")
 # that exports a few topics), eq 55 takes the sum of all weights as an input.
 
 # %%
+# identity: eqs 54-55
 E_i, f_v = sp.symbols("E_i f_v", positive=True)
 S = sp.symbols("S1:4", positive=True)
 w = sp.symbols("w1:5", positive=True)
@@ -166,6 +167,7 @@ print(f"monthly alpha_t: paper {topic_weight_alpha(simulator)}, "
 # (The chain also divides $C$ by the topic's epoch length in blocks before eq 57.)
 
 # %%
+# proof: eq 57
 S_t, C_t, mu, nu = sp.symbols("S_t C_t mu nu", positive=True)
 w_hat = S_t**mu * C_t**nu
 half_half = {mu: sp.Rational(1, 2), nu: sp.Rational(1, 2)}

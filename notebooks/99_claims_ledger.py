@@ -472,12 +472,14 @@ def coalition_log_losses(observation: Observation, params: Params, players: str)
         own = np.broadcast_to(own, (members.shape[0], own.size))
     else:
         raise ValueError(f"players must be 'inferers' or 'forecasters', not {players!r}")
-    values = np.hstack([own, implied])
+    # the full coalition first: it is the network row, whose weights the "network-weights"
+    # reading of the secondary inferences (eqs 9-11) zeroes outside each other coalition
+    values = np.hstack([own, implied])[::-1]
     present = ~np.isnan(values)
     regrets = np.broadcast_to(synthesis.regrets[0], values.shape)
     combined, _ = combined_inferences(values, regrets, present, submissions.n_inferers,
                                       bool(np.isnan(previous)), params)
-    return log_losses(combined, observation.truth, squared_error, params.log_base)
+    return log_losses(combined[::-1], observation.truth, squared_error, params.log_base)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -39,7 +39,15 @@ STATUSES = {"specified", "pending"}
 SYMPY_REQUIRED = {4, 6, 7, 8, 15, 17}
 
 COMMON_KEYS = {"number", "section", "title", "latex", "status", "printed", "note"}
-SPECIFIED_KEYS = {"functions", "notebook", "tests", "deviations", "sympy", "symbols"}
+SPECIFIED_KEYS = {"functions", "notebook", "tests", "deviations", "sympy", "symbols",
+                  "established", "cell"}
+#: How the spec establishes an equation: a "proof" of its asserted properties or of its form for
+#: every value of its symbols, a symbolic "identity" it is checked against, "numeric" checks only,
+#: or a "definition" with nothing to derive.
+ESTABLISHED = {"proof", "identity", "numeric", "definition"}
+#: The closed forms (DESIGN "Symbolic where the paper is symbolic", and the properties the paper
+#: asserts of them): each needs a proof or identity cell.
+CLOSED_FORMS = {5, 6, 7, 15, 17, 18, 25, 28, 29, 37, 40, 41, 44, 45, 47, 48, 50, 51, 52, 53, 57}
 PENDING_KEYS = {"notebook", "deviations_expected"}
 
 #: Public functions of the generated spec modules that implement no numbered equation. Keep this
@@ -485,3 +493,37 @@ def test_sympy_section_5_agrees_with_the_package():
     for number, values, got in _section_5_cases():
         np.testing.assert_allclose(got, _exact(number, **values), rtol=1e-13,
                                    err_msg=f"eq {number} differs from its sympy form")
+
+
+# --- how each equation is established ---------------------------------------------------------
+
+def code_cells(notebook: str) -> list[str]:
+    """The sources of the code cells of a py:percent notebook (markdown cells excluded)."""
+    cells = re.split(r"^# %%", (ROOT / notebook).read_text(encoding="utf-8"), flags=re.M)[1:]
+    return [cell for cell in cells if not cell.startswith(" [markdown]")]
+
+
+def test_every_equation_says_how_it_is_established():
+    """``established`` is one of ESTABLISHED; a proof or identity names its ``cell``: a code cell
+    of the equation's notebook with the comment line ``# <cell>``, which cites the equation and
+    asserts; every closed form is established by a proof or an identity."""
+    failures = []
+    for e in catalog():
+        n, how, cell = e.get("number"), e.get("established"), e.get("cell")
+        if how not in ESTABLISHED:
+            failures.append(f"eq {n}: established {how!r} is not one of {sorted(ESTABLISHED)}")
+        elif n in CLOSED_FORMS and how not in ("proof", "identity"):
+            failures.append(f"eq {n}: a closed form established as {how!r}, not by a proof")
+        elif how in ("proof", "identity"):
+            found = [c for c in code_cells(e.get("notebook", "")) if
+                     re.search(rf"^# {re.escape(cell)}\s*$", c, re.M)] if cell else []
+            if not cell or not cell.startswith(f"{how}:") or n not in cited(cell):
+                failures.append(f"eq {n}: cell {cell!r} must read '{how}: eq {n}' (or cite it)")
+            elif len(found) != 1 or not re.search(r"^\s*(assert|np\.testing\.assert)", found[0],
+                                                  re.M):
+                failures.append(f"eq {n}: {e.get('notebook')} has {len(found)} code cells with "
+                                f"'# {cell}' (need one, with an assert)")
+        elif cell is not None:
+            failures.append(f"eq {n}: a {how} equation names no cell")
+    assert not failures, "\n".join(failures)
+

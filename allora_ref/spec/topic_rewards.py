@@ -14,7 +14,7 @@ from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.token_emission import amount, exponential_moving_average, recalibrated_alpha
 
-# --- notebooks/05_2_topic_rewards.py:79 (Eqs 54-55: validators and topics)
+# --- notebooks/05_2_topic_rewards.py:80 (Eqs 54-55: validators and topics)
 def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 54-55 summed: (f_v E_i to the validators, (1 - f_v) E_i to the topics)."""
     total = amount(total, "emission E_i", "eqs 54-55")
@@ -49,7 +49,7 @@ def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndar
         raise ValueError("sum of topic weights (eq 55) must be > 0")
     return emission_split(total, f_v)[1] * (weights / weight_sum)
 
-# --- notebooks/05_2_topic_rewards.py:126 (Eq 56: topic weights)
+# --- notebooks/05_2_topic_rewards.py:127 (Eq 56: topic weights)
 def topic_weight_alpha(params: Params) -> float:
     """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs."""
     epochs_per_week = params.epochs_per_month / params.weeks_per_month
@@ -66,7 +66,7 @@ def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
     return exponential_moving_average(target, previous, topic_weight_alpha(params), has_history,
                                       params.ema_start)
 
-# --- notebooks/05_2_topic_rewards.py:181 (Eq 57: the target topic weight)
+# --- notebooks/05_2_topic_rewards.py:183 (Eq 57: the target topic weight)
 def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
     """Eq 57: w^_t,i = S_t,i^mu C_t,i^nu (mu = nu = 1/2: the geometric mean)."""
     stake = amount(stake, "topic reputer stake S_t,i", "eq 57")
