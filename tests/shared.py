@@ -1,18 +1,29 @@
-"""Helpers shared by several test modules and the benchmark: the catalog's sympy forms,
-hand-built cases, and one vectorised synthesis epoch."""
+"""Helpers shared by several test modules and the benchmark: the property tests' settings, the
+catalog's sympy forms, hand-built cases, and one vectorised synthesis epoch."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import sympy
+from hypothesis import settings
 
 from allora_ref.spec.confidence_intervals import confidence_interval
 from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, settle, synthesise
 
 CATALOG = Path(__file__).resolve().parent.parent / "equations" / "catalog.toml"
+
+#: ``make test-explore`` sets ALLORA_EXPLORE to a factor: every property then runs that many times
+#: more examples, from fresh random seeds (conftest.py); unset, the properties are deterministic.
+EXPLORE = int(os.environ.get("ALLORA_EXPLORE", "0"))
+
+
+def examples(n: int) -> settings:
+    """Hypothesis settings of a property: ``n`` examples, or ``n`` x ALLORA_EXPLORE."""
+    return settings(max_examples=n * EXPLORE if EXPLORE else n)
 
 
 def catalog_form(number: int):
