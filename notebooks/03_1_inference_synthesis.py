@@ -806,12 +806,15 @@ for field, (wp, sim) in profile_differences(whitepaper, simulator).items():
     print(f"  {field:40s} whitepaper={wp!s:32s} allora-simulator={sim}")
 
 # %%
+import os
+
 from allora_ref.golden import golden_synthesis_path
 from allora_ref.params import section_fields
 from allora_ref.synthesis_table import deviation_effects, section_4_columns
 
 golden = golden_synthesis_path(golden_dir or None)
 if golden is None:
+    assert os.environ.get("CI") != "true", "golden data not found: CI must measure the profiles"
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
     effects = deviation_effects(golden, simulator, whitepaper, section_fields("3"),

@@ -287,11 +287,14 @@ for name, params in (("whitepaper", whitepaper), ("allora-simulator", simulator)
 # score window of epochs 301-302 reaches before the file, 46 cells).
 
 # %%
+import os
+
 from allora_ref.golden import golden_synthesis_path
 from allora_ref.synthesis_table import deviation_effects
 
 golden = golden_synthesis_path(golden_dir or None)
 if golden is None:
+    assert os.environ.get("CI") != "true", "golden data not found: CI must measure the profiles"
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
     effects = deviation_effects(golden, simulator, whitepaper, section_fields("4"))

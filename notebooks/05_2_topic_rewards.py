@@ -305,11 +305,14 @@ np.testing.assert_allclose(fee, equilibrium, rtol=2e-3)
 # denominator is not exported (COLUMNS.md).
 
 # %%
+import os
+
 from allora_ref.golden import golden_tokenomics_path
 from allora_ref.tokenomics_table import profile_measurement
 
 golden = golden_tokenomics_path(golden_dir or None)
 if golden is None:
+    assert os.environ.get("CI") != "true", "golden data not found: CI must measure the profiles"
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
     variants = {"allora-simulator": simulator, "whitepaper": whitepaper}
