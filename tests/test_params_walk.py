@@ -14,7 +14,7 @@ import typing
 
 import numpy as np
 import pytest
-from shared import silencing_case
+from shared import one_inferer_epoch, silencing_case
 
 from allora_ref.params import Params, load_profile
 from allora_ref.spec import inference_synthesis as synthesis
@@ -132,9 +132,6 @@ def utility(params):
                                            for t in (-1.0, 0.5, 2.0)]
 
 
-ONE_INFERER = [-2.0, -1.8, -2.0, -2.0, -2.0, np.nan, np.nan, np.nan, -1.9, -2.05, -1.95, -1.85]
-
-
 def epochs(params):
     """§3-4 through ``step``: two epochs of two inferers and two forecasters, and one epoch of a
     lone inferer with two forecasters."""
@@ -147,10 +144,7 @@ def epochs(params):
         epoch, state = step(state, EpochInputs(subs, reports, 100.0), params)
         out += [epoch.inferer_fractions, epoch.forecaster_fractions, epoch.class_rewards]
     out += list(state.smoothed)
-    lone = synthesis.Submissions([0.3], [[-2.1], [-1.9]])
-    epoch, _ = step(TopicState.initial(1, 2, [1.0, 1.0], params),
-                    EpochInputs(lone, np.tile(ONE_INFERER, (2, 1)), 100.0), params)
-    return np.concatenate(out + [epoch.class_rewards])
+    return np.concatenate(out + [one_inferer_epoch(params).class_rewards])
 
 
 def emissions(params):

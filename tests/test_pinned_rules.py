@@ -14,6 +14,7 @@ import statistics
 import numpy as np
 import pytest
 import sympy
+from shared import one_inferer_epoch
 
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as synthesis
@@ -36,21 +37,6 @@ def phi(x: float, p: float, c: float) -> float:
 
 
 # --- eq 41: the forecasting class needs two inferers (deployed) -------------------------------
-
-# One inferer, two forecasters; loss vector in the DEVIATIONS §2 order: network, naive,
-# inferer 0, forecast-implied 0-1, one-out forecast-implied (k0 j0, k1 j0), one-out inferer 0,
-# one-out forecasters 0-1, one-in forecasters 0-1. The one-out row of the lone inferer and the
-# one-out forecast-implied inferences do not exist (nothing is left when inferer 0 is withheld).
-NAN = np.nan
-ONE_INFERER = [-2.0, -1.8, -2.0, -2.0, -2.0, NAN, NAN, NAN, -1.9, -2.05, -1.95, -1.85]
-
-
-def one_inferer_epoch(params):
-    subs = synthesis.Submissions([0.3], [[-2.1], [-1.9]])
-    state = TopicState.initial(1, 2, [1.0, 1.0], params)
-    epoch, _ = step(state, EpochInputs(subs, np.tile(ONE_INFERER, (2, 1)), E), params)
-    return epoch
-
 
 @pytest.mark.parametrize("params, inferer_entropy", [(WHITEPAPER, 0.0), (SIMULATOR, LONE)],
                          ids=["whitepaper", "simulator"])
@@ -89,7 +75,8 @@ def test_forecasting_class_is_paid_with_two_inferers_under_the_rule():
 
 @pytest.mark.parametrize("p, c", [(3.0, 0.75), (1.0, 0.75), (3.0, 0.0), (2.0, -0.5)])
 def test_forecaster_fractions_use_reward_p_forecast_and_reward_c(p, c):
-    """Whitepaper, two forecasters (f+ = 1/2^2): T_0 = 3/4 (0.1) + 1/4 (0.15) = 0.1125,
+    """Whitepaper, shared.ONE_INFERER_LOSSES, two forecasters (f+ = 1/2^2):
+    T_0 = 3/4 (0.1) + 1/4 (0.15) = 0.1125,
     T_1 = 3/4 (-0.05) + 1/4 (0.05) = -0.025 (eqs 22-25); the first epoch's window is these two
     scores, sigma = 0.06875 (population); v_k ~ phi_{p,c}(T_k / (sigma + 0.01)) (eqs 27-28)."""
     params = dataclasses.replace(WHITEPAPER, reward_p_forecast=p, reward_c=c)
@@ -121,7 +108,7 @@ def test_missing_report_filled_with_a_reported_value_when_all_agree():
     """Entry 0: reputer 0 did not report, the others sit exactly on the consensus (distance 0):
     the fill is their value, never the missing one. Entry 1: the farthest of -1.0 and -1.5 from
     -1.2 is -1.5; the lowest is -1.5 too."""
-    reported = np.array([[NAN, -1.0], [-2.0, NAN], [-2.0, -1.5]])
+    reported = np.array([[np.nan, -1.0], [-2.0, np.nan], [-2.0, -1.5]])
     consensus = np.array([-2.0, -1.2])
     for fill in ("farthest", "lowest"):
         params = dataclasses.replace(WHITEPAPER, missing_loss_fill=fill)
