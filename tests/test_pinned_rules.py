@@ -16,14 +16,16 @@ import pytest
 import sympy
 from shared import one_inferer_epoch
 
+from allora_ref.claims import NO_JUMP, figure4_checks
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as synthesis
 from allora_ref.spec import participant_rewards as rewards
 from allora_ref.spec.epoch import EpochInputs, TopicState, step
-from allora_ref.spec.task_rewards import forecasting_utility, sybil_split
+from allora_ref.spec.task_rewards import forecasting_utility
 from allora_ref.spec.token_emission import (
-    EmissionInputs, EmissionState, Supply, emission_step, figure4_checks, vesting_unlocks)
+    EmissionInputs, EmissionState, Supply, emission_step, vesting_unlocks)
 from allora_ref.spec.topic_rewards import target_topic_weight, validator_emission
+from allora_ref.sybil import sybil_split
 
 WHITEPAPER = load_profile("whitepaper")
 SIMULATOR = load_profile("allora-simulator")
@@ -245,13 +247,15 @@ def test_vesting_unlocks_to_month_36_and_then_stops():
 
 # --- Figure 4: what the paper's claims are judged by -------------------------------------------
 
-FIGURE4_PASS = {"unlock_drop": -0.5, "drop_is_largest": 1.0, "smoothed_largest_change": 0.02,
-                "decline_with_fees": 0.01, "decline_without_fees": 0.3,
-                "fees_higher_after_unlock": 1.0}
-
-
+FIGURE4_PASS = {"unlock_drop": -0.5, "drop_is_largest": 1.0, "jump_with_smoothing": 1.0,
+                "jump_without_smoothing": 10.0, "decline_with_fees": 0.01,
+                "decline_without_fees": 0.3, "fees_higher_after_unlock": 1.0}
 SHARP, SMOOTH, STABLE = ("sharp drop without smoothing", "smooth with smoothing",
                          "stable and higher with fees")
+
+
+def test_figure4_no_jump_threshold():
+    assert NO_JUMP == 3.0
 
 
 @pytest.mark.parametrize("change, failing", [
@@ -259,10 +263,10 @@ SHARP, SMOOTH, STABLE = ("sharp drop without smoothing", "smooth with smoothing"
     ({"unlock_drop": -0.16}, set()),
     ({"unlock_drop": -0.14}, {SHARP}),                      # not 15% down
     ({"drop_is_largest": 0.0}, {SHARP}),
-    ({"smoothed_largest_change": 0.029}, set()),
-    ({"smoothed_largest_change": 0.031}, {SMOOTH}),          # outside 3%
-    ({"unlock_drop": -0.1, "smoothed_largest_change": 0.019}, {SHARP}),
-    ({"unlock_drop": -0.1, "smoothed_largest_change": 0.021}, {SHARP, SMOOTH}),   # > drop / 5
+    ({"jump_with_smoothing": 3.0}, set()),                  # at most 3 times its neighbours
+    ({"jump_with_smoothing": 3.1}, {SMOOTH}),
+    ({"jump_without_smoothing": 3.1}, set()),
+    ({"jump_without_smoothing": 3.0}, {SMOOTH}),            # no jump to remove
     ({"decline_with_fees": 0.029}, set()),
     ({"decline_with_fees": 0.031}, {STABLE}),               # outside 3%
     ({"decline_with_fees": -0.031}, {STABLE}),
@@ -271,8 +275,9 @@ SHARP, SMOOTH, STABLE = ("sharp drop without smoothing", "smooth with smoothing"
     ({"fees_higher_after_unlock": 0.0}, {STABLE}),
 ])
 def test_figure4_claim_thresholds(change, failing):
-    """The thresholds of figure4_checks' docstring: a drop below -15% that is the largest; every
-    smoothed change within 3% and a fifth of the drop; with fees a decline within 3% where it
-    exceeds 20% without, and a higher APY after the unlock."""
+    """The thresholds of figure4_checks' docstring: a drop below -15% that is the largest; a
+    jump at the unlock at most NO_JUMP times its neighbours' changes with smoothing, where
+    without smoothing it stands out by more; with fees a decline within 3% where it exceeds 20%
+    without, and a higher APY after the unlock."""
     checks = figure4_checks({**FIGURE4_PASS, **change})
     assert checks == {claim: claim not in failing for claim in (SHARP, SMOOTH, STABLE)}
