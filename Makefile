@@ -54,7 +54,7 @@ define LAB_OVERRIDES
 endef
 export LAB_OVERRIDES
 
-.PHONY: help venv test reports lab export vectors bench clean distclean
+.PHONY: help venv test test-explore reports lab export vectors bench clean distclean
 
 help: ## List the commands
 	@echo "allora-ref - executable reference specification of the Allora whitepaper"
@@ -63,6 +63,8 @@ help: ## List the commands
 	@echo "                 spec site reports/site/index.html; options: make reports SEED=7"
 	@echo "                 PROFILE=allora-simulator PARAMS=\"p=2 c=0.5\" ONLY=05_1"
 	@echo "  make test      export drift check, unit/property/golden tests, notebook tests"
+	@echo "  make test-explore  the property tests from fresh random seeds, with 10x the"
+	@echo "                 examples (ALLORA_EXPLORE=N for N x)"
 	@echo "  make lab       JupyterLab on the notebooks (py:percent files open as notebooks)"
 	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
 	@echo "  make vectors   regenerate the test vectors in allora_ref/vectors_data"
@@ -104,6 +106,12 @@ ifneq ($(NOTEBOOKS),)
 	rm -rf $(dir $(NBTEST)) && mkdir -p $(NBTEST) && cp $(NOTEBOOKS_IPYNB) $(NBTEST)/
 endif
 	ALLORA_REF_NOTEBOOK_SIZE=small $(BIN)/python -m pytest -n 2 --dist loadfile tests $(addprefix $(NBTEST)/,$(notdir $(NOTEBOOKS_IPYNB))) --nbval-lax $(PYTEST_ARGS)
+
+# The property tests (hypothesis) with fresh seeds and ALLORA_EXPLORE times the examples of
+# `make test`, whose runs are deterministic. A failure prints the example and how to replay it.
+test-explore: $(STAMP)
+	ALLORA_EXPLORE=$${ALLORA_EXPLORE:-10} $(BIN)/python -m pytest -n 2 -m hypothesis tests \
+	  -p no:cacheprovider $(PYTEST_ARGS)
 
 reports: $(STAMP)
 	$(BIN)/python -m allora_ref.reports $(REPORT_ARGS)

@@ -397,6 +397,10 @@ assert abs(weighted_inference(values_3, w_wp)[0] - exact_inference) <= 1e-12 * a
 print("normalised regrets:", x_far[0])
 print("exact:", exact_inference, " log-space:", weighted_inference(values_3, w_wp)[0],
       " guard rails:", weighted_inference(values_3, w_sim)[0])
+np.testing.assert_allclose(x_far[0], regrets_far[0] / (np.std(regrets_far[0]) + 0.01), rtol=1e-12)
+shifted = x_far[0] - x_far[0].max() + 0.75 - 8.25 / 3     # the guard rails shift the best to c - 8.25/p
+rails_w = 3 / (np.exp(-3 * (shifted - 0.75)) + 1)
+assert abs(weighted_inference(values_3, w_sim)[0] - rails_w @ values_3 / rails_w.sum()) < 1e-12
 
 # %% [markdown]
 # The two regimes of eq 5 in the code. Above $c$ the weights tend to the constant $p$ (relative
@@ -1170,12 +1174,15 @@ for field, (wp, sim) in profile_differences(whitepaper, simulator).items():
     print(f"  {field:40s} whitepaper={wp!s:32s} allora-simulator={sim}")
 
 # %%
+import os
+
 from allora_ref.golden import golden_synthesis_path
 from allora_ref.params import section_fields
 from allora_ref.synthesis_table import deviation_effects, section_4_columns
 
 golden = golden_synthesis_path(golden_dir or None)
 if golden is None:
+    assert os.environ.get("CI") != "true", "golden data not found: CI must measure the profiles"
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
     effects = deviation_effects(golden, simulator, whitepaper, section_fields("3"),
@@ -1184,6 +1191,13 @@ else:
     for name, worst_rel, worst_column, skipped in effects:
         print(f"{name:52s} {worst_rel:14.3e} {skipped:6d}  {worst_column}")
     assert effects[0][1] < 1e-12 and effects[0][3] == 0      # allora-simulator reproduces §3
+    measured = {name: worst_rel for name, worst_rel, _, _ in effects}
+    assert measured["whitepaper"] > 0.1 and measured["simulator with sigma_ddof = 0"] > 0.1
+    assert 1e-6 < measured["simulator with regret_guard_rails = False"] < 1e-4
+    # the golden epochs reach no cold start, no newcomer's regret, no percentile
+    for field in ("cold_start", "initial_regret", "ci_percentiles"):
+        name = next(name for name in measured if name.startswith(f"simulator with {field} ="))
+        assert measured[name] == measured["allora-simulator"], name
 
 # %% [markdown]
 # ### The secondary inferences: both readings measured

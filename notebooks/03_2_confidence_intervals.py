@@ -214,3 +214,8 @@ print("P       clamp   extrapolate")
 for P, a, b in zip(whitepaper.ci_percentiles, clamped, extrapolated):
     print(f"{P:6.2f} {a:7.3f} {b:9.3f}")
 assert clamped[0] == -2.0 and extrapolated[0] < -2.0 and clamped[1] == extrapolated[1]
+# C_l = (l - 1/2) / 5 = 0.1, 0.3, ..., 0.9: every segment rises 5 per unit of q
+inner = [-2 + 5 * (0.1587 - 0.1), 2 - 5 * (0.9 - 0.8413)]
+np.testing.assert_allclose(clamped, [-2.0, *inner, 2.0], atol=1e-12)
+np.testing.assert_allclose(extrapolated, [-2 - 5 * (0.1 - 0.0228), *inner, 2 + 5 * (0.9772 - 0.9)],
+                           atol=1e-12)

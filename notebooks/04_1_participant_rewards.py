@@ -216,6 +216,8 @@ x1, x2 = 1.5, -0.5
 ratios = [float(potential(x1, pv, 0.75) / potential(x2, pv, 0.75)) for pv in (1, 2, 3, 4, 5)]
 assert all(a < b for a, b in zip(ratios, ratios[1:]))
 print("M(1.5)/M(-0.5) for p = 1..5:", [f"{r:.3g}" for r in ratios])
+np.testing.assert_allclose(ratios, [np.log1p(np.exp(0.75 * p)) / np.log1p(np.exp(-1.25 * p))
+                                    for p in range(1, 6)], rtol=1e-12)     # eq 6 by definition
 
 # %% tags=["export"]
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
@@ -571,6 +573,10 @@ np.testing.assert_allclose(attack_rows[:, 2], 1 / (1 + 5 * (1 - attack_rows[:, 0
 assert np.all(attack_rows[attack_rows[:, 0] <= 0.5, 3] < 0.05)
 # ... but eq 33 weights the objective by stake: a 90% attacker is listened to instead
 assert attack_rows[-1, 3] > 0.5
+# raw stakes: the consensus moves by the attacker's share of the offset 1
+np.testing.assert_allclose(attack_rows[:, 1], attack_rows[:, 0], rtol=1e-9)
+# the deployed ascent (10 finite-difference iterations) silences up to half, not 70% or 90%
+assert np.all(attack_rows[attack_rows[:, 0] <= 0.5, 4] < 0.05) and np.all(attack_rows[3:, 4] > 0.3)
 
 # %% [markdown]
 # What this shows. The adjusted stake caps the attacker's weight at 1, the weight of any reputer

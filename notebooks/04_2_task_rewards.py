@@ -207,6 +207,13 @@ assert np.all(ratios["equal, N = 5"][:, 1] < ratios["equal, N = 5"][:, 0])
 # one dominant participant splitting: the split *equalises* the distribution, N_eff / N rises,
 # and the number-ratio term amplifies the gain instead of damping it
 assert np.all(ratios["one dominant, N = 5"][:, 1] > ratios["one dominant, N = 5"][:, 0])
+# the numbers of the text below, and the break-even beta of equal shares split in two, by hand:
+# ln(ln 5 / (ln 5 + 0.2 ln 2)) / ln((50/9) / 6)
+table = {(name, k): (r0, r25, b) for name, k, r0, r25, b in rows}
+assert abs(table["equal, N = 20", 2][1] - 1.006) < 5e-4
+assert abs(table["equal, N = 5", 2][2] - 1.0736) < 1e-4
+betas = [b for *_, b in rows]
+assert min(betas) < -1 and max(betas) > 1      # no single beta keeps the entropy constant
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for name in SYBIL_DISTRIBUTIONS:
@@ -225,7 +232,8 @@ fig
 # When the participant that splits holds most of the rewards, the split equalises the
 # distribution, the number ratio $N_{\rm eff}/N$ *rises*, and the term amplifies the sybil gain.
 # No single $\beta$ keeps the entropy constant: the last column, the $\beta$ that would, ranges
-# from negative values to about 0.5 across distributions and $k$.
+# from negative values (below -1) to above 1 across distributions and $k$ (about 1.07 for equal
+# shares split in two), and diverges where a split leaves $N_{\rm eff}/N$ almost unchanged.
 
 # %% [markdown]
 # ## Eq 41: class rewards

@@ -712,4 +712,9 @@ if papers_setup:
     assert np.abs(effects["f_stakers_rule = constant"]).max() < 1e-15
     assert np.abs(effects["xi_max = 1.12^(1/12) - 1"]).max() < 2e-4        # 12.02% vs 12% APY
     np.testing.assert_allclose(effects["fees_to_treasury = false"], smooth - reference, atol=1e-15)
+    largest = {name: np.abs(change).max() for name, change in effects.items()}
+    assert 0.002 < largest["unlock_timing = after-emission"] < 0.004           # about 0.3 pp
+    assert 0.1 < largest["ema_start = zero"] < 0.12                             # about 11 pp
+    assert 0.03 < largest["fees_to_treasury = false"] < 0.05                    # about 4 pp
+    assert 0.02 < largest["measured f_stakers, reputers 20%"] < 0.03            # about 2.5 pp
 

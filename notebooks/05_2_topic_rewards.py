@@ -147,6 +147,7 @@ assert topic_weight_alpha(simulator) == 0.9375 == topic_weight_alpha(whitepaper)
 chain_weeks = dataclasses.replace(simulator, weeks_per_month=4.345)
 print(f"monthly alpha_t: paper {topic_weight_alpha(simulator)}, "
       f"4.345 weeks a month {topic_weight_alpha(chain_weeks):.4f}")
+assert abs(topic_weight_alpha(chain_weeks) - (1 - 0.5**4.345)) < 1e-12
 
 # %% [markdown]
 # ## Eq 57: the target topic weight
@@ -293,6 +294,7 @@ deviations = gain(equilibrium * np.geomspace(1e-4, 1e2, 20001), equilibrium)
 assert deviations.max() <= gain(equilibrium, equilibrium) + 1e-12
 print(f"{n_topics} topics: equilibrium fee {equilibrium:.4f} R per topic, "
       f"{n_topics * equilibrium:.3f} R in total; each keeps {gain(equilibrium, equilibrium):.4f} R")
+assert abs(gain(equilibrium, equilibrium) - (reward / n_topics - equilibrium)) < 1e-12 * reward
 # best responses, starting next to the cabal, climb to the equilibrium
 candidates = np.geomspace(1e-12, 1.0, 20001)
 fee, path = 1e-9, []
@@ -315,11 +317,14 @@ np.testing.assert_allclose(fee, equilibrium, rtol=2e-3)
 # denominator is not exported (COLUMNS.md).
 
 # %%
+import os
+
 from allora_ref.golden import golden_tokenomics_path
 from allora_ref.tokenomics_table import profile_measurement
 
 golden = golden_tokenomics_path(golden_dir or None)
 if golden is None:
+    assert os.environ.get("CI") != "true", "golden data not found: CI must measure the profiles"
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
     variants = {"allora-simulator": simulator, "whitepaper": whitepaper}
@@ -333,8 +338,18 @@ else:
         variants[f"simulator with {field} = {value}"] = dataclasses.replace(
             simulator, **{field: value})
     print(f"{'profile':48s} {'max rel. error':>14s} {'empty':>6s}  worst column")
+    measured = {}
     for name, variant in variants.items():
         worst_rel, worst_column, empty = profile_measurement(golden, variant)
         print(f"{name:48s} {worst_rel:14.3e} {empty:6d}  {worst_column}")
         if name == "allora-simulator":
             assert worst_rel < 1e-12
+        measured[name] = worst_rel
+    assert 1e-3 < measured["simulator with xi_max = 0.0095"] < 1.5e-3     # 12.02% vs 12% APY
+    assert 1e-2 < measured["simulator with weeks_per_month = 4.345"] < 2e-2
+    assert measured["simulator with unlock_timing = after-emission"] > 0.5
+    assert measured["simulator with ema_start = zero"] > 0.5
+    # the research simulator's months agree with the measured stakers' fraction (its reputers
+    # take a third) and return no fees: neither field changes them
+    assert measured["simulator with f_stakers_rule = measured"] < 1e-12
+    assert measured["simulator with fees_to_treasury = True"] < 1e-12

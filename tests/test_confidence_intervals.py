@@ -6,8 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from shared import examples
 
 from allora_ref.params import load_profile
 from allora_ref.spec import confidence_intervals as ci
@@ -54,7 +55,7 @@ def test_bad_input_names_the_equations():
 
 
 @pytest.mark.eq(16, 17, 18)
-@settings(max_examples=100, deadline=None, derandomize=True)
+@examples(100)
 @given(st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=12, unique=True),
        st.lists(st.floats(0.01, 10), min_size=12, max_size=12), st.floats(-1e3, 1e3))
 def test_quantiles_are_ordered_bounded_and_shift_equivariant(integers, all_weights, shift):

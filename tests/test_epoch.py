@@ -14,9 +14,9 @@ import statistics
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from shared import silencing_case
+from shared import examples, silencing_case
 
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as synthesis
@@ -490,7 +490,7 @@ def generated_runs(draw):
 
 
 @pytest.mark.eq(26, 27, 35, 41, 46)
-@settings(max_examples=30, deadline=None, derandomize=True)
+@examples(30)
 @given(generated_runs())
 def test_rewards_of_an_epoch_sum_to_the_topic_reward(case):
     """Both profiles, N_i 1-5, N_f 0-3, N_r 1-4, absent inferers and forecasters, reputers that

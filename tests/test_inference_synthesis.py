@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from shared import examples
 
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as spec
@@ -398,7 +399,7 @@ def epochs(draw):
 
 
 @pytest.mark.eq(9, 10)
-@settings(max_examples=60, deadline=None, derandomize=True)
+@examples(60)
 @given(epochs())
 def test_every_inference_is_a_convex_combination(case):
     state, submissions, _, _, params, _ = case
@@ -412,7 +413,7 @@ def test_every_inference_is_a_convex_combination(case):
     assert np.all(inferred.combined[rows] <= high[rows] + tolerance[rows])
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@examples(40)
 @given(epochs(), st.floats(-1e3, 1e3))
 def test_shifting_every_inference_shifts_every_output(case, shift):
     state, submissions, _, _, params, _ = case
@@ -424,7 +425,7 @@ def test_shifting_every_inference_shifts_every_output(case, shift):
     np.testing.assert_allclose(moved.forecast_implied, base.forecast_implied + shift, atol=scale)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@examples(40)
 @given(epochs())
 def test_permuting_inferers_permutes_outputs(case):
     state, submissions, _, _, params, rng = case
@@ -443,7 +444,7 @@ def test_permuting_inferers_permutes_outputs(case):
 
 
 @pytest.mark.eq(10, 11)
-@settings(max_examples=40, deadline=None, derandomize=True)
+@examples(40)
 @given(hnp.arrays(float, st.integers(1, 8), elements=st.floats(-1, 1)), st.floats(-5, 5))
 def test_equal_regrets_give_equal_weights(values, regret):
     for params in PROFILES:

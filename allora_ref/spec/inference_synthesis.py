@@ -137,7 +137,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:446 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:450 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
@@ -181,7 +181,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:522 (The one-out kernel)
+# --- notebooks/03_1_inference_synthesis.py:526 (The one-out kernel)
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
 
@@ -364,7 +364,7 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
         result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:774 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:778 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -432,7 +432,7 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
 
-# --- notebooks/03_1_inference_synthesis.py:878 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:882 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -493,7 +493,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:948 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:952 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -508,7 +508,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:990 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:994 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -535,7 +535,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:1027 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:1031 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""

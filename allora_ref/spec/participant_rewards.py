@@ -63,7 +63,7 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
         forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:220 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:222 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
@@ -100,7 +100,7 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:277 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:279 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -109,7 +109,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:340 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:342 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
@@ -159,7 +159,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
     return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
 
-# --- notebooks/04_1_participant_rewards.py:416 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:418 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return (scores * stakes).sum(axis=-1) / stakes.sum()
@@ -254,7 +254,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:593 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:599 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""

@@ -66,7 +66,7 @@ def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
     return exponential_moving_average(target, previous, topic_weight_alpha(params), has_history,
                                       params.ema_start)
 
-# --- notebooks/05_2_topic_rewards.py:183 (Eq 57: the target topic weight)
+# --- notebooks/05_2_topic_rewards.py:184 (Eq 57: the target topic weight)
 def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
     """Eq 57: w^_t,i = S_t,i^mu C_t,i^nu (mu = nu = 1/2: the geometric mean)."""
     stake = amount(stake, "topic reputer stake S_t,i", "eq 57")
