@@ -169,6 +169,10 @@ class Params:
     """Eqs 36, 46: rewards are "real" numbers (the paper) or each payment is truncated to an
     integer amount of the smallest token unit, 0 being no payment (chain/v0.6.md §10, §14);
     what truncation removes stays in the treasury. With "truncate" amounts are in uallo."""
+    distribution_needs_inferer_scores: bool
+    """Eqs 41, 46: an epoch in which no inferer has a score (no one-out inference was
+    evaluated, as before the first network loss on the chain) pays nothing and the topic reward
+    stays in the treasury (chain/v0.6.md §6, §8); otherwise the classes present share it."""
 
     # --- §4.2 reward division between tasks -----------------------------------------------------
     alpha_task: float

@@ -137,3 +137,201 @@ def test_treasury_shortfall_and_min_topic_weight():
     rewards = tr.topic_rewards(1000.0, [99.9, 100.0], 199.9, 1e15, CHAIN)
     assert rewards[0] == 0.0
     np.testing.assert_allclose(rewards[1], 100.0 / 199.9 * 750 * 1200, rtol=1e-15)
+
+
+# --- §4 initial regret and cold start (eqs 3-11, 15) ---------------------------------------
+
+from allora_ref.spec import inference_synthesis as synthesis            # noqa: E402
+from allora_ref.spec import task_rewards as task                        # noqa: E402
+from allora_ref.spec.epoch import EpochInputs, TopicState, step         # noqa: E402
+from allora_ref.spec.participant_rewards import reputer_reward_fractions  # noqa: E402
+
+
+@pytest.mark.eq(15)
+def test_topic_initial_regret_from_experienced_regrets():
+    """§4.2: R0 = Q_0.25(X) + (c - 8.25/p)(sigma(X) + eps), sample sigma, linear quantile."""
+    x = np.array([0.6, -0.2, -0.4, 0.0])           # order does not matter
+    lower_quartile = -0.4 + 0.75 * (-0.2 - -0.4)   # sorted ascending, position 0.25 * 3
+    sigma = math.sqrt((0.6**2 + 0.2**2 + 0.4**2 + 0.0**2) / 3)      # mean 0, N - 1 = 3
+    expected = lower_quartile + (0.75 - 8.25 / 3) * (sigma + 0.01)  # factor -2
+    assert synthesis.topic_initial_regret(x, 0.0, CHAIN) == pytest.approx(expected, rel=1e-14)
+    # one experienced worker: sigma = 0, R0 = R + (c - 8.25/p) eps
+    assert synthesis.topic_initial_regret(np.array([0.3]), 0.0, CHAIN) == \
+        pytest.approx(0.3 - 2 * 0.01, rel=1e-14)
+    # none: R0 unchanged
+    assert synthesis.topic_initial_regret(np.array([]), -1.5, CHAIN) == -1.5
+
+
+@pytest.mark.eq(15)
+def test_first_regret_of_a_new_worker_starts_from_r0():
+    """§4.1: the first stored regret is alpha (L - L_l) + (1 - alpha) R0."""
+    previous = np.array([[0.2, np.nan]])
+    new = synthesis.updated_regrets(previous, np.array([-1.0]), np.array([[-1.2, -1.5]]),
+                                    np.ones((1, 2), bool), CHAIN, initial_regret=-2.0)
+    np.testing.assert_allclose(new, [[0.1 * 0.2 + 0.9 * 0.2, 0.1 * 0.5 + 0.9 * -2.0]],
+                               rtol=1e-15)
+
+
+def four_inferers_two_forecasters():
+    inferences = np.array([1.0, 2.0, 4.0, 10.0])
+    forecasts = np.array([[-1.0, -2.0, -1.5, np.nan],       # forecaster 0 names inferers 0-2
+                          [-1.0, -2.0, -1.5, -0.5]])
+    return synthesis.Submissions(inferences, forecasts)
+
+
+@pytest.mark.eq(3, 9)
+def test_cold_start_while_r0_is_zero():
+    """§4.3: forecast-implied = median of the named inferences; every row is the plain mean
+    of its inferers."""
+    subs = four_inferers_two_forecasters()
+    state = synthesis.SynthesisState(-1.0, np.full((2 + 6 + 2, 6), np.nan), 0.0)
+    inferred = synthesis.synthesise(state, subs, CHAIN)
+    np.testing.assert_array_equal(inferred.forecast_implied, [2.0, (2.0 + 4.0) / 2])
+    mean = (1 + 2 + 4 + 10) / 4
+    assert inferred.network == mean and inferred.naive == mean
+    np.testing.assert_allclose(inferred.one_out[:4], [(2 + 4 + 10) / 3, (1 + 4 + 10) / 3,
+                                                      (1 + 2 + 10) / 3, (1 + 2 + 4) / 3])
+    np.testing.assert_array_equal(inferred.one_out[4:], [mean, mean])   # one-out forecasters
+    np.testing.assert_array_equal(inferred.one_in, [mean, mean])
+
+
+@pytest.mark.eq(3, 9)
+def test_before_any_loss_median_and_naive_zero():
+    """§4.4: no loss yet -> network = median, naive = 0, nothing else; one inference -> it."""
+    subs = four_inferers_two_forecasters()
+    inferred = synthesis.synthesise(synthesis.SynthesisState.initial(4, 2), subs, CHAIN)
+    assert inferred.network == (2.0 + 4.0) / 2 and inferred.naive == 0.0
+    assert np.isnan(inferred.forecast_implied).all() and np.isnan(inferred.combined[2:]).all()
+    lone = synthesis.Submissions(np.array([7.0]), np.full((1, 1), np.nan))
+    alone = synthesis.synthesise(synthesis.SynthesisState.initial(1, 1), lone, CHAIN)
+    assert alone.network == alone.naive == 7.0
+
+
+@pytest.mark.eq(9, 10)
+def test_after_cold_start_unknown_regrets_read_as_r0():
+    """§4.1: with R0 != 0 and no stored regret, every member's regret is R0: equal weights
+    over inferers and forecast-implied inferences alike."""
+    subs = four_inferers_two_forecasters()
+    state = synthesis.SynthesisState(-1.0, np.full((10, 6), np.nan), -1.0)
+    inferred = synthesis.synthesise(state, subs, CHAIN)
+    values = np.concatenate([subs.inferences, inferred.forecast_implied])
+    assert inferred.network == pytest.approx(values.mean(), rel=1e-15)
+    assert inferred.naive == pytest.approx(subs.inferences.mean(), rel=1e-15)
+
+
+# --- §8-10 payouts ----------------------------------------------------------------------------
+
+@pytest.mark.eq(35)
+def test_all_zero_reputer_terms_give_zero_fractions():
+    """§8: every (S T)^p = 0 -> every fraction 0 (the paper: 0/0, an error)."""
+    fractions = reputer_reward_fractions(np.zeros(3), np.array([40.0, 50.0, np.nan]), CHAIN)
+    np.testing.assert_array_equal(fractions, [0.0, 0.0, np.nan])
+    with pytest.raises(ValueError, match="positive total"):
+        reputer_reward_fractions(np.zeros(2), np.array([40.0, 50.0]), WHITEPAPER)
+
+
+@pytest.mark.eq(36, 46)
+def test_delegator_share_by_hand():
+    """§9: d = trunc(W D / S), reputer part trunc(W - d), re-staked; delegators not."""
+    restaked, delegators = task.reputer_reward_split(np.array([1000.7, 50.0]),
+                                                     np.array([300.0, 80.0]),
+                                                     np.array([100.0, 0.0]), CHAIN)
+    np.testing.assert_array_equal(delegators, [math.trunc(1000.7 * 100 / 300), 0.0])   # 333
+    np.testing.assert_array_equal(restaked, [math.trunc(1000.7 - 333), 50.0])          # 667
+    paper_restaked, none = task.reputer_reward_split(np.array([1000.7]), np.array([300.0]),
+                                                     np.array([100.0]), WHITEPAPER)
+    assert paper_restaked[0] == 1000.7 and none[0] == 0.0
+
+
+@pytest.mark.eq(36, 46)
+@given(st.floats(0, 1e12), st.floats(1, 1e9), st.floats(0, 1))
+def test_delegator_and_reputer_shares_add_up(reward, stake, delegated_part):
+    """Truncation never creates tokens: d + r <= W, and at most two uallo are lost; without
+    truncation the two parts are W."""
+    delegated = stake * delegated_part
+    args = (np.array([reward]), np.array([stake]), np.array([delegated]))
+    restaked, delegators = task.reputer_reward_split(*args, CHAIN)
+    assert restaked[0] + delegators[0] <= reward
+    assert reward - (restaked[0] + delegators[0]) < 2.0 + 1e-9 * reward
+    assert restaked[0] == int(restaked[0]) and delegators[0] == int(delegators[0])
+    real = dataclasses.replace(CHAIN, token_amount_rounding="real")
+    restaked, delegators = task.reputer_reward_split(*args, real)
+    assert restaked[0] + delegators[0] == pytest.approx(reward, rel=1e-12, abs=1e-6)
+
+
+# --- a young topic through step ---------------------------------------------------------------
+
+def young_topic(params, epochs: int, latecomer_from: int | None = None, seed: int = 3,
+                delegated=None):
+    """3 inferers (a 4th joining at ``latecomer_from``) that are also forecasters, 3 reputers
+    reporting noisy squared-error log-losses; the topic reward is 1e6 uallo an epoch."""
+    rng = np.random.default_rng(seed)
+    n = 4
+    state = TopicState.initial(n, n, [3e5, 2e5, 1e5], params, delegated=delegated)
+    records = []
+    for i in range(epochs):
+        truth = rng.normal()
+        present = np.arange(n) < (3 if latecomer_from is None or i < latecomer_from else 4)
+        own = np.where(present, truth + rng.normal(0, 0.3, n), np.nan)
+        actual = np.log10((own - truth) ** 2)
+        forecasts = np.where(present[:, None] & present[None, :],
+                             actual[None, :] + rng.normal(0, 0.1, (n, n)), np.nan)
+        subs = synthesis.Submissions(own, forecasts)
+        inferred = synthesis.synthesise(state.synthesis, subs, params)
+        vector = synthesis.all_inferences(inferred.combined, inferred.forecast_implied,
+                                          inferred.one_out_forecast_implied, own)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            true_losses = np.log10((vector - truth) ** 2)
+        reported = true_losses + rng.normal(0, 0.01, (3, vector.size))
+        epoch, after = step(state, EpochInputs(subs, reported, 1e6), params)
+        records.append((state, epoch, after))
+        state = after
+    return records
+
+
+def test_cold_start_ends_when_the_document_says():
+    """§4.3: paid every epoch, a worker has count k - 1 at regret update k, so R0 is first set
+    at update ceil(1/alpha) + 1; the chain's first epoch pays nobody (no one-out losses before
+    any network loss, §4.4, §6), which delays it by one: the epoch with index ceil(1/alpha) + 1
+    sets R0, and every epoch before it runs in cold start."""
+    for alpha in (0.1, 0.25, 0.5):
+        params = dataclasses.replace(CHAIN, alpha_regret=alpha)
+        exit_index = math.ceil(1 / alpha) + 1
+        records = young_topic(params, exit_index + 2)
+        assert records[0][1].class_rewards.sum() == 0.0           # first epoch: no payout
+        for index, (before, epoch, after) in enumerate(records):
+            assert (after.synthesis.initial_regret != 0.0) == (index >= exit_index), \
+                (alpha, index)
+            if index < exit_index:          # cold start: the network inference is a mean
+                inferers = epoch.inferences.values[0, :4]
+                if index > 0:
+                    assert epoch.inferences.network == pytest.approx(
+                        np.nanmean(inferers), rel=1e-14)
+
+
+def test_latecomer_starts_from_the_topic_initial_regret():
+    """§4.1: a worker joining after the cold start reads R0 in the weights and starts its EMA
+    from it: its first regret is alpha (L - L_l) + (1 - alpha) R0."""
+    records = young_topic(CHAIN, 16, latecomer_from=14)
+    before, epoch, after = records[14]
+    r0 = before.synthesis.initial_regret
+    assert r0 != 0.0 and np.isnan(before.synthesis.regrets[0, 3])
+    row_loss, worker_loss = epoch.losses[0], epoch.losses[2 + 3]     # network, inferer 3
+    assert after.synthesis.regrets[0, 3] == pytest.approx(
+        0.1 * (row_loss - worker_loss) + 0.9 * r0, rel=1e-14)
+    # its inclusion count starts from 0: it is not experienced for the next ceil(1/alpha) epochs
+    assert after.synthesis.inclusions[3] <= 1
+
+
+def test_young_topic_payouts_are_integers_that_never_exceed_the_reward():
+    """§10: every payment is a whole number of uallo; truncation never creates tokens; the
+    delegators' part is not re-staked (§9)."""
+    delegated = np.array([1e5, 0.0, 5e4])
+    for before, epoch, after in young_topic(CHAIN, 6, delegated=delegated):
+        paid = np.concatenate([epoch.inferer_rewards, epoch.forecaster_rewards,
+                               epoch.reputer_rewards, epoch.delegator_rewards])
+        np.testing.assert_array_equal(paid, np.trunc(paid))
+        assert paid.sum() <= epoch.class_rewards.sum() <= 1e6 * (1 + 1e-12)
+        np.testing.assert_array_equal(after.stakes, before.stakes + epoch.reputer_rewards)
+        np.testing.assert_array_equal(after.delegated, delegated)
+        assert epoch.delegator_rewards[1] == 0.0
