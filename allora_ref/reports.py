@@ -34,6 +34,9 @@ KERNELSPEC = {"name": KERNEL, "display_name": "allora-ref (Python 3.11)", "langu
 # localhost) off the terminal; errors in the notebook's code are reported as usual.
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 VOLATILE = ("start_time", "end_time", "duration", "input_path", "output_path")
+#: Files a report notebook writes besides its rendering: {notebook: {parameter: file name}};
+#: the parameter is set to that file in the output folder.
+REPORT_FILES = {"06_paper_vs_chain": {"report_path": "paper-vs-chain.md"}}
 
 
 def report_notebooks(notebooks_dir: Path) -> list[Path]:
@@ -143,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     for src, nb in notebooks.items():
         params = {k: v for k, v in given.items() if k in known[src]}
+        params |= {k: str(out_dir / f) for k, f in REPORT_FILES.get(src.stem, {}).items()}
         start = time.perf_counter()
         try:
             run_report(nb, src.stem, src.parent.resolve(), out_dir, params)
