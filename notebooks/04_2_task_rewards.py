@@ -346,15 +346,16 @@ def paid_amounts(rewards: np.ndarray, params: Params) -> np.ndarray:
 
 
 def reputer_reward_split(rewards: np.ndarray, stakes: np.ndarray, delegated, params: Params
-                         ) -> tuple[np.ndarray, np.ndarray]:
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
     """Eqs 36, 46: (the part of W_im that reputer m re-stakes, the part paid to its delegators).
 
     ``pro-rata-not-restaked`` (chain/v0.6.md §9): d_m = W_m D_m / S_m and the reputer keeps
-    W_m - d_m, each paid as ``paid_amounts``; ``none``: all of W_m is the reputer's.
-    ``delegated`` is D_m (None: no delegation); ``stakes`` is S_m, own plus delegated stake.
+    W_m - d_m, each paid as ``paid_amounts``; ``none``: all of W_m is the reputer's and the
+    delegators' part is None. ``delegated`` is D_m (None: no delegation); ``stakes`` is S_m,
+    own plus delegated stake.
     """
     if params.delegator_reward_split == "none" or delegated is None:
-        return paid_amounts(rewards, params), np.zeros(rewards.shape)
+        return paid_amounts(rewards, params), None
     share = np.divide(delegated, stakes, out=np.zeros(rewards.shape), where=stakes > 0)
     to_delegators = paid_amounts(rewards * share, params)
     return paid_amounts(rewards - to_delegators, params), to_delegators

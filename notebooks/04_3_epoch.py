@@ -131,8 +131,9 @@ class Epoch:
     forecaster_rewards: np.ndarray
     reputer_rewards: np.ndarray
     """What each reputer is paid and re-stakes (eqs 36, 46): W_im less its delegators' part."""
-    delegator_rewards: np.ndarray
-    """What each reputer's delegators are paid (``Params.delegator_reward_split``)."""
+    delegator_rewards: np.ndarray | None
+    """What each reputer's delegators are paid (``Params.delegator_reward_split``); None
+    without delegated stake or without the split."""
 
 
 # %% [markdown]
@@ -249,11 +250,13 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     epoch = Epoch(inferred, interval, losses, t_inferers, t_forecasters, u, v, listening,
                   adjusted, t_reputers, w, tuple(modified), tuple(entropies), task_score, tau,
                   chi, rewards, paid_inferers, paid_forecasters, restaked, to_delegators)
-    included = np.concatenate([paid_inferers, paid_forecasters]) > 0
-    previous_inclusions = synthesis.inclusions if synthesis.inclusions is not None else 0
+    if params.initial_regret == "topic-experienced":         # the only rule that counts them
+        included = np.concatenate([paid_inferers, paid_forecasters]) > 0
+        counted = synthesis.inclusions if synthesis.inclusions is not None else 0
+        synthesis = replace(synthesis, inclusions=counted + included)
     depth = state.inferer_score_history.shape[0]
     next_state = TopicState(
-        replace(synthesis, inclusions=previous_inclusions + included),
+        synthesis,
         state.stakes + restaked, listening,                                  # eq 36
         np.vstack([t_inferers[None, :], state.inferer_score_history])[:depth],
         np.vstack([t_forecasters[None, :], state.forecaster_score_history])[:depth],

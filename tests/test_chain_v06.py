@@ -240,7 +240,7 @@ def test_delegator_share_by_hand():
     np.testing.assert_array_equal(restaked, [math.trunc(1000.7 - 333), 50.0])          # 667
     paper_restaked, none = task.reputer_reward_split(np.array([1000.7]), np.array([300.0]),
                                                      np.array([100.0]), WHITEPAPER)
-    assert paper_restaked[0] == 1000.7 and none[0] == 0.0
+    assert paper_restaked[0] == 1000.7 and none is None
 
 
 @pytest.mark.eq(36, 46)
@@ -257,6 +257,7 @@ def test_delegator_and_reputer_shares_add_up(reward, stake, delegated_part):
     real = dataclasses.replace(CHAIN, token_amount_rounding="real")
     restaked, delegators = task.reputer_reward_split(*args, real)
     assert restaked[0] + delegators[0] == pytest.approx(reward, rel=1e-12, abs=1e-6)
+    assert task.reputer_reward_split(args[0], args[1], None, CHAIN)[1] is None
 
 
 # --- a young topic through step ---------------------------------------------------------------
@@ -330,6 +331,9 @@ def test_young_topic_payouts_are_integers_that_never_exceed_the_reward():
     for before, epoch, after in young_topic(CHAIN, 6, delegated=delegated):
         paid = np.concatenate([epoch.inferer_rewards, epoch.forecaster_rewards,
                                epoch.reputer_rewards, epoch.delegator_rewards])
+        # the delegators of reputer 0 get trunc(W D / S) of its reward W
+        whole = epoch.reputer_fractions[0] * epoch.class_rewards[2]
+        assert epoch.delegator_rewards[0] == math.trunc(whole * (1e5 / before.stakes[0]))
         np.testing.assert_array_equal(paid, np.trunc(paid))
         assert paid.sum() <= epoch.class_rewards.sum() <= 1e6 * (1 + 1e-12)
         np.testing.assert_array_equal(after.stakes, before.stakes + epoch.reputer_rewards)

@@ -106,17 +106,18 @@ class Epoch:
     forecaster_rewards: np.ndarray
     reputer_rewards: np.ndarray
     """What each reputer is paid and re-stakes (eqs 36, 46): W_im less its delegators' part."""
-    delegator_rewards: np.ndarray
-    """What each reputer's delegators are paid (``Params.delegator_reward_split``)."""
+    delegator_rewards: np.ndarray | None
+    """What each reputer's delegators are paid (``Params.delegator_reward_split``); None
+    without delegated stake or without the split."""
 
-# --- notebooks/04_3_epoch.py:144 (Workers' reward fractions (eqs 21-28))
+# --- notebooks/04_3_epoch.py:145 (Workers' reward fractions (eqs 21-28))
 def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: Params
                      ) -> np.ndarray:
     """Eqs 26-28 for one class: reward fractions of the workers with a score (NaN otherwise)."""
     window = score_window(np.vstack([scores[None, :], history]), params)
     return reward_fractions(mapped_scores(scores, window, p, params.reward_c, params))
 
-# --- notebooks/04_3_epoch.py:159 (Reputers (eqs 29-36))
+# --- notebooks/04_3_epoch.py:160 (Reputers (eqs 29-36))
 def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
                     n_forecasters: int, params: Params):
     """Eqs 29-35: final listening coefficients, and the adjusted stakes, scores and reward
@@ -139,7 +140,7 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
         fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
     return listening, adjusted, scores, fractions
 
-# --- notebooks/04_3_epoch.py:196 (The step)
+# --- notebooks/04_3_epoch.py:197 (The step)
 def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
     """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state."""
     submissions = inputs.submissions
@@ -195,11 +196,13 @@ def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch,
     epoch = Epoch(inferred, interval, losses, t_inferers, t_forecasters, u, v, listening,
                   adjusted, t_reputers, w, tuple(modified), tuple(entropies), task_score, tau,
                   chi, rewards, paid_inferers, paid_forecasters, restaked, to_delegators)
-    included = np.concatenate([paid_inferers, paid_forecasters]) > 0
-    previous_inclusions = synthesis.inclusions if synthesis.inclusions is not None else 0
+    if params.initial_regret == "topic-experienced":         # the only rule that counts them
+        included = np.concatenate([paid_inferers, paid_forecasters]) > 0
+        counted = synthesis.inclusions if synthesis.inclusions is not None else 0
+        synthesis = replace(synthesis, inclusions=counted + included)
     depth = state.inferer_score_history.shape[0]
     next_state = TopicState(
-        replace(synthesis, inclusions=previous_inclusions + included),
+        synthesis,
         state.stakes + restaked, listening,                                  # eq 36
         np.vstack([t_inferers[None, :], state.inferer_score_history])[:depth],
         np.vstack([t_forecasters[None, :], state.forecaster_score_history])[:depth],
