@@ -28,11 +28,18 @@ LAB_ARGS ?=
 
 # `make reports SEED=7 EPOCHS=20` -> `-p seed 7 -p epochs 20`: every variable given on the
 # make command line, except this Makefile's own, becomes a papermill parameter (lower-cased).
-OWN_VARS := PYTHON VENV PYTEST_ARGS LAB_ARGS REPORT_ARGS
+# PROFILE=NAME picks the parameter profile, PARAMS="field=value ..." replaces Params fields of
+# it, ONLY="05_1 ..." runs only those notebooks (name or prefix).
+PROFILE ?=
+PARAMS ?=
+ONLY ?=
+OWN_VARS := PYTHON VENV PYTEST_ARGS LAB_ARGS REPORT_ARGS PROFILE PARAMS ONLY
 lower = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 quote = '$(subst ','\'',$(1))'
 REPORT_VARS := $(filter-out $(OWN_VARS),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
-REPORT_ARGS ?= $(foreach v,$(REPORT_VARS),-p $(call lower,$(v)) $(call quote,$($(v))))
+REPORT_ARGS ?= $(foreach v,$(REPORT_VARS),-p $(call lower,$(v)) $(call quote,$($(v)))) \
+  $(if $(PROFILE),--profile $(call quote,$(PROFILE))) \
+  $(foreach a,$(PARAMS),--set $(call quote,$(a))) $(foreach n,$(ONLY),--only $(call quote,$(n)))
 
 # JupyterLab: open .py (py:percent) files as notebooks by default (jupytext's document widget).
 define LAB_OVERRIDES
@@ -51,8 +58,9 @@ export LAB_OVERRIDES
 help: ## List the commands
 	@echo "allora-ref - executable reference specification of the Allora whitepaper"
 	@echo
-	@echo "  make reports   execute every report notebook into reports/ (ipynb + html);"
-	@echo "                 parameters on the command line: make reports SEED=7"
+	@echo "  make reports   execute the report notebooks into reports/ and build the offline"
+	@echo "                 spec site reports/site/index.html; options: make reports SEED=7"
+	@echo "                 PROFILE=allora-simulator PARAMS=\"p=2 c=0.5\" ONLY=05_1"
 	@echo "  make test      export drift check, unit/property/golden tests, notebook tests"
 	@echo "  make lab       JupyterLab on the notebooks (py:percent files open as notebooks)"
 	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
@@ -82,12 +90,17 @@ $(STAMP): pyproject.toml constraints.txt
 	@printf '%s\n' "$$LAB_OVERRIDES" > $(LAB_SETTINGS)
 	@touch $@
 
+# The notebooks run under nbval from a copy in build/nbtest/notebooks, so that what they write
+# (figures, the claims ledger: "../reports") lands in build/nbtest/reports, never in reports/.
+NBTEST := build/nbtest/notebooks
+
 test: $(STAMP)
 	$(BIN)/python -m allora_ref.export --check
 ifneq ($(NOTEBOOKS),)
 	$(BIN)/jupytext --quiet --to ipynb --set-kernel $(KERNEL) $(NOTEBOOKS)
+	rm -rf $(dir $(NBTEST)) && mkdir -p $(NBTEST) && cp $(NOTEBOOKS_IPYNB) $(NBTEST)/
 endif
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests $(NOTEBOOKS_IPYNB) --nbval-lax $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests $(addprefix $(NBTEST)/,$(notdir $(NOTEBOOKS_IPYNB))) --nbval-lax $(PYTEST_ARGS)
 
 reports: $(STAMP)
 	$(BIN)/python -m allora_ref.reports $(REPORT_ARGS)

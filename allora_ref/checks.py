@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import re
+
 import numpy as np
 
 
@@ -36,3 +40,58 @@ def check_non_negative(array: np.ndarray, quantity: str, equation: str) -> None:
     """ValueError if any entry of ``array`` is negative."""
     if (array < 0).any():
         raise ValueError(f"{quantity} ({equation}) must be non-negative")
+
+
+_EQUATIONS = re.compile(r"\b[Ee]qs? \d+(?:\s*(?:-|,|and)\s*\d+)*")
+
+
+def float64_guarded(function):
+    """Decorator for a spec function: never a silent NaN or infinity, never a RuntimeWarning.
+
+    The function's numpy arithmetic raises on overflow, invalid operations (inf - inf, 0 / 0)
+    and division by zero (underflow to 0 is exact enough and allowed); such a failure, or an
+    infinite number in the result, becomes a ValueError that names the quantity (the function)
+    and the equations its docstring cites: the inputs lie beyond what float64 can compute.
+    An inner guarded function names its own equations first.
+    """
+    found = _EQUATIONS.search(function.__doc__ or "")
+    if found is None:
+        raise TypeError(f"{function.__name__}: a guarded function's docstring cites its equations")
+    where = f"{function.__name__.replace('_', ' ')} ({found.group().lower()})"
+
+    @functools.wraps(function)
+    def guarded(*args, **kwargs):
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                result = function(*args, **kwargs)
+        except (FloatingPointError, OverflowError, ZeroDivisionError) as error:
+            raise ValueError(f"{where} cannot be computed in float64 for these inputs "
+                             f"({_reason(error)})") from None
+        if _infinite(result):
+            raise ValueError(f"{where} is infinite for these inputs (beyond float64)")
+        return result
+    return guarded
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).lower()
+    for word, reason in (("overflow", "overflow"), ("invalid", "an undefined operation"),
+                         ("divide", "a division by zero"), ("zero", "a division by zero"),
+                         ("range", "overflow")):
+        if word in text:
+            return reason
+    return text
+
+
+def _infinite(value) -> bool:
+    """Whether an infinity is among the numbers of ``value`` (arrays, numbers, tuples,
+    dataclasses of them)."""
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f" and bool(np.isinf(value).any())
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isinf(value))
+    if isinstance(value, (tuple, list)):
+        return any(_infinite(item) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(_infinite(getattr(value, field.name)) for field in dataclasses.fields(value))
+    return False

@@ -23,9 +23,9 @@ from importlib import resources
 from allora_ref import __version__
 from allora_ref.atomic import refuse_inputs, write_text_atomic
 from allora_ref.compare import compare_tables
-from allora_ref.conformance import (Program, Selection, read_exclusions, run_program,
-                                    run_results)
+from allora_ref.conformance import Selection, read_exclusions, run_program, run_results
 from allora_ref.params import PROFILES, load_profile
+from allora_ref.program import Program, check_timeout
 from allora_ref.synthesis_table import replay_synthesis
 from allora_ref.table import read_table, write_table_atomic
 from allora_ref.tokenomics_table import replay_tokenomics
@@ -100,7 +100,11 @@ def run_replay(args: argparse.Namespace) -> int:
     if args.dataset not in DATASETS:
         raise UsageError(f"unknown dataset {args.dataset!r} (known: {', '.join(DATASETS)})")
     params = load_profile(args.profile)
-    table = DATASETS[args.dataset](read_table(args.input), params)
+    source = read_table(args.input)
+    try:
+        table = DATASETS[args.dataset](source, params)
+    except ValueError as error:
+        raise ValueError(f"{args.input}: {error}") from None
     if args.out is None:
         csv.writer(sys.stdout, lineterminator="\n").writerows([table.header, *table.rows])
     else:
@@ -112,7 +116,7 @@ def run_compare(args: argparse.Namespace) -> int:
     comparison = compare_tables(read_table(args.expected), read_table(args.actual),
                                 rtol=args.rtol, atol=args.atol, exclude=args.exclude)
     print("\n".join(comparison.lines()))
-    return 1 if comparison.failed else 0
+    return 0 if comparison.ok else 1
 
 
 def packaged_vectors() -> str:
@@ -132,8 +136,14 @@ def run_vectors(args: argparse.Namespace) -> int:
 
 
 def run_conform(args: argparse.Namespace) -> int:
-    if not args.timeout > 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    check_timeout(args.timeout)
+    program = None
+    if args.cmd is not None:
+        try:
+            argv = shlex.split(args.cmd)
+        except ValueError as error:
+            raise UsageError(f"--cmd: {error}") from None
+        program = Program(argv, args.timeout)
     vectors = args.vectors or packaged_vectors()
     inputs = [path for path in (args.results, args.exclude_file) if path]
     if args.junit:
@@ -143,12 +153,8 @@ def run_conform(args: argparse.Namespace) -> int:
     selection = Selection(tuple(args.kind), tuple(args.section), tuple(args.profile),
                           tuple(args.name))
     exclusions = read_exclusions(args.exclude_file) if args.exclude_file else []
-    if args.cmd is not None:
-        try:
-            argv = shlex.split(args.cmd)
-        except ValueError as error:
-            raise UsageError(f"--cmd: {error}") from None
-        report = run_program(set_cases, Program(argv, args.timeout), selection, exclusions)
+    if program is not None:
+        report = run_program(set_cases, program, selection, exclusions)
     else:
         report = run_results(set_cases, args.results, selection, exclusions)
     print("\n".join(report.lines(args.verbose)))

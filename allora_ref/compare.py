@@ -136,6 +136,21 @@ class Comparison:
     def skipped(self) -> int:
         return sum(f.skipped for f in self.families)
 
+    @property
+    def ok(self) -> bool:
+        """Whether the comparison succeeded: no cell failed and at least one was compared."""
+        return not self.failed and self.passed > 0
+
+    def nothing_compared(self) -> str:
+        """Why no cell was compared ("" if some were): a check that checked nothing fails."""
+        if self.passed or self.failed:
+            return ""
+        if not self.families:
+            return "the tables have no column in common (besides the key)"
+        if not self.skipped:
+            return f"the tables have no row ({self.key_name}) in common"
+        return "every cell of the actual table in the common rows and columns is empty"
+
     def lines(self) -> list[str]:
         """The report: an aligned table of families, what only one file has, and the totals."""
         table = [("family", "passed", "failed", "skipped", "max_abs", "max_rel", "worst")]
@@ -154,6 +169,9 @@ class Comparison:
                 more = ", ..." if len(names) > LISTED else ""
                 lines.append(f"{len(names)} {what} only in {side}: "
                              f"{', '.join(names[:LISTED])}{more}")
+        reason = self.nothing_compared()
+        if reason:
+            lines.append(f"nothing was compared: {reason}")
         lines.append(f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped")
         return lines
 

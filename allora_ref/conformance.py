@@ -21,25 +21,24 @@ with what the program wrote to stderr meanwhile.
 from __future__ import annotations
 
 import json
-import queue
-import subprocess
-import threading
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
 
-from allora_ref.compare import numeric_errors
+from allora_ref.compare import LISTED, numeric_errors
+from allora_ref.program import (LINE_LIMIT, Program, leading_id, parse_line, printable,
+                                protocol_problem, shorten)
 from allora_ref.vectors import (MISSING, case_id, decode_array, decode_number, field_name,
                                 paired_fields)
 
 STATUSES = ("pass", "fail", "skip", "error")
-#: How much of the program's stderr a report keeps per case.
-STDERR_LIMIT = 2000
+#: The size of the pieces in which an overlong results line is skipped.
+_SKIP = 2**20
 #: How many wrong fields a failure names (in the order of the case: the first is the earliest).
 FIELDS_LISTED = 3
 
@@ -70,23 +69,6 @@ def request(case: dict) -> dict:
     """The request line of a case: everything but what is expected."""
     return {"id": case_id(case["manifest"]), "manifest": case["manifest"],
             "parameters": case["parameters"], "inputs": case["inputs"]}
-
-
-def protocol_problem(response, identifier: str) -> str:
-    """What is wrong with a response to case ``identifier`` ("" if nothing)."""
-    if not isinstance(response, dict):
-        return "a response must be a JSON object"
-    if response.get("id") != identifier:
-        return f"the response's id {response.get('id')!r} is not the request's {identifier!r}"
-    answers = [key for key in ("outputs", "error", "skip") if key in response]
-    if len(answers) != 1:
-        return "a response holds exactly one of outputs, error, skip"
-    if "outputs" in response and not isinstance(response["outputs"], dict):
-        return "outputs must be a JSON object"
-    for key in ("error", "skip"):
-        if key in response and not (isinstance(response[key], str) and response[key].strip()):
-            return f"{key} must be a non-empty string (the {'message' if key == 'error' else 'reason'})"
-    return ""
 
 
 # --- judging a response ---------------------------------------------------------------------
@@ -195,131 +177,62 @@ def _shown(x: float) -> str:
     return "null" if np.isnan(x) else f"{x:.17g}"
 
 
-# --- the program under test -----------------------------------------------------------------
+# --- results written offline ---------------------------------------------------------------
 
-class Program:
-    """The implementation under test: one process, started on the first request and restarted
-    after a crash, a timeout or a protocol error."""
+def read_results(path: str | Path, known: set[str]) -> tuple[dict[str, dict | str], list[str]]:
+    """The response lines of a results file for the cases ``known``, by case id; a case whose
+    line breaks the protocol or a bound (``program.parse_line``), or that has two lines, maps to
+    a problem text. Also returns the problems of lines that name no known case.
 
-    def __init__(self, argv: list[str], timeout: float):
-        if not argv:
-            raise ValueError("--cmd names no program")
-        self.argv, self.timeout = argv, timeout
-        self.process: subprocess.Popen | None = None
-
-    def _start(self) -> None:
-        try:
-            self.process = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, encoding="utf-8", errors="replace", bufsize=1)
-        except OSError as error:
-            raise ValueError(f"cannot start {self.argv[0]}: {error.strerror or error}") from None
-        self.lines: queue.Queue = queue.Queue()
-        self.stderr: list[str] = []
-        self.readers = [threading.Thread(target=_pump, args=(stream, sink, end), daemon=True)
-                        for stream, sink, end in ((self.process.stdout, self.lines.put, True),
-                                                  (self.process.stderr, self.stderr.append,
-                                                   False))]
-        for reader in self.readers:
-            reader.start()
-
-    def ask(self, message: dict) -> tuple[dict | None, str, str]:
-        """Send one request: (response or None, problem or "", stderr written meanwhile)."""
-        if self.process is None:
-            self._start()
-        mark = len(self.stderr)
-        try:
-            self.process.stdin.write(json.dumps(message) + "\n")
-            self.process.stdin.flush()
-        except OSError:
-            pass                  # the program is gone; reading tells how it ended
-        try:
-            line = self.lines.get(timeout=self.timeout)
-        except queue.Empty:
-            self.stop()
-            return None, f"no response within {self.timeout:g} s (the program was killed)", \
-                self._stderr(mark)
-        if line is None:
-            status = self.stop()
-            return None, f"the program exited with status {status} before responding", \
-                self._stderr(mark)
-        try:
-            response = json.loads(line)
-        except json.JSONDecodeError:
-            self.stop()
-            return None, f"protocol error: not a JSON line: {line.strip()[:200]!r}", \
-                self._stderr(mark)
-        problem = protocol_problem(response, message["id"])
-        if problem:
-            self.stop()
-            return None, f"protocol error: {problem}", self._stderr(mark)
-        return response, "", self._stderr(mark)
-
-    def _stderr(self, mark: int) -> str:
-        text = "".join(self.stderr[mark:])
-        return text if len(text) <= STDERR_LIMIT else "..." + text[-STDERR_LIMIT:]
-
-    def stop(self) -> int | None:
-        """End the process (closing its stdin, then killing it if it lingers): its status."""
-        process, self.process = self.process, None
-        if process is None:
-            return None
-        try:
-            process.stdin.close()
-        except OSError:
-            pass
-        try:
-            status = process.wait(timeout=min(self.timeout, 5.0))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            status = process.wait()
-        for reader in self.readers:
-            reader.join(timeout=5.0)
-        process.stdout.close()
-        process.stderr.close()
-        return status
-
-
-def _pump(stream, sink: Callable[[str | None], None], end: bool) -> None:
-    """Copy the lines of ``stream`` to ``sink``, then None at the end if ``end``."""
-    try:
-        for line in stream:
-            sink(line)
-    except (OSError, ValueError):
-        pass
-    if end:
-        sink(None)
-
-
-def read_results(path: str | Path) -> tuple[dict[str, dict | str], list[str]]:
-    """The response lines of a results file by case id; a case with two lines maps to a
-    problem text. Also returns the problems of lines that name no case."""
+    Lines end at a newline only (U+2028 inside a string is text); a leading byte-order mark is
+    dropped. Only the lines of known cases are kept, each at most LINE_LIMIT bytes.
+    """
     results: dict[str, dict | str] = {}
     stray = []
+    unknown = 0
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            for number, line in enumerate(_lines(handle), 1):
+                if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]
+                if not line.strip():
+                    continue
+                response, problem = parse_line(line)
+                identifier = response.get("id") if isinstance(response, dict) \
+                    else leading_id(line)
+                if not isinstance(identifier, str):
+                    stray.append(f"{path}: line {number}: "
+                                 f"{problem or 'a response must be an object with an id'}")
+                elif identifier not in known:
+                    unknown += 1
+                    if unknown <= LISTED:
+                        stray.append(f"{path}: line {number}: a result for "
+                                     f"{shorten(printable(identifier), 200)}, which is not "
+                                     "in the set")
+                elif identifier in results:
+                    results[identifier] = (f"protocol error: two results for this case ({path}, "
+                                           f"line {number})")
+                else:
+                    problem = problem or protocol_problem(response, identifier)
+                    results[identifier] = f"protocol error: {problem} ({path}, line {number})" \
+                        if problem else response
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot read ({error})") from None
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            response = json.loads(line)
-        except json.JSONDecodeError:
-            stray.append(f"{path}: line {number} is not JSON")
-            continue
-        identifier = response.get("id") if isinstance(response, dict) else None
-        if not isinstance(identifier, str):
-            stray.append(f"{path}: line {number} has no case id")
-        elif identifier in results:
-            results[identifier] = f"protocol error: two results for this case ({path})"
-        else:
-            problem = protocol_problem(response, identifier)
-            results[identifier] = f"protocol error: {problem} ({path}, line {number})" \
-                if problem else response
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read ({error.strerror or error})") from None
+    if unknown > LISTED:
+        stray.append(f"{path}: {unknown - LISTED} more results for cases not in the set")
     return results, stray
+
+
+def _lines(handle) -> Iterator[bytes]:
+    """The newline-separated lines of a binary file; a line longer than LINE_LIMIT is cut to
+    LINE_LIMIT + 1 bytes (so that it fails the bound) and the rest of it skipped."""
+    while line := handle.readline(LINE_LIMIT + 1):
+        if len(line) > LINE_LIMIT and not line.endswith(b"\n"):
+            while (rest := handle.readline(_SKIP)) and not rest.endswith(b"\n"):
+                pass
+        yield line.rstrip(b"\r\n") if len(line) <= LINE_LIMIT else line
 
 
 # --- selection and exclusions ---------------------------------------------------------------
@@ -394,7 +307,16 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.count("fail", "error") and not self.never_run
+        """No case failed, every selected case ran, and at least one passed."""
+        return not self.count("fail", "error") and not self.never_run and self.count("pass") > 0
+
+    def nothing_checked(self) -> str:
+        """Why no case was checked ("" if some were): a run that checked nothing fails."""
+        if self.count("pass", "fail", "error") or self.never_run:
+            return ""
+        if self.set_size == self.filtered_out:
+            return "no case of the set is selected"
+        return "every selected case was skipped"
 
     def lines(self, verbose: bool = False) -> list[str]:
         """The report: one line per case that did not pass (every case if ``verbose``),
@@ -407,7 +329,8 @@ class Report:
             lines.append(f"{r.status.upper():5s} {r.id}  {text}".rstrip())
             lines += [f"      stderr: {line}" for line in r.stderr.splitlines()]
         lines += [f"NOT RUN {identifier}  no result" for identifier in self.never_run]
-        lines += [f"warning: exclusion at line {e.line} ({e.pattern}) matches no selected case"
+        lines += [f"warning: exclusion at line {e.line} ({printable(e.pattern)}) matches no "
+                  "selected case"
                   for e in self.unused_exclusions]
         lines += [f"warning: {problem}" for problem in self.stray_results]
         selected = self.set_size - self.filtered_out
@@ -417,6 +340,9 @@ class Report:
         if errors:
             lines.append(f"{errors} of the failed are errors (rejected valid inputs, protocol "
                          "errors, timeouts, crashes)")
+        reason = self.nothing_checked()
+        if reason:
+            lines.append(f"nothing was checked: {reason}")
         lines.append(f"{self.count('pass')} passed, {self.count('fail', 'error')} failed, "
                      f"{self.count('skip')} skipped")
         return lines
@@ -466,7 +392,8 @@ def run(cases: Iterable[dict], answer: Callable[[dict], tuple[dict | None, str, 
         excluded = next((e for e in exclusions if fnmatchcase(identifier, e.pattern)), None)
         if excluded is not None:
             used.add(excluded)
-            results.append(Result(identifier, "skip", f"excluded: {excluded.reason}"))
+            results.append(Result(identifier, "skip",
+                                  f"excluded: {shorten(printable(excluded.reason))}"))
             continue
         started = time.monotonic()
         response, problem, stderr = answer(request(case))
@@ -477,6 +404,7 @@ def run(cases: Iterable[dict], answer: Callable[[dict], tuple[dict | None, str, 
             continue
         else:
             result = judge(case, response)
+        result.message = shorten(printable(result.message))
         result.stderr, result.seconds = stderr, time.monotonic() - started
         results.append(result)
     return Report(results, total, filtered, never_run,
@@ -487,22 +415,25 @@ def run_program(cases: Iterable[dict], program: Program, selection: Selection = 
                 exclusions: Iterable[Exclusion] = ()) -> Report:
     """Run the selected cases through a program under test (stopped at the end)."""
     try:
-        return run(cases, program.ask, selection, exclusions)
+        report = run(cases, program.ask, selection, exclusions)
     finally:
         program.stop()
+    for result in report.results:
+        if result.id in program.answered_twice and result.status != "error":
+            result.status, result.message = "error", (
+                f"protocol error: answered twice (the first answer was {result.status})")
+    return report
 
 
 def run_results(cases: Iterable[dict], path: str | Path, selection: Selection = Selection(),
                 exclusions: Iterable[Exclusion] = ()) -> Report:
     """Check the responses of a results file; cases without a line are reported never run."""
-    results, stray = read_results(path)
     cases = list(cases)
-    known = {case_id(case["manifest"]) for case in cases}
+    results, stray = read_results(path, {case_id(case["manifest"]) for case in cases})
 
     def answer(message: dict) -> tuple[dict | None, str, str]:
         response = results.get(message["id"])
         return (None, response, "") if isinstance(response, str) else (response, "", "")
     report = run(cases, answer, selection, exclusions)
-    report.stray_results = stray + [f"{path}: a result for {identifier}, which is not in the set"
-                                    for identifier in results if identifier not in known]
+    report.stray_results = stray
     return report

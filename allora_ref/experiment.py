@@ -20,7 +20,7 @@ from allora_ref.spec.epoch import Epoch, EpochInputs, TopicState, step
 from allora_ref.spec.inference_synthesis import (
     Submissions, all_inferences, forecasted_log_losses, log_losses, squared_error, synthesise)
 
-# --- notebooks/03_3_numerical_experiment.py:130 (Eq 19: the experience factor)
+# --- notebooks/03_3_numerical_experiment.py:131 (Eq 19: the experience factor)
 def experience_factor(epoch) -> np.ndarray:
     """Eq 19: f_xp,i = (1 + exp(-0.03 i)) / 2, the workers' experience factor at epoch i >= 0."""
     epoch = np.asarray(epoch, dtype=float)
@@ -28,7 +28,7 @@ def experience_factor(epoch) -> np.ndarray:
         raise ValueError("epoch i of the experience factor f_xp,i (eq 19) must be >= 0")
     return 0.5 * (1.0 + np.exp(-0.03 * epoch))
 
-# --- notebooks/03_3_numerical_experiment.py:167 (Eq 20: context sensitivity)
+# --- notebooks/03_3_numerical_experiment.py:168 (Eq 20: context sensitivity)
 def context_sensitivity(x, a: float, b: float) -> np.ndarray:
     """Eq 20: f_context = sigma(a (x - b)), the logistic function, for x in [0, 1]."""
     x = np.asarray(x, dtype=float)
@@ -37,7 +37,7 @@ def context_sensitivity(x, a: float, b: float) -> np.ndarray:
                          "[0, 1]")
     return 0.5 * (1.0 + np.tanh(0.5 * a * (x - b)))     # sigma(z) without overflow
 
-# --- notebooks/03_3_numerical_experiment.py:204 (The experiment's settings)
+# --- notebooks/03_3_numerical_experiment.py:205 (The experiment's settings)
 @dataclass(frozen=True)
 class Settings:
     """The §3.3 experiment's own parameters (the mechanism's are ``Params``); paper defaults.
@@ -82,12 +82,17 @@ class Settings:
     """rho of the AR(1) log-emission."""
     emission_volatility: float = 0.1
     """s, the AR(1) innovation of the log-emission."""
+    sybil_copies: int = 0
+    """Extra identities under which the first inferer also submits its inference, every
+    forecaster forecasting their losses as the original's (§4.2's sybil; not in §3.3)."""
 
     def __post_init__(self) -> None:
         where = "§3.3"
         for name in ("epochs", "n_workers", "n_reputers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"experiment setting {name} ({where}) must be >= 1")
+        if self.sybil_copies < 0:
+            raise ValueError("experiment setting sybil_copies (§4.2 sybil) must be >= 0")
         for name in ("inference_error_log_dispersion", "inference_bias_dispersion",
                      "forecast_error_log_dispersion", "forecast_bias_dispersion",
                      "reputer_error_log_dispersion", "reputer_bias_dispersion",
@@ -106,7 +111,7 @@ class Settings:
             raise ValueError(f"experiment setting emission_persistence ({where}) must lie in "
                              "[0, 1)")
 
-# --- notebooks/03_3_numerical_experiment.py:284 (The participants)
+# --- notebooks/03_3_numerical_experiment.py:290 (The participants)
 @dataclass(frozen=True)
 class Participants:
     """The mock participants of one run (§3.3)."""
@@ -156,7 +161,7 @@ def draw_participants(settings: Settings, rng: np.random.Generator) -> Participa
     return Participants(inference_error, inference_bias, forecast_error, forecast_bias, context,
                         reputer_error, reputer_bias, reputer_alpha)
 
-# --- notebooks/03_3_numerical_experiment.py:352 (One epoch of the mock world)
+# --- notebooks/03_3_numerical_experiment.py:358 (One epoch of the mock world)
 def outperformance_factors(n_workers: int, outperformer: int, factor: float) -> np.ndarray:
     """§3.3: kappa_j, the factor on each worker's error and bias (``factor`` for the
     outperformer, 1 for the others)."""
@@ -218,7 +223,7 @@ def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
         z[i] = rho * z[i - 1] + s * shocks[i]
     return settings.mean_emission * np.exp(z - 0.5 * variance)
 
-# --- notebooks/03_3_numerical_experiment.py:425 (The run)
+# --- notebooks/03_3_numerical_experiment.py:431 (The run)
 @dataclass(frozen=True)
 class Observation:
     """One epoch of the experiment."""
@@ -243,8 +248,9 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
     participants_rng, world, forecasting, reporting, emitting = streams
     participants = draw_participants(settings, participants_rng)
     emission = emission_series(settings, emitting)
-    n = settings.n_workers
-    state = TopicState.initial(n, n, np.full(settings.n_reputers, settings.initial_stake), params)
+    n, copies = settings.n_workers, settings.sybil_copies
+    state = TopicState.initial(n + copies, n, np.full(settings.n_reputers, settings.initial_stake),
+                               params)
     to_profile_base = 1.0 / np.log10(params.log_base)
     truth, ema = 0.0, None
     for index in range(settings.epochs):
@@ -255,6 +261,9 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         own = mock_inferences(truth, participants, f_xp * kappa, world)
         actual = log_losses(own, truth, squared_error, 10.0)
         forecasts = mock_forecasts(actual, participants, f_xp, 2.0 * np.log10(kappa), forecasting)
+        if copies:                              # the sybil's identities, after every draw
+            own = np.append(own, np.repeat(own[:1], copies))
+            forecasts = np.hstack([forecasts, np.repeat(forecasts[:, :1], copies, axis=1)])
         submissions = Submissions(own, forecasted_log_losses(10.0**forecasts, params.log_base))
         inferred = synthesise(state.synthesis, submissions, params)
         vector = all_inferences(inferred.combined, inferred.forecast_implied,
@@ -309,14 +318,19 @@ class Run:
 
     @property
     def inferer_losses(self) -> np.ndarray:
-        """log10 losses of the inferences I_ij, shape (epochs, N_i)."""
-        return self.true_log10_losses[:, 2: 2 + self.settings.n_workers]
+        """log10 losses of the inferences I_ij, shape (epochs, N_i) (sybil copies last)."""
+        return self.true_log10_losses[:, 2: 2 + self.n_inferers]
 
     @property
     def forecast_implied_losses(self) -> np.ndarray:
         """log10 losses of the forecast-implied inferences I_ik, shape (epochs, N_f)."""
-        n = self.settings.n_workers
-        return self.true_log10_losses[:, 2 + n: 2 + 2 * n]
+        n_i, n_f = self.n_inferers, self.settings.n_workers
+        return self.true_log10_losses[:, 2 + n_i: 2 + n_i + n_f]
+
+    @property
+    def n_inferers(self) -> int:
+        """N_i: the workers and the sybil's extra identities."""
+        return self.settings.n_workers + self.settings.sybil_copies
 
 
 def simulate(settings: Settings, params: Params) -> Run:
@@ -332,7 +346,7 @@ def simulate(settings: Settings, params: Params) -> Run:
                stacked(e.reputer_rewards for e in epochs), stacked(e.entropies for e in epochs),
                stacked(e.forecasting_utility for e in epochs))
 
-# --- notebooks/03_3_numerical_experiment.py:573 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:588 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -365,7 +379,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:636 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:651 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 

@@ -11,6 +11,7 @@ equation it enters and, where the two presets differ, why.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import tomllib
 import typing
 from dataclasses import dataclass
@@ -419,3 +420,30 @@ def profile_differences(a: Params, b: Params) -> dict[str, tuple]:
     return {f.name: (getattr(a, f.name), getattr(b, f.name))
             for f in dataclasses.fields(Params)
             if getattr(a, f.name) != getattr(b, f.name)}
+
+
+def profile_with(name: str, overrides: dict | None = None) -> Params:
+    """The named profile with some fields replaced, each checked as the profile's own are.
+
+    An unknown field name, a value of another type than the field's, or a value outside the
+    field's range is a ValueError naming the field.
+    """
+    params = load_profile(name)
+    overrides = dict(overrides or {})
+    fields = {f.name for f in dataclasses.fields(Params)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        close = [m for name in unknown for m in difflib.get_close_matches(name, fields, n=2)]
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)}"
+                         + (f" (did you mean {', '.join(close)}?)" if close else "")
+                         + "; the fields are those of allora_ref.params.Params")
+    for field, value in overrides.items():
+        current = getattr(params, field)
+        if isinstance(current, tuple) and isinstance(value, (list, tuple)):
+            overrides[field] = value = tuple(float(q) for q in value)
+        elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+            overrides[field] = value = float(value)
+        if type(value) is not type(current):
+            raise ValueError(f"parameter {field} must be a {type(current).__name__} "
+                             f"(like {current!r}), not {value!r}")
+    return dataclasses.replace(params, **overrides)

@@ -20,7 +20,8 @@ from allora_ref.params import Params
 from allora_ref.spec.epoch import EpochInputs, TopicState, step
 from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, loss_vector_size
 from allora_ref.spec.participant_rewards import score_window
-from allora_ref.table import Table, format_number, parse_optional_number, read_table
+from allora_ref.table import (Table, check_consecutive_keys, family_size, format_number,
+                              parse_optional_number, read_table)
 from allora_ref.vector_cases import manifest, tolerances
 from allora_ref.vector_kinds import encode_inputs, encode_state, evaluate
 from allora_ref.vectors import encode, encode_params
@@ -46,19 +47,18 @@ class SynthesisColumns:
     @classmethod
     def from_header(cls, header: tuple[str, ...]) -> "SynthesisColumns":
         """Read the sizes from the header and check that every needed column is there."""
-        def count(pattern: str) -> int:
-            n = 0
-            while pattern.format(n) in header:
-                n += 1
-            return n
-        columns = cls(count("inference_{}"), count("forecast_implied_inference_{}"),
-                      count("reputer_stake_{}"))
+        columns = cls(family_size(header, "inference_{}"),
+                      family_size(header, "forecast_implied_inference_{}"),
+                      family_size(header, "reputer_stake_{}"))
         if columns.n_inferers == 0 or columns.n_reputers == 0:
             raise ValueError("not a synthesis table: no inference_0 or reputer_stake_0 column")
         missing = [name for name in columns.inputs + columns.outputs + columns.section_4_outputs
                    if name not in header]
         if missing:
-            raise ValueError(f"synthesis table lacks {len(missing)} columns, e.g. {missing[0]}")
+            raise ValueError(f"synthesis table of {columns.n_inferers} inferers, "
+                             f"{columns.n_forecasters} forecasters and {columns.n_reputers} "
+                             f"reputers lacks the column {missing[0]}"
+                             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         return columns
 
     @property
@@ -346,25 +346,10 @@ def replay_row(row: Row, columns: SynthesisColumns, history: History, params: Pa
     return out
 
 
-def check_epochs(table: Table) -> None:
-    """ValueError unless the table has data rows keyed by consecutive integer epochs."""
-    if not table.rows:
-        raise ValueError("the table has a header but no rows")
-    previous = None
-    for key in table.keys:
-        try:
-            epoch = int(key)
-        except ValueError:
-            raise ValueError(f"{table.header[0]} {key!r} is not an integer epoch") from None
-        if previous is not None and epoch != previous + 1:
-            raise ValueError(f"epochs must be consecutive: {epoch} follows {previous}")
-        previous = epoch
-
-
 def replay_synthesis(table: Table, params: Params) -> Table:
     """Replay every row after the first (the first provides state only)."""
     columns = SynthesisColumns.from_header(table.header)
-    check_epochs(table)
+    check_consecutive_keys(table, "epochs")
     unknown = sorted(set(params.ci_percentiles) - set(ERRORBAR_PERCENTILES))
     if unknown:
         raise ValueError(f"the table has no network_inference_errorbar column for the profile's "
@@ -375,10 +360,14 @@ def replay_synthesis(table: Table, params: Params) -> Table:
     rows = [table.rows[0]]
     for index in range(1, len(table.rows)):
         row = Row(table, index)
-        outputs = replay_row(row, columns, history, params)
-        rows.append(tuple(cell if name in inputs else
-                          format_number(outputs[name]) if not np.isnan(outputs.get(name, np.nan))
-                          else "" for name, cell in row.cells.items()))
+        try:
+            outputs = replay_row(row, columns, history, params)
+            rows.append(tuple(cell if name in inputs else
+                              format_number(outputs[name], name)
+                              if not np.isnan(outputs.get(name, np.nan))
+                              else "" for name, cell in row.cells.items()))
+        except ValueError as error:
+            raise ValueError(f"{table.header[0]} {row.key}: {error}") from None
         history.push(row, outputs)
     return Table(table.header, tuple(rows))
 
@@ -466,7 +455,7 @@ def epoch_cases(table: Table, params: Params, profile: str) -> list[dict]:
     only where the file holds every one of its cells and its history determines them.
     """
     columns = SynthesisColumns.from_header(table.header)
-    check_epochs(table)
+    check_consecutive_keys(table, "epochs")
     history = History(columns, params.score_window)
     history.push(Row(table, 0), {})
     fields = vector_fields(columns, params)

@@ -75,6 +75,34 @@ def read_table(path: StrPath) -> Table:
     return Table(header, tuple(tuple(row) for _, row in records[1:]))
 
 
+def family_size(header: Iterable[str], pattern: str) -> int:
+    """How many columns a numbered family has: one more than the largest n for which
+    ``pattern.format(n)`` names a column (0 if none does). A gap in the numbering is then a
+    missing column, never a smaller family."""
+    prefix, suffix = pattern.split("{}")
+    numbers = [int(name[len(prefix): len(name) - len(suffix)]) for name in header
+               if name.startswith(prefix) and name.endswith(suffix)
+               and name[len(prefix): len(name) - len(suffix)].isdigit()]
+    return max(numbers, default=-1) + 1
+
+
+def check_consecutive_keys(table: Table, what: str) -> None:
+    """ValueError unless the table has rows keyed by consecutive integers (``what``: epochs,
+    months), naming the first row that is not."""
+    if not table.rows:
+        raise ValueError("the table has a header but no rows")
+    previous = None
+    for key in table.keys:
+        try:
+            number = int(key)
+        except ValueError:
+            raise ValueError(f"{table.header[0]} {key!r} is not an integer "
+                             f"{what.removesuffix('s')}") from None
+        if previous is not None and number != previous + 1:
+            raise ValueError(f"{what} must be consecutive: {key} follows {previous}")
+        previous = number
+
+
 def _numbered_records(reader) -> list[tuple[int, list[str]]]:
     """Each CSV record with the file line it starts on (a quoted cell may span lines)."""
     records = []
@@ -120,11 +148,13 @@ def parse_optional_number(cell: str, column: str, key: str) -> float | None:
     return x
 
 
-def format_number(x: float) -> str:
-    """The shortest text that reads back to exactly ``x`` (``repr``); nan and inf are refused."""
+def format_number(x: float, column: str = "") -> str:
+    """The shortest text that reads back to exactly ``x`` (``repr``); nan and inf are refused,
+    naming the ``column`` if given."""
     x = float(x)
     if not math.isfinite(x):
-        raise ValueError(f"cannot write the non-finite number {x}")
+        raise ValueError(f"cannot write the non-finite number {x}"
+                         + (f" in column {column}" if column else ""))
     return repr(x)
 
 

@@ -35,7 +35,7 @@ from allora_ref.spec.token_emission import (
 from allora_ref.spec.topic_rewards import (
     emission_split, target_topic_weight, topic_emission, topic_weights, validator_emission)
 from allora_ref.synthesis_table import Row
-from allora_ref.table import Table, format_number, read_table
+from allora_ref.table import Table, check_consecutive_keys, family_size, format_number, read_table
 from allora_ref.vector_cases import manifest, tolerances
 from allora_ref.vector_kinds import encode_emission_inputs, encode_emission_state
 from allora_ref.vectors import encode, encode_params
@@ -58,17 +58,14 @@ class TokenomicsColumns:
     @classmethod
     def from_header(cls, header: tuple[str, ...]) -> "TokenomicsColumns":
         """Read the sizes from the header and check that every needed column is there."""
-        def count(pattern: str) -> int:
-            n = 0
-            while pattern.format(n) in header:
-                n += 1
-            return n
-        columns = cls(count("topic_id_{}"), count("validator_id_{}"))
+        columns = cls(family_size(header, "topic_id_{}"), family_size(header, "validator_id_{}"))
         if "ehat_target_i" not in header:
             raise ValueError("not a tokenomics table: no ehat_target_i column")
         missing = [name for name in columns.inputs + columns.outputs if name not in header]
         if missing:
-            raise ValueError(f"tokenomics table lacks {len(missing)} columns, e.g. {missing[0]}")
+            raise ValueError(f"tokenomics table of {columns.n_topics} topics and "
+                             f"{columns.n_validators} validators lacks the column {missing[0]}"
+                             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         return columns
 
     def topics(self, family: str) -> list[str]:
@@ -135,7 +132,15 @@ def state_from_row(row: Row, columns: TokenomicsColumns, computed: MonthState | 
     for id_name, weight_name in zip(columns.topics("id"), columns.topics("weights")):
         topic = row.cells[id_name]
         weights[topic] = cell(weight_name, weights.get(topic, np.nan))
-    return MonthState(emission, weights, row.required(["n_active_topics"])[0] > 0)
+    return MonthState(emission, weights, active_count(row, "n_active_topics") > 0)
+
+
+def active_count(row: Row, name: str) -> int:
+    """A count column of the month (``n_active_topics``, ``n_active_validators``)."""
+    value = row.required([name])[0]
+    if not (value >= 0 and value == int(value)):
+        raise ValueError(f"{name} must be a count (an integer >= 0), got {row.cells[name]!r}")
+    return int(value)
 
 
 def month_inputs(row: Row, columns: TokenomicsColumns) -> EmissionInputs:
@@ -171,18 +176,19 @@ def replay_month(row: Row, columns: TokenomicsColumns, before: MonthState, param
     out |= dict(zip(columns.topics("weights"), weights))
     out |= dict(zip(columns.topics("rewards"), rewards))
 
-    every_validator = row.required(["n_active_validators"])[0] == columns.n_validators
+    every_validator = active_count(row, "n_active_validators") == columns.n_validators
     out |= dict(zip(columns.validators("rewards"),
                     validator_emission(emission.total, row.required(columns.validators("stake")),
                                        params.f_v)
                     if every_validator else np.full(columns.n_validators, np.nan)))
     return out, MonthState(after, dict(zip(ids, weights)),
-                           row.required(["n_active_topics"])[0] > 0)
+                           active_count(row, "n_active_topics") > 0)
 
 
 def replay_tokenomics(table: Table, params: Params) -> Table:
     """Replay every month after the first through eqs 47-57 (see the module documentation)."""
     columns = TokenomicsColumns.from_header(table.header)
+    check_consecutive_keys(table, "months")
     rows, state = [], None
     for index in range(len(table.rows)):
         row = Row(table, index)
@@ -190,11 +196,11 @@ def replay_tokenomics(table: Table, params: Params) -> Table:
             values, computed = ({}, None) if state is None else replay_month(row, columns, state,
                                                                               params)
             state = state_from_row(row, columns, computed, params)
+            rows.append(tuple(cell if name not in values else
+                              "" if np.isnan(values[name]) else format_number(values[name], name)
+                              for name, cell in row.cells.items()))
         except ValueError as error:
             raise ValueError(f"{table.header[0]} {row.key}: {error}") from None
-        rows.append(tuple(cell if name not in values else
-                          "" if np.isnan(values[name]) else format_number(values[name])
-                          for name, cell in row.cells.items()))
     return Table(table.header, tuple(rows))
 
 
@@ -213,6 +219,7 @@ def emission_cases(table: Table, params: Params, profile: str) -> list[dict]:
     the fees and the reputers' share are not in the table and stay unknown (null).
     """
     columns = TokenomicsColumns.from_header(table.header)
+    check_consecutive_keys(table, "months")
     cases, state = [], None
     for index in range(len(table.rows)):
         row = Row(table, index)

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, check_shape, checked_array
+from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 
 # %% tags=["parameters"]
@@ -187,6 +187,7 @@ phi
 # which neither overflows for large arguments nor loses precision for small ones.
 
 # %% tags=["export"]
+@float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
     return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
@@ -432,10 +433,15 @@ def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: n
     return weighted_inference(known, regret_weights(regrets, members, params))
 
 
-def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
-                                        previous_network_log_loss: float, params: Params,
-                                        initial_regret: float = 0.0) -> np.ndarray:
-    """§3.1 item 2 with eqs 3-8: I_ik recomputed without inferer j, shape (N_i withheld, N_f)."""
+def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
+                                   previous_network_log_loss: float, params: Params,
+                                   initial_regret: float = 0.0) -> np.ndarray:
+    """§3.1 item 2 with eqs 3-8 as written: I_ik recomputed without inferer j, shape
+    (N_i withheld, N_f), by one batched call of eqs 3-8 with inferer j absent from batch row j.
+
+    The definition of the one-out forecast-implied inferences; it holds N_i^2 N_f numbers at once.
+    ``one_out_forecast_implied_inferences`` computes the same values in O(N_i N_f) memory.
+    """
     withheld = np.where(np.eye(inferences.size, dtype=bool), np.nan, inferences)
     return forecast_implied_inferences(withheld, forecasted_log_losses,
                                        previous_network_log_loss, params, initial_regret)
@@ -446,6 +452,217 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result = np.full(values.shape[:-1], np.nan)
     rows = members.any(axis=-1)
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
+    return result
+
+
+# %% [markdown]
+# ### The one-out kernel
+#
+# Computed as written, the one-out forecast-implied inferences cost $N_i \cdot N_f \cdot N_i$
+# evaluations of eqs 3-8 and as many numbers in memory (6 GiB at $N_i = 1024$, $N_f = 256$).
+# Withholding one inferer changes little of each forecaster's row, and the kernel below uses it;
+# it gives the values of `one_out_forecast_implied_plain` to rounding (a test holds it to them
+# over shapes, absences, magnitudes and both profiles):
+#
+# * **Downdate** (eq 8). Each forecaster's regrets are centred once, $d_{kj} = R_{ijk} - \mu_k$,
+#   with $Q_k = \sum_j d_{kj}^2$ and the residual $s_k = \sum_j d_{kj}$; without inferer $j$ the
+#   sum of squares about the new mean is $Q_k - d_{kj}^2 - (s_k - d_{kj})^2/(n_k - 1)$, so every
+#   one-out $\sigma$ costs O(1). When that is below $Q_k/4$ the subtraction has cancelled bits
+#   ($d_{kj}$ carried most of the row's spread); for $n_k \ge 3$ at most one inferer per row can
+#   do that, and those few pairs are recomputed by the plain two-pass formula. Elsewhere the
+#   downdate loses at most a few units in the last place of $\sigma$.
+# * **Top two** (eq 5). The normalisation divides a row by a positive number, so its best member
+#   is the one with the largest regret: the row's best, or its second best when $j$ is the best.
+# * **Sigmoid ratio** (eqs 5, 7). Weights only matter up to a positive factor per row. With
+#   $z = p(\hat R - c)$ and $z_b$ the best member's, $\min(z_b, 0) = z_0$,
+#   $$w \propto \frac{1}{e^{z_0 - z} + e^{z_0}} = \frac{e^{-z_0}}{1 + e^{-z}} \propto \phi'(\hat R),$$
+#   one exponential and one division per element. The best member's weight is at least $1/2$,
+#   so no row underflows (the failure above), and $e^{z_0 - z}$ overflows to $\infty$ only where
+#   the exact weight is below $e^{-709}$ of the best: weight 0, as non-members get.
+# * **Blocks.** The withheld inferers are processed a block at a time (`block_elements` numbers
+#   per block, about the size of a core's cache), so memory is one block, not $N_i^2 N_f$.
+#
+# The guard rails apply per (withheld inferer, forecaster) row as in `guard_railed_regrets`; the
+# cold start averages the members (`equal-weights`) or takes their median (`chain`) a block at a
+# time.
+
+# %% tags=["export"]
+ONE_OUT_BLOCK_ELEMENTS = 1 << 16
+"""Numbers in one block of the one-out kernel (512 KiB of float64)."""
+
+
+def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
+                                        previous_network_log_loss: float, params: Params,
+                                        block_elements: int = ONE_OUT_BLOCK_ELEMENTS,
+                                        initial_regret: float = 0.0) -> np.ndarray:
+    """§3.1 item 2 with eqs 3-8: I_ik recomputed without inferer j, shape (N_i withheld, N_f).
+
+    Equal to ``one_out_forecast_implied_plain`` to rounding, in O(N_i N_f + block_elements)
+    memory: downdated spreads, top-two best members, sigmoid-ratio weights, blocks of withheld
+    inferers.
+    """
+    members = ~np.isnan(inferences) & ~np.isnan(forecasted_log_losses)
+    n_f, n_i = members.shape
+    if members.size == 0:
+        return np.full((n_i, n_f), np.nan)
+    cold = bool(np.isnan(previous_network_log_loss))
+    if params.cold_start == "while-initial-regret-zero":
+        if cold:
+            return np.full((n_i, n_f), np.nan)
+        cold = initial_regret == 0.0
+    if cold:
+        if params.cold_start != "equal-weights":
+            return one_out_medians(inferences, members, block_elements)
+        equal = members.astype(float)
+        return one_out_weighted_inferences(
+            inferences, lambda rows: np.repeat(equal[None], rows.stop - rows.start, axis=0),
+            n_f, block_elements)
+    weights = OneOutWeights.of(
+        forecasted_regrets(previous_network_log_loss, forecasted_log_losses), members, params)
+    with np.errstate(over="ignore", divide="ignore"):    # only j's own weight, set to 0 below
+        return one_out_weighted_inferences(inferences, weights.block, n_f, block_elements)
+
+
+@dataclass(frozen=True)
+class OneOutWeights:
+    """Eqs 5-8 with the guard rails for every withheld inferer j and forecaster k, up to a
+    positive factor per (j, k) row: w_jkl = 1 / (exp(slope_jk min(R_kl, cap_jk)) + floor_jk),
+    i.e. 1 / (1 + e^{-z}) times e^{-p(shift - c)}, with slope = -p / (sigma_jk + epsilon).
+
+    Rows in ``general`` (a member is cut off, or e^{-p x} could leave float64 range) take the
+    form 1 / (exp(offset_jk + e) + exp(z_0)), e = max(slope R, ceiling), w = 0 where e > cut_jk,
+    whose exponent z_0 - z is shifted by the best member's z_0 = min(z_best, 0).
+    Terms of (j, k) rows have shape (N_i, N_f, 1).
+    """
+
+    ranked: np.ndarray
+    """R_kl for members, -inf elsewhere (exponent +inf, weight 0), shape (N_f, N_i)."""
+    slope: np.ndarray
+    cap: np.ndarray | None
+    floor: np.ndarray
+    general: np.ndarray
+    """Which (j, k) rows take the general form, shape (N_i, N_f)."""
+    offset: np.ndarray
+    best_floor: np.ndarray
+    ceiling: float
+    cut: np.ndarray | None
+
+    @classmethod
+    def of(cls, regrets: np.ndarray, members: np.ndarray, params: Params) -> "OneOutWeights":
+        """The terms for forecasted regrets R_kl (N_f, N_i) and their members."""
+        scale = 1.0 / (one_out_spreads(regrets, members, params.sigma_ddof) + params.epsilon)
+        best = one_out_largest(regrets, members) * scale
+        best = np.where(np.isfinite(best), best, params.c)     # no member left: any value
+        p, c = params.p, params.c
+        shift, cap, ceiling, cut = np.zeros_like(best), None, -np.inf, None
+        general = np.zeros(best.shape, bool)
+        if params.regret_guard_rails:
+            limit = c + params.regret_cap / p
+            best = np.minimum(best, limit)
+            shift = np.maximum(c - params.regret_shift / p - best, 0.0)
+            lowest = -one_out_largest(-regrets, members) * scale
+            general |= np.minimum(lowest, limit) + shift < c - params.regret_cutoff / p
+            cap, ceiling = (limit / scale)[..., None], -p * limit
+            cut = (-p * (c - params.regret_cutoff / p - shift))[..., None]
+        general |= (np.abs(p * best) > 400) | (np.abs(p * (shift - c)) > 400)
+        z_0 = np.minimum(p * (best + shift - c), 0.0)
+        return cls(np.where(members, regrets, -np.inf), (-p * scale)[..., None], cap,
+                   np.exp(np.clip(p * (shift - c), -400, 400))[..., None], general,
+                   (z_0 - p * (shift - c))[..., None], np.exp(z_0)[..., None], ceiling, cut)
+
+    def block(self, rows: slice) -> np.ndarray:
+        """The weights of withheld inferers ``rows``, a new array (B, N_f, N_i)."""
+        if self.cap is None:
+            weights = np.multiply(self.slope[rows], self.ranked)
+        else:
+            weights = np.minimum(self.ranked, self.cap[rows])
+            weights *= self.slope[rows]
+        np.exp(weights, out=weights)
+        weights += self.floor[rows]
+        np.divide(1.0, weights, out=weights)
+        blocks, forecasters = np.nonzero(self.general[rows])
+        if blocks.size:
+            weights[blocks, forecasters] = self.general_rows(blocks + rows.start, forecasters)
+        return weights
+
+    def general_rows(self, withheld: np.ndarray, forecasters: np.ndarray) -> np.ndarray:
+        """The weights of (j, k) rows in the general form, shape (rows, N_i)."""
+        exponent = self.slope[withheld, forecasters] * self.ranked[forecasters]
+        np.maximum(exponent, self.ceiling, out=exponent)
+        if self.cut is not None:
+            np.putmask(exponent, exponent > self.cut[withheld, forecasters], np.inf)
+        exponent += self.offset[withheld, forecasters]
+        np.exp(exponent, out=exponent)
+        exponent += self.best_floor[withheld, forecasters]
+        return np.divide(1.0, exponent, out=exponent)
+
+
+def one_out_spreads(regrets: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
+    """Eq 8's sigma of every forecaster's member regrets without inferer j, shape (N_i, N_f),
+    by downdating each row's sum of squares (two-pass where that would cancel)."""
+    count = members.sum(axis=1)
+    mean = np.where(members, regrets, 0.0).sum(axis=1) / np.maximum(count, 1)
+    deviations = np.where(members, regrets - mean[:, None], 0.0)
+    squares = (deviations**2).sum(axis=1)[:, None]
+    remaining = count[:, None] - members
+    rest = deviations.sum(axis=1)[:, None] - deviations
+    downdated = squares - deviations**2 - rest**2 / np.maximum(remaining, 1)
+    sigma = np.sqrt(np.maximum(downdated, 0.0) / np.maximum(remaining - ddof, 1))
+    sigma[remaining <= ddof] = 0.0
+    rows, withheld = np.nonzero(members & (downdated < squares / 4))
+    if rows.size:
+        kept = members[rows]
+        kept[np.arange(rows.size), withheld] = False
+        sigma[rows, withheld] = masked_std(regrets[rows], kept, ddof)
+    return sigma.T
+
+
+def one_out_largest(values: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """The largest member value of every row without inferer j, shape (N_i, N_f), from each
+    row's top two (-inf where no member is left)."""
+    ranked = np.where(members, values, -np.inf)
+    rows = np.arange(ranked.shape[0])
+    top = ranked.argmax(axis=1)
+    first = ranked[rows, top]
+    ranked[rows, top] = -np.inf
+    second = ranked.max(axis=1)
+    return np.where(np.arange(ranked.shape[1])[:, None] == top, second, first)
+
+
+def one_out_blocks(n_inferers: int, n_forecasters: int, block_elements: int) -> list[slice]:
+    """Consecutive withheld inferers, about ``block_elements`` (N_f N_i per inferer) at a time."""
+    size = max(1, block_elements // max(n_forecasters * n_inferers, 1))
+    return [slice(start, min(start + size, n_inferers)) for start in range(0, n_inferers, size)]
+
+
+def one_out_weighted_inferences(inferences: np.ndarray, block_weights, n_forecasters: int,
+                                block_elements: int) -> np.ndarray:
+    """Eq 3 for every withheld inferer j, shape (N_i, N_f): ``block_weights(rows)`` is a new
+    (B, N_f, N_i) array of the weights for withheld inferers ``rows``; j's own weight is set to
+    0 here. NaN where no weight is positive."""
+    n_i = inferences.size
+    known = np.column_stack([np.where(np.isnan(inferences), 0.0, inferences), np.ones(n_i)])
+    result = np.empty((n_i, n_forecasters))
+    for rows in one_out_blocks(n_i, n_forecasters, block_elements):
+        weights = block_weights(rows)
+        withheld = np.arange(rows.start, rows.stop)
+        weights[withheld - rows.start, :, withheld] = 0.0
+        sums = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
+        total = sums[..., 1]
+        result[rows] = np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
+    return result
+
+
+def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements: int
+                    ) -> np.ndarray:
+    """Cold start, ``chain``: the median of each forecaster's members without inferer j, shape
+    (N_i, N_f), a block of withheld inferers at a time."""
+    n_f, n_i = members.shape
+    result = np.empty((n_i, n_f))
+    for rows in one_out_blocks(n_i, n_f, block_elements):
+        withheld = np.arange(rows.start, rows.stop)[:, None, None] == np.arange(n_i)
+        kept = members & ~withheld
+        result[rows] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
 
@@ -796,6 +1013,7 @@ class NetworkInferences:
         return self.combined[2 + self.values.shape[1]:]
 
 
+@float64_guarded
 def synthesise(state: SynthesisState, submissions: Submissions, params: Params
                ) -> NetworkInferences:
     """Eqs 3-12: every inference of the epoch from the submissions and the previous state."""
@@ -809,7 +1027,8 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     previous = state.previous_network_log_loss
     r0 = state.initial_regret
     forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
-    one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params, r0)
+    one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params,
+                                                     initial_regret=r0)
     values = np.tile(np.concatenate([own, forecast_implied]), (2 + n_l + n_f, 1))
     values[2: 2 + n_i, n_i:] = one_out_fi
     families = row_families(n_i, n_f)
@@ -824,6 +1043,7 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
                              combined)
 
 
+@float64_guarded
 def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_log_losses,
            params: Params) -> tuple[np.ndarray, SynthesisState]:
     """Eqs 14-15: the network losses of every loss-vector entry, and the next state."""

@@ -84,6 +84,7 @@ from allora_ref.spec.inference_synthesis import (
 seed = 0
 epochs = 300
 profile = "whitepaper"
+overrides = {}                # Params fields replaced in the profile, e.g. {"p": 2.0}
 figure_dir = "../reports"     # where figure2.png and figure2.pdf are written
 
 # %%
@@ -93,9 +94,9 @@ import matplotlib.pyplot as plt
 import sympy as sp
 
 from allora_ref.figures import save_figure
-from allora_ref.params import load_profile
+from allora_ref.params import load_profile, profile_with
 
-params = load_profile(profile)
+params = profile_with(profile, overrides)
 
 # %% [markdown]
 # The decimal reading of the log-normal parameters: each is the $\log_{10}$ of a round number to
@@ -246,12 +247,17 @@ class Settings:
     """rho of the AR(1) log-emission."""
     emission_volatility: float = 0.1
     """s, the AR(1) innovation of the log-emission."""
+    sybil_copies: int = 0
+    """Extra identities under which the first inferer also submits its inference, every
+    forecaster forecasting their losses as the original's (§4.2's sybil; not in §3.3)."""
 
     def __post_init__(self) -> None:
         where = "§3.3"
         for name in ("epochs", "n_workers", "n_reputers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"experiment setting {name} ({where}) must be >= 1")
+        if self.sybil_copies < 0:
+            raise ValueError("experiment setting sybil_copies (§4.2 sybil) must be >= 0")
         for name in ("inference_error_log_dispersion", "inference_bias_dispersion",
                      "forecast_error_log_dispersion", "forecast_bias_dispersion",
                      "reputer_error_log_dispersion", "reputer_bias_dispersion",
@@ -447,8 +453,9 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
     participants_rng, world, forecasting, reporting, emitting = streams
     participants = draw_participants(settings, participants_rng)
     emission = emission_series(settings, emitting)
-    n = settings.n_workers
-    state = TopicState.initial(n, n, np.full(settings.n_reputers, settings.initial_stake), params)
+    n, copies = settings.n_workers, settings.sybil_copies
+    state = TopicState.initial(n + copies, n, np.full(settings.n_reputers, settings.initial_stake),
+                               params)
     to_profile_base = 1.0 / np.log10(params.log_base)
     truth, ema = 0.0, None
     for index in range(settings.epochs):
@@ -459,6 +466,9 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         own = mock_inferences(truth, participants, f_xp * kappa, world)
         actual = log_losses(own, truth, squared_error, 10.0)
         forecasts = mock_forecasts(actual, participants, f_xp, 2.0 * np.log10(kappa), forecasting)
+        if copies:                              # the sybil's identities, after every draw
+            own = np.append(own, np.repeat(own[:1], copies))
+            forecasts = np.hstack([forecasts, np.repeat(forecasts[:, :1], copies, axis=1)])
         submissions = Submissions(own, forecasted_log_losses(10.0**forecasts, params.log_base))
         inferred = synthesise(state.synthesis, submissions, params)
         vector = all_inferences(inferred.combined, inferred.forecast_implied,
@@ -513,14 +523,19 @@ class Run:
 
     @property
     def inferer_losses(self) -> np.ndarray:
-        """log10 losses of the inferences I_ij, shape (epochs, N_i)."""
-        return self.true_log10_losses[:, 2: 2 + self.settings.n_workers]
+        """log10 losses of the inferences I_ij, shape (epochs, N_i) (sybil copies last)."""
+        return self.true_log10_losses[:, 2: 2 + self.n_inferers]
 
     @property
     def forecast_implied_losses(self) -> np.ndarray:
         """log10 losses of the forecast-implied inferences I_ik, shape (epochs, N_f)."""
-        n = self.settings.n_workers
-        return self.true_log10_losses[:, 2 + n: 2 + 2 * n]
+        n_i, n_f = self.n_inferers, self.settings.n_workers
+        return self.true_log10_losses[:, 2 + n_i: 2 + n_i + n_f]
+
+    @property
+    def n_inferers(self) -> int:
+        """N_i: the workers and the sybil's extra identities."""
+        return self.settings.n_workers + self.settings.sybil_copies
 
 
 def simulate(settings: Settings, params: Params) -> Run:
@@ -705,7 +720,7 @@ print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[
 # %%
 from allora_ref.params import profile_differences
 
-runs = {name: run if name == profile else simulate(settings, load_profile(name))
+runs = {name: run if name == profile and not overrides else simulate(settings, load_profile(name))
         for name in ("whitepaper", "allora-simulator")}
 print(f"{'profile':18s} {'gain (dex)':>10s} {'inference':>10s} {'forecasting':>12s} "
       f"{'reputers':>9s}")

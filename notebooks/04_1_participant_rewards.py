@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import masked_std, potential
 
@@ -116,6 +117,7 @@ def one_in_fraction(n_forecasters: int, params: Params) -> float:
     return 1.0 / 2.0 ** max(exponent, 0)
 
 
+@float64_guarded
 def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
                   n_forecasters: int, active_forecasters: int, params: Params
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -360,6 +362,7 @@ class Consensus:
     total: np.ndarray
 
 
+@float64_guarded
 def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
                  params: Params) -> Consensus:
     """Eqs 29, 31-33 for coefficients (..., N_r); missing reports are filled (eq 32) from the
@@ -409,6 +412,7 @@ def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
     return float((coefficients * stakes).sum() / stakes.sum())
 
 
+@float64_guarded
 def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
                            params: Params) -> tuple[np.ndarray, np.ndarray]:
     """Eq 34: gradient ascent of ln T_i over the listening coefficients.
@@ -476,38 +480,8 @@ assert np.all(np.abs(one_sided - symbolic) < 0.05 * np.abs(symbolic).max())
 # five epochs of listening (eq 34) in each profile. An attacker with an average stake
 # ($\varphi = 0.2$) moves the consensus by 0.2.
 
-# %% tags=["export"]
-def attack_reports(rng: np.random.Generator, n_honest: int = 4, entries: int = 21,
-                   level: float = -2.0, noise: float = 0.02, offset: float = 1.0) -> np.ndarray:
-    """The attack measured in §4.1 (eqs 30-31): ``n_honest`` reputers report log-losses
-    N(level, noise) for ``entries`` entries; the last row, the attacker, reports the honest mean
-    shifted by ``offset``. Shape (n_honest + 1, entries)."""
-    honest = rng.normal(level, noise, size=(n_honest, entries))
-    return np.vstack([honest, honest.mean(axis=0) + offset])
-
-
-def attack_shifts(stake_share: float, reports: np.ndarray, params: Params, epochs: int
-                  ) -> tuple[float, float, np.ndarray]:
-    """The majority-stake attack of §4.1 (eqs 29, 31, 34): how far the consensus moves from the
-    honest reputers' mean towards the attacker (last row of ``reports``), averaged over entries.
-
-    The attacker holds ``stake_share`` of the stake, the others equal stakes. Returns the shift
-    with raw stakes, with adjusted stakes (everyone listened to), and after each of ``epochs``
-    epochs of listening (the same reports every epoch).
-    """
-    n = reports.shape[0]
-    stakes = np.append(np.ones(n - 1), (n - 1) * stake_share / (1 - stake_share))
-    honest = reports[:-1].mean(axis=0)
-    raw = float(np.mean(consensus_log_losses(stakes, reports) - honest))
-    adjusted = float(np.mean(consensus_log_losses(adjusted_stakes(np.ones(n), stakes), reports)
-                             - honest))
-    coefficients, listened = np.ones(n), []
-    for _ in range(epochs):
-        coefficients, _ = listening_coefficients(coefficients, stakes, reports, params)
-        consensus = consensus_at(coefficients, stakes, reports, params).consensus
-        listened.append(float(np.mean(consensus - honest)))
-    return raw, adjusted, np.array(listened)
-
+# %%
+from allora_ref.attacks import attack_reports, attack_shifts
 
 # %%
 attack = attack_reports(np.random.default_rng(1))

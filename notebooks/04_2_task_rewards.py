@@ -145,32 +145,8 @@ def effective_number(fractions: np.ndarray) -> float:
 # number-ratio term ($\beta = 0$) and with $\beta = 0.25$, and the $\beta$ that would keep the
 # entropy exactly constant.
 
-# %% tags=["export"]
-SYBIL_DISTRIBUTIONS = {
-    "equal, N = 5": (0.2, 0.2, 0.2, 0.2, 0.2),
-    "graded, N = 5": (0.35, 0.25, 0.2, 0.12, 0.08),
-    "one dominant, N = 5": (0.8, 0.05, 0.05, 0.05, 0.05),
-    "equal, N = 20": (0.05,) * 20,
-}
-"""Reward distributions of one class on which the sybil claim of §4.2 is measured."""
-
-
-def sybil_split(fractions, copies: int, params: Params) -> tuple[float, float]:
-    """The sybil claim of §4.2 (eqs 37, 40): the largest participant of a class splits into
-    ``copies`` copies that share its fraction equally.
-
-    Returns the modified entropy after the split relative to before (with ``params.beta_entropy``)
-    and the beta at which the entropy would be unchanged (solved in closed form).
-    """
-    f = np.asarray(fractions, dtype=float)
-    who = int(np.argmax(f))
-    split = np.concatenate([np.delete(f, who), np.full(copies, f[who] / copies)])
-    ratio = (modified_entropy(split, effective_number(split), params)
-             / modified_entropy(f, effective_number(f), params))
-    h0, h1 = -np.sum(f * np.log(f)), -np.sum(split * np.log(split))
-    r0, r1 = effective_number(f) / f.size, effective_number(split) / split.size
-    return float(ratio), float(np.log(h0 / h1) / np.log(r1 / r0))
-
+# %%
+from allora_ref.sybil import SYBIL_DISTRIBUTIONS, sybil_split
 
 # %%
 copies = np.unique(np.geomspace(2, max_copies, 6).astype(int))

@@ -42,12 +42,11 @@ token, the APY cap, emission smoothing and its cadence, and the token supply boo
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array
+from allora_ref.checks import check_non_negative, checked_array, float64_guarded
 from allora_ref.params import Params
 
 
@@ -60,15 +59,22 @@ def amount(value, quantity: str, equation: str) -> np.ndarray:
 
 # %% tags=["parameters"]
 figure_dir = "../reports"      # where figure4.png and figure4.pdf are written
+profile = "whitepaper"         # Figure 4's mechanism: a profile ...
+overrides = {}                 # ... with some Params fields replaced, e.g. {"xi_max": 0.01}
+staked_fraction = 0.45         # Figure 4: share staked by launch holders and reward recipients
+unlock_month = 12              # Figure 4: the month of the major unlock (the vesting cliff)
+unlock_size = 485.5e6          # Figure 4: tokens locked until then (vesting from the unlock on)
+fee_rate = 0.02                # Figure 4: fees per month, share of the unstaked circulating supply
 
 # %%
+import dataclasses
 import os
 
 import matplotlib.pyplot as plt
 import sympy as sp
 
 from allora_ref.figures import save_figure
-from allora_ref.params import load_profile
+from allora_ref.params import load_profile, profile_with
 
 whitepaper = load_profile("whitepaper")
 simulator = load_profile("allora-simulator")
@@ -440,6 +446,7 @@ class Emission:
         return float(annual_percentage_yield(self.mpy))
 
 
+@float64_guarded
 def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                   ) -> tuple[Emission, EmissionState]:
     """Eqs 47-53: the emission of one step and the supply after it (staked at emission time).
@@ -540,78 +547,16 @@ assert (table[:11] == 0).all() and table[11, 0] == 50e6 / 3 and table[12, 0] == 
 # Consumers pay the fees from both groups' unstaked tokens. Reputers take a third of the topics'
 # rewards, so the measured $f_{\text{stakers}}$ is 0.5. The profile is `whitepaper`.
 
-# %% tags=["export"]
-@dataclass(frozen=True)
-class Figure4Scenario:
-    """The set-up of Figure 4 (§5.1), beyond what the paper states (a major unlock after one year,
-    about 60% staked, fees of 2% of the unstaked circulating supply per month)."""
-
-    months: int = 60
-    """Length of the scenario."""
-    unlock_month: int = 12
-    """The major unlock: the vesting cliff."""
-    vesting_months: int = 36
-    """The locked tokens are fully unlocked after this many months."""
-    treasury: float = 359.5e6
-    """Ecosystem treasury at launch (the research simulator's allocation)."""
-    circulating: float = 155e6
-    """Circulating at launch (foundation + participants)."""
-    locked: float = 485.5e6
-    """Investors and team, vesting."""
-    holder_staked_fraction: float = 0.45
-    """Share staked by launch holders and reward recipients."""
-    vested_staked_fraction: float = 0.75
-    """Share of their unlocked tokens that vesting holders stake."""
-    fee_rate: float = 0.02
-    """Fees: the share of the unstaked circulating supply paid per month."""
-    reputer_fraction: float = 1 / 3
-    """Share of the topics' rewards paid to reputers (§4), for eq 49."""
-
-
-def run_scenario(params: Params, scenario: Figure4Scenario, fees_per_month: float
-                 ) -> dict[str, np.ndarray]:
-    """Figure 4 (eqs 47-53 month by month) with the scenario's holder model: monthly APY, staked
-    share, treasury and emission."""
-    holders, vested = scenario.circulating, 0.0
-    staked = scenario.holder_staked_fraction * holders
-    state = EmissionState.genesis(Supply(scenario.treasury, scenario.circulating, staked,
-                                         scenario.locked), params)
-    unlocks = vesting_unlocks([scenario.locked], np.arange(1, scenario.months + 1),
-                              scenario.unlock_month, scenario.vesting_months)
-    fee_shares = fees_per_month * np.array([1 - scenario.holder_staked_fraction,
-                                            1 - scenario.vested_staked_fraction])
-    record = {"apy": [], "staked_share": [], "treasury": [], "emission": []}
-    for unlock in unlocks[:, 0]:
-        fees = fee_shares * [holders, vested + unlock] if params.fees_to_treasury else [0.0, 0.0]
-        inputs = EmissionInputs(unlock, scenario.vested_staked_fraction * unlock, sum(fees),
-                                scenario.reputer_fraction)
-        emission, state = emission_step(state, inputs, params)
-        holders += emission.total - fees[0]
-        vested += unlock - fees[1]
-        np.testing.assert_allclose(holders + vested, state.supply.circulating, rtol=1e-12)
-        staked_now = (scenario.holder_staked_fraction * holders
-                      + scenario.vested_staked_fraction * vested)
-        state = dataclasses.replace(state, supply=dataclasses.replace(state.supply,
-                                                                      staked=staked_now))
-        assert abs(state.supply.total - params.total_supply) <= 1e-14 * params.total_supply  # kept
-        record["apy"].append(emission.apy)
-        record["staked_share"].append(staked_now / state.supply.circulating)
-        record["treasury"].append(state.supply.treasury)
-        record["emission"].append(emission.total)
-    return {name: np.array(values) for name, values in record.items()}
-
-
-def figure4_setups(params: Params, scenario: Figure4Scenario) -> dict[str, dict]:
-    """Figure 4's three set-ups (eqs 47-53): without smoothing (alpha_e = 1), with it, and with
-    smoothing and fees."""
-    return {"no smoothing": run_scenario(dataclasses.replace(params, alpha_e=1.0), scenario, 0.0),
-            "smoothing": run_scenario(params, scenario, 0.0),
-            "smoothing and fees": run_scenario(params, scenario, scenario.fee_rate)}
-
+# %%
+from allora_ref.figure4 import Figure4Scenario, figure4_setups, run_scenario
 
 # %%
-scenario = Figure4Scenario()
-setups = figure4_setups(whitepaper, scenario)
+scenario = Figure4Scenario(holder_staked_fraction=staked_fraction, unlock_month=unlock_month,
+                           locked=unlock_size, fee_rate=fee_rate)
+figure4_params = profile_with(profile, overrides)
+# The paper's set-up is checked below; another scenario or profile is shown, not judged.
+papers_setup = scenario == Figure4Scenario() and figure4_params == whitepaper
+setups = figure4_setups(figure4_params, scenario)
 month = np.arange(1, scenario.months + 1)
 
 # %% [markdown]
@@ -622,44 +567,9 @@ month = np.arange(1, scenario.months + 1)
 # higher, while without fees it keeps falling as the treasury drains. Also, the staked share is
 # "approximately 60%" once the vesting is under way.
 
-# %% tags=["export"]
-def figure4_measures(setups: dict[str, dict], scenario: Figure4Scenario) -> dict[str, float]:
-    """What Figure 4 shows (eqs 47-53), measured on ``figure4_setups``: the monthly APY change
-    at the unlock without smoothing and whether it is the largest drop, the largest monthly
-    change with smoothing, the APY decline over the last year with and without fees, and whether
-    fees keep the APY higher after the unlock."""
-    raw, smooth, with_fees = (setups[name]["apy"] for name in
-                              ("no smoothing", "smoothing", "smoothing and fees"))
-    change = lambda values: values[1:] / values[:-1] - 1
-    drop = change(raw)
-    cliff = scenario.unlock_month - 2                # the change from month 11 to month 12
-    month = np.arange(1, scenario.months + 1)
-    last_year = month > scenario.months - 12
-    decline = lambda values: float(1 - values[last_year][-1] / values[last_year][0])
-    return {"unlock_drop": float(drop[cliff]),
-            "drop_is_largest": float(np.argmin(drop) == cliff),
-            "smoothed_largest_change": float(np.abs(change(smooth)).max()),
-            "decline_with_fees": decline(with_fees),
-            "decline_without_fees": decline(smooth),
-            "fees_higher_after_unlock": float(
-                (with_fees[month > scenario.unlock_month]
-                 > smooth[month > scenario.unlock_month]).all())}
-
-
-def figure4_checks(measures: dict[str, float]) -> dict[str, bool]:
-    """What the paper says Figure 4 shows (eqs 47-53), judged on ``figure4_measures``: a sharp
-    drop without smoothing (the largest monthly change, below -15%); no jump with smoothing
-    (every monthly change within 3% and within a fifth of that drop); a stable APY with fees
-    (changing by less than 3% over the last year, where it falls by more than 20% without fees)
-    that stays above the APY without fees after the unlock."""
-    return {"sharp drop without smoothing":
-                measures["unlock_drop"] < -0.15 and bool(measures["drop_is_largest"]),
-            "smooth with smoothing": measures["smoothed_largest_change"]
-                < min(0.03, abs(measures["unlock_drop"]) / 5),
-            "stable and higher with fees": abs(measures["decline_with_fees"]) < 0.03
-                and measures["decline_without_fees"] > 0.2
-                and bool(measures["fees_higher_after_unlock"])}
-
+# %%
+from allora_ref.claims import figure4_checks
+from allora_ref.figure4 import figure4_measures
 
 # %%
 measures = figure4_measures(setups, scenario)
@@ -668,10 +578,12 @@ cliff = scenario.unlock_month - 2
 print(f"APY without smoothing: {raw[cliff]:.2%} -> {raw[cliff + 1]:.2%} at the unlock")
 print(f"APY change over the last year: fees {-measures['decline_with_fees']:+.1%}, "
       f"no fees {-measures['decline_without_fees']:+.1%}")
-assert all(figure4_checks(measures).values()), figure4_checks(measures)   # (1), (2), (3)
+print(figure4_checks(measures))
 shares = setups["smoothing"]["staked_share"]
-assert 0.55 < shares[month > 24].min() and shares.max() < 0.65           # about 60% staked
-assert max(s["apy"].max() for s in setups.values()) <= (1 + whitepaper.xi_max) ** 12 - 1 + 1e-15
+if papers_setup:
+    assert all(figure4_checks(measures).values()), figure4_checks(measures)   # (1), (2), (3)
+    assert 0.55 < shares[month > 24].min() and shares.max() < 0.65           # about 60% staked
+assert max(s["apy"].max() for s in setups.values()) <= (1 + figure4_params.xi_max) ** 12 - 1 + 1e-15
 
 # %%
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -682,7 +594,8 @@ ax.axvline(scenario.unlock_month, color="0.6", lw=0.8)
 ax.text(scenario.unlock_month + 0.8, 0.04, "major unlock", transform=ax.get_xaxis_transform(),
         fontsize=8, color="0.4")
 ax.set(xlabel="month", ylabel="staking APY (%)", xlim=(1, scenario.months),
-       title="Figure 4: APY of staked ALLO (whitepaper profile)")
+       title=f"Figure 4: APY of staked ALLO ({profile} profile"
+             + "".join(f", {k} = {v}" for k, v in overrides.items()) + ")")
 ax.legend(frameon=False)
 fig.tight_layout()
 os.makedirs(figure_dir, exist_ok=True)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.token_emission import amount, exponential_moving_average, recalibrated_alpha
 
@@ -82,6 +83,7 @@ def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
     return f_v * total, (1.0 - f_v) * total
 
 
+@float64_guarded
 def validator_emission(total, validator_stakes, f_v: float) -> np.ndarray:
     """Eq 54: E_v,i = f_v E_i S_v,i / sum_v S_v,i over all network validators v."""
     stakes = amount(validator_stakes, "validator stakes S_v,i", "eq 54")
@@ -90,6 +92,7 @@ def validator_emission(total, validator_stakes, f_v: float) -> np.ndarray:
     return emission_split(total, f_v)[0] * (stakes / stakes.sum())
 
 
+@float64_guarded
 def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndarray:
     """Eq 55: E_t,i = (1 - f_v) E_i w_t,i / sum_t w_t,i.
 

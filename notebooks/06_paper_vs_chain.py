@@ -43,7 +43,7 @@
 seed = 0
 epochs = 16            # epochs of each run; the chain's cold start ends at the 12th
 mean_emission = 1e6    # uallo of topic reward per epoch, on average
-report_path = ""       # the file of the Markdown table, empty for none (make reports sets it)
+paper_vs_chain_path = ""   # the file of the Markdown table, empty for none (make reports sets it)
 
 # %%
 import dataclasses
@@ -216,6 +216,6 @@ and {signed(whole_simulator['spread'])}.
 |---:|---|
 {index}
 """
-if report_path:
-    write_text_atomic(report_path, report)
+if paper_vs_chain_path:
+    write_text_atomic(paper_vs_chain_path, report)
 display(Markdown(report))

@@ -18,10 +18,23 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "eq(*numbers): the whitepaper equations a test checks")
 
 
+GOLDEN_MISSING = f"golden data not found (../shared/golden or ${GOLDEN_ENV})"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Every skip for missing golden data is reported at one place, so that the summary prints
+    its reason once, with the number of tests skipped."""
+    report = (yield).get_result()
+    if report.skipped and isinstance(report.longrepr, tuple) and GOLDEN_MISSING in str(
+            report.longrepr[2]):
+        report.longrepr = ("tests/conftest.py", 0, report.longrepr[2])
+
+
 def _golden(path):
     """``path`` if the golden data is present; else skip with a reason (a failure under CI)."""
     if path is None:
-        reason = f"golden data not found (../shared/golden or ${GOLDEN_ENV})"
+        reason = GOLDEN_MISSING
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason}: CI must run the golden tests")
         pytest.skip(reason)

@@ -60,17 +60,6 @@ HELPERS = {
     "allora_ref.spec.token_emission.amount",
     # §5 supply bookkeeping: the vesting schedule of the allocation, which the paper does not give.
     "allora_ref.spec.token_emission.vesting_unlocks",
-    # Measurements of the paper's claims about §4 (prose, no equation of their own): the
-    # majority-stake attack on the reputers' consensus and the sybil split of a class.
-    "allora_ref.spec.participant_rewards.attack_reports",
-    "allora_ref.spec.participant_rewards.attack_shifts",
-    "allora_ref.spec.task_rewards.sybil_split",
-    # The Figure 4 scenario of §5.1 and what the paper says the figure shows: a holder model
-    # around eqs 47-53, measured for the notebook and the claims ledger.
-    "allora_ref.spec.token_emission.run_scenario",
-    "allora_ref.spec.token_emission.figure4_setups",
-    "allora_ref.spec.token_emission.figure4_measures",
-    "allora_ref.spec.token_emission.figure4_checks",
 }
 
 # --- equation citations: "Eq 6", "eqs 3, 9", "Eqs 3-8", "(with 8, 11)" ------------------------

@@ -89,7 +89,7 @@ def test_rows_and_columns_in_one_file_only_are_listed_not_counted():
 
 def test_long_lists_of_missing_rows_are_abbreviated():
     expected = table("k,x\n" + "\n".join(f"{i},1" for i in range(25)))
-    line = compare_tables(expected, table("k,x")).lines()[-2]
+    line = compare_tables(expected, table("k,x")).lines()[-3]
     assert line == "25 rows (k) only in expected: " + ", ".join(map(str, range(10))) + ", ..."
 
 
@@ -154,10 +154,20 @@ def test_family_with_only_skipped_or_exact_cells_has_no_worst_cell(actual):
     assert family.worst_column is None
 
 
-def test_report_without_common_columns_is_the_totals_line():
-    assert compare_tables(table("k,a\n1,1"), table("k,b\n1,1")).lines() == [
+def test_a_comparison_of_nothing_fails_and_says_why():
+    comparison = compare_tables(table("k,a\n1,1"), table("k,b\n1,1"))
+    assert comparison.lines() == [
         "1 columns only in expected: a", "1 columns only in actual: b",
+        "nothing was compared: the tables have no column in common (besides the key)",
         "0 passed, 0 failed, 0 skipped"]
+    assert not comparison.ok
+    assert compare_tables(table("k,a\n1,1"), table("k,a\n2,1")).lines()[-2] == \
+        "nothing was compared: the tables have no row (k) in common"
+    empty = compare_tables(table("k,a,b\n1,1,2\n2,3,4"), table("k,a,b\n1,,\n2,,"))
+    assert empty.lines()[-2:] == [
+        "nothing was compared: every cell of the actual table in the common rows and columns "
+        "is empty", "0 passed, 0 failed, 4 skipped"]
+    assert not empty.ok and compare_tables(table("k,a\n1,1"), table("k,a\n1,1")).ok
 
 
 def test_compare_files_read_from_disk(tmp_path):

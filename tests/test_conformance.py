@@ -206,12 +206,12 @@ def test_results_file_flags_cases_never_run(tmp_path):
     assert result.returncode == 1
     assert out[-1] == "1 passed, 2 failed, 0 skipped"
     assert f"NOT RUN {ids[3]}  no result" in out
-    assert f"ERROR {ids[1]}  protocol error: two results for this case ({results})" in out
+    assert f"ERROR {ids[1]}  protocol error: two results for this case ({results}, line 4)" in out
     assert f"ERROR {ids[2]}  protocol error: skip must be a non-empty string (the reason) " \
            f"({results}, line 5)" in out
-    assert f"warning: {results}: line 2 is not JSON" in out
-    assert f"warning: {results}: a result for whitepaper/function/potential/unknown, which is " \
-           "not in the set" in out
+    assert f"warning: {results}: line 2: not a JSON line: 'not json'" in out
+    assert f"warning: {results}: line 6: a result for whitepaper/function/potential/unknown, " \
+           "which is not in the set" in out
     assert "434 cases in the set: 4 selected, 430 filtered out, 1 never run" in out
 
 
@@ -274,7 +274,7 @@ def test_judging_shapes_flags_and_absent_values():
     (["--results", "missing.jsonl"], "missing.jsonl: no such file"),
     (["--results", "r.jsonl", "--junit", "r.jsonl"], "refusing to write over input file"),
     (["--results", "r.jsonl", "--vectors", "."], "not a vector set (no index.json)"),
-    (["--results", "r.jsonl", "--timeout", "0"], "--timeout must be positive"),
+    (["--results", "r.jsonl", "--timeout", "0"], "--timeout must be a number of seconds in (0, 86400]"),
     (["--results", "r.jsonl", "--kind", "block"], "invalid choice: 'block'"),
     (["--results", "r.jsonl", "--exclude-file", "bad.exclude"], "gives no reason"),
 ])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array
+from allora_ref.checks import check_non_negative, checked_array, float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.confidence_intervals import confidence_interval
 from allora_ref.spec.inference_synthesis import (
@@ -141,8 +141,10 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
     return listening, adjusted, scores, fractions
 
 # --- notebooks/04_3_epoch.py:197 (The step)
+@float64_guarded
 def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
-    """One epoch: §3 inference synthesis, then §4 scores and rewards, and the next state."""
+    """Eqs 1-46, one epoch: §3 inference synthesis, then §4 scores and rewards, and the next
+    state."""
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
     reported = checked_array(inputs.reported_log_losses, "reported log-losses log L_im",

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import masked_std, potential
 
-# --- notebooks/04_1_participant_rewards.py:72 (Eqs 22-24: forecaster scores)
+# --- notebooks/04_1_participant_rewards.py:73 (Eqs 22-24: forecaster scores)
 def one_out_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
     """Eqs 21, 23: T_ij = log L^-_ji - log L_i (inferers), T^-_ik = log L^-_ki - log L_i
     (forecasters): the one-out score of each worker."""
@@ -31,13 +32,14 @@ def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) ->
     """Eq 22: T_ik = (1 - f+) T^-_ik + f+ T^+_ik."""
     return (1.0 - f_plus) * one_out + f_plus * one_in
 
-# --- notebooks/04_1_participant_rewards.py:112 (Eq 25: the weight of the one-in score)
+# --- notebooks/04_1_participant_rewards.py:113 (Eq 25: the weight of the one-in score)
 def one_in_fraction(n_forecasters: int, params: Params) -> float:
     """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
     exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
     return 1.0 / 2.0 ** max(exponent, 0)
 
 
+@float64_guarded
 def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
                   n_forecasters: int, active_forecasters: int, params: Params
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +62,7 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
         forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:176 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:178 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
@@ -97,7 +99,7 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:233 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:235 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -106,7 +108,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:269 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:271 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     n_workers = n_inferers + n_forecasters
@@ -158,7 +160,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
     return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
 
-# --- notebooks/04_1_participant_rewards.py:347 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:349 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return (scores * stakes).sum(axis=-1) / stakes.sum()
@@ -174,6 +176,7 @@ class Consensus:
     total: np.ndarray
 
 
+@float64_guarded
 def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
                  params: Params) -> Consensus:
     """Eqs 29, 31-33 for coefficients (..., N_r); missing reports are filled (eq 32) from the
@@ -223,6 +226,7 @@ def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
     return float((coefficients * stakes).sum() / stakes.sum())
 
 
+@float64_guarded
 def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
                            params: Params) -> tuple[np.ndarray, np.ndarray]:
     """Eq 34: gradient ascent of ln T_i over the listening coefficients.
@@ -248,39 +252,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:479 (The majority-stake attack)
-def attack_reports(rng: np.random.Generator, n_honest: int = 4, entries: int = 21,
-                   level: float = -2.0, noise: float = 0.02, offset: float = 1.0) -> np.ndarray:
-    """The attack measured in §4.1 (eqs 30-31): ``n_honest`` reputers report log-losses
-    N(level, noise) for ``entries`` entries; the last row, the attacker, reports the honest mean
-    shifted by ``offset``. Shape (n_honest + 1, entries)."""
-    honest = rng.normal(level, noise, size=(n_honest, entries))
-    return np.vstack([honest, honest.mean(axis=0) + offset])
-
-
-def attack_shifts(stake_share: float, reports: np.ndarray, params: Params, epochs: int
-                  ) -> tuple[float, float, np.ndarray]:
-    """The majority-stake attack of §4.1 (eqs 29, 31, 34): how far the consensus moves from the
-    honest reputers' mean towards the attacker (last row of ``reports``), averaged over entries.
-
-    The attacker holds ``stake_share`` of the stake, the others equal stakes. Returns the shift
-    with raw stakes, with adjusted stakes (everyone listened to), and after each of ``epochs``
-    epochs of listening (the same reports every epoch).
-    """
-    n = reports.shape[0]
-    stakes = np.append(np.ones(n - 1), (n - 1) * stake_share / (1 - stake_share))
-    honest = reports[:-1].mean(axis=0)
-    raw = float(np.mean(consensus_log_losses(stakes, reports) - honest))
-    adjusted = float(np.mean(consensus_log_losses(adjusted_stakes(np.ones(n), stakes), reports)
-                             - honest))
-    coefficients, listened = np.ones(n), []
-    for _ in range(epochs):
-        coefficients, _ = listening_coefficients(coefficients, stakes, reports, params)
-        consensus = consensus_at(coefficients, stakes, reports, params).consensus
-        listened.append(float(np.mean(consensus - honest)))
-    return raw, adjusted, np.array(listened)
-
-# --- notebooks/04_1_participant_rewards.py:548 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:522 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and

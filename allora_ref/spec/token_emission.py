@@ -8,12 +8,11 @@ token, the APY cap, emission smoothing and its cadence, and the token supply boo
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array
+from allora_ref.checks import check_non_negative, checked_array, float64_guarded
 from allora_ref.params import Params
 
 
@@ -23,14 +22,14 @@ def amount(value, quantity: str, equation: str) -> np.ndarray:
     check_non_negative(array, quantity, equation)
     return array
 
-# --- notebooks/05_1_token_emission.py:95 (Eq 47: the emission of a step)
+# --- notebooks/05_1_token_emission.py:101 (Eq 47: the emission of a step)
 def total_emission(e, staked, epochs_per_month: float) -> np.ndarray:
     """Eq 47: E_i = e_i N_staked,i / N_epochs, the tokens emitted in one step."""
     e = amount(e, "emission per staked token e_i", "eq 47")
     staked = amount(staked, "staked supply N_staked,i", "eq 47")
     return e * staked / epochs_per_month
 
-# --- notebooks/05_1_token_emission.py:131 (Eq 48: the target emission per staked token)
+# --- notebooks/05_1_token_emission.py:137 (Eq 48: the target emission per staked token)
 def target_emission(treasury, circulating, staked, total_supply: float, f_e: float) -> np.ndarray:
     """Eq 48: e^_target,i = f_e T_total,i N_circ,i / (N_staked,i N_total), per staked token."""
     treasury = amount(treasury, "treasury T_total,i", "eq 48")
@@ -41,7 +40,7 @@ def target_emission(treasury, circulating, staked, total_supply: float, f_e: flo
                          "staked token")
     return f_e * treasury * circulating / (staked * total_supply)
 
-# --- notebooks/05_1_token_emission.py:183 (Eqs 49-50: the APY cap)
+# --- notebooks/05_1_token_emission.py:189 (Eqs 49-50: the APY cap)
 def monthly_percentage_yield(stakers_fraction, e) -> np.ndarray:
     """Eq 49: xi_i = f_stakers,i e_i, the monthly yield of a staked token."""
     return amount(stakers_fraction, "staker fraction f_stakers,i", "eq 49") * amount(
@@ -71,13 +70,13 @@ def maximum_emission(xi_max: float, stakers_fraction) -> np.ndarray:
         raise ValueError("staker fraction f_stakers,i (eq 50) must be > 0")
     return xi_max / fraction
 
-# --- notebooks/05_1_token_emission.py:233 (Eq 51: the capped target)
+# --- notebooks/05_1_token_emission.py:239 (Eq 51: the capped target)
 def capped_target_emission(target, maximum) -> np.ndarray:
     """Eq 51: e^_i = min(e^_target,i, e^_max,i) (NaN = unknown propagates)."""
     return np.minimum(amount(target, "target e^_target,i", "eq 51"),
                       amount(maximum, "cap e^_max,i", "eq 51"))
 
-# --- notebooks/05_1_token_emission.py:269 (Eq 52: emission smoothing)
+# --- notebooks/05_1_token_emission.py:275 (Eq 52: emission smoothing)
 def exponential_moving_average(new, previous, alpha, has_history, start: str) -> np.ndarray:
     """Eqs 52, 56: alpha new + (1 - alpha) previous, elementwise.
 
@@ -88,7 +87,7 @@ def exponential_moving_average(new, previous, alpha, has_history, start: str) ->
     first = new if start == "first-value" else alpha * new
     return np.where(has_history, alpha * new + (1.0 - alpha) * previous, first)
 
-# --- notebooks/05_1_token_emission.py:302 (Eq 53: smoothing at other cadences)
+# --- notebooks/05_1_token_emission.py:308 (Eq 53: smoothing at other cadences)
 def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     """Eq 53: alpha^ = 1 - (1 - alpha)^(Delta t / period), with steps_per_period = period / Delta t.
 
@@ -97,7 +96,7 @@ def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     with np.errstate(divide="ignore"):                        # alpha = 1: log1p(-1) = -inf
         return -np.expm1(np.log1p(-np.asarray(alpha, dtype=float)) / steps_per_period)
 
-# --- notebooks/05_1_token_emission.py:344 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:350 (Eqs 47-53 together: one emission step and the supply)
 @dataclass(frozen=True)
 class Supply:
     """The token supply (eq 48's quantities): treasury + circulating + locked = N_total.
@@ -196,6 +195,7 @@ class Emission:
         return float(annual_percentage_yield(self.mpy))
 
 
+@float64_guarded
 def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                   ) -> tuple[Emission, EmissionState]:
     """Eqs 47-53: the emission of one step and the supply after it (staked at emission time).
@@ -237,7 +237,7 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                         float(total / requested) if requested > 0 else 1.0)
     return emission, EmissionState(after, float(e), True, float(following))
 
-# --- notebooks/05_1_token_emission.py:508 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:515 (Eqs 47-53 together: one emission step and the supply)
 def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> np.ndarray:
     """Tokens unlocked in each month (not in the paper): nothing before the cliff, then linear.
 
@@ -251,109 +251,3 @@ def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> 
         return np.where(m >= cliff_months, np.minimum(m, vesting_months), 0)
 
     return amounts * (vested_months(months) - vested_months(months - 1)) / vesting_months
-
-# --- notebooks/05_1_token_emission.py:543 (Figure 4: the APY through a major unlock)
-@dataclass(frozen=True)
-class Figure4Scenario:
-    """The set-up of Figure 4 (§5.1), beyond what the paper states (a major unlock after one year,
-    about 60% staked, fees of 2% of the unstaked circulating supply per month)."""
-
-    months: int = 60
-    """Length of the scenario."""
-    unlock_month: int = 12
-    """The major unlock: the vesting cliff."""
-    vesting_months: int = 36
-    """The locked tokens are fully unlocked after this many months."""
-    treasury: float = 359.5e6
-    """Ecosystem treasury at launch (the research simulator's allocation)."""
-    circulating: float = 155e6
-    """Circulating at launch (foundation + participants)."""
-    locked: float = 485.5e6
-    """Investors and team, vesting."""
-    holder_staked_fraction: float = 0.45
-    """Share staked by launch holders and reward recipients."""
-    vested_staked_fraction: float = 0.75
-    """Share of their unlocked tokens that vesting holders stake."""
-    fee_rate: float = 0.02
-    """Fees: the share of the unstaked circulating supply paid per month."""
-    reputer_fraction: float = 1 / 3
-    """Share of the topics' rewards paid to reputers (§4), for eq 49."""
-
-
-def run_scenario(params: Params, scenario: Figure4Scenario, fees_per_month: float
-                 ) -> dict[str, np.ndarray]:
-    """Figure 4 (eqs 47-53 month by month) with the scenario's holder model: monthly APY, staked
-    share, treasury and emission."""
-    holders, vested = scenario.circulating, 0.0
-    staked = scenario.holder_staked_fraction * holders
-    state = EmissionState.genesis(Supply(scenario.treasury, scenario.circulating, staked,
-                                         scenario.locked), params)
-    unlocks = vesting_unlocks([scenario.locked], np.arange(1, scenario.months + 1),
-                              scenario.unlock_month, scenario.vesting_months)
-    fee_shares = fees_per_month * np.array([1 - scenario.holder_staked_fraction,
-                                            1 - scenario.vested_staked_fraction])
-    record = {"apy": [], "staked_share": [], "treasury": [], "emission": []}
-    for unlock in unlocks[:, 0]:
-        fees = fee_shares * [holders, vested + unlock] if params.fees_to_treasury else [0.0, 0.0]
-        inputs = EmissionInputs(unlock, scenario.vested_staked_fraction * unlock, sum(fees),
-                                scenario.reputer_fraction)
-        emission, state = emission_step(state, inputs, params)
-        holders += emission.total - fees[0]
-        vested += unlock - fees[1]
-        np.testing.assert_allclose(holders + vested, state.supply.circulating, rtol=1e-12)
-        staked_now = (scenario.holder_staked_fraction * holders
-                      + scenario.vested_staked_fraction * vested)
-        state = dataclasses.replace(state, supply=dataclasses.replace(state.supply,
-                                                                      staked=staked_now))
-        assert abs(state.supply.total - params.total_supply) <= 1e-14 * params.total_supply  # kept
-        record["apy"].append(emission.apy)
-        record["staked_share"].append(staked_now / state.supply.circulating)
-        record["treasury"].append(state.supply.treasury)
-        record["emission"].append(emission.total)
-    return {name: np.array(values) for name, values in record.items()}
-
-
-def figure4_setups(params: Params, scenario: Figure4Scenario) -> dict[str, dict]:
-    """Figure 4's three set-ups (eqs 47-53): without smoothing (alpha_e = 1), with it, and with
-    smoothing and fees."""
-    return {"no smoothing": run_scenario(dataclasses.replace(params, alpha_e=1.0), scenario, 0.0),
-            "smoothing": run_scenario(params, scenario, 0.0),
-            "smoothing and fees": run_scenario(params, scenario, scenario.fee_rate)}
-
-# --- notebooks/05_1_token_emission.py:625 (Figure 4: the APY through a major unlock)
-def figure4_measures(setups: dict[str, dict], scenario: Figure4Scenario) -> dict[str, float]:
-    """What Figure 4 shows (eqs 47-53), measured on ``figure4_setups``: the monthly APY change
-    at the unlock without smoothing and whether it is the largest drop, the largest monthly
-    change with smoothing, the APY decline over the last year with and without fees, and whether
-    fees keep the APY higher after the unlock."""
-    raw, smooth, with_fees = (setups[name]["apy"] for name in
-                              ("no smoothing", "smoothing", "smoothing and fees"))
-    change = lambda values: values[1:] / values[:-1] - 1
-    drop = change(raw)
-    cliff = scenario.unlock_month - 2                # the change from month 11 to month 12
-    month = np.arange(1, scenario.months + 1)
-    last_year = month > scenario.months - 12
-    decline = lambda values: float(1 - values[last_year][-1] / values[last_year][0])
-    return {"unlock_drop": float(drop[cliff]),
-            "drop_is_largest": float(np.argmin(drop) == cliff),
-            "smoothed_largest_change": float(np.abs(change(smooth)).max()),
-            "decline_with_fees": decline(with_fees),
-            "decline_without_fees": decline(smooth),
-            "fees_higher_after_unlock": float(
-                (with_fees[month > scenario.unlock_month]
-                 > smooth[month > scenario.unlock_month]).all())}
-
-
-def figure4_checks(measures: dict[str, float]) -> dict[str, bool]:
-    """What the paper says Figure 4 shows (eqs 47-53), judged on ``figure4_measures``: a sharp
-    drop without smoothing (the largest monthly change, below -15%); no jump with smoothing
-    (every monthly change within 3% and within a fifth of that drop); a stable APY with fees
-    (changing by less than 3% over the last year, where it falls by more than 20% without fees)
-    that stays above the APY without fees after the unlock."""
-    return {"sharp drop without smoothing":
-                measures["unlock_drop"] < -0.15 and bool(measures["drop_is_largest"]),
-            "smooth with smoothing": measures["smoothed_largest_change"]
-                < min(0.03, abs(measures["unlock_drop"]) / 5),
-            "stable and higher with fees": abs(measures["decline_with_fees"]) < 0.03
-                and measures["decline_without_fees"] > 0.2
-                and bool(measures["fees_higher_after_unlock"])}

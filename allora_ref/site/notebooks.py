@@ -1,0 +1,71 @@
+"""Notebook pages: an executed notebook rendered with its outputs, equation numbers linked."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+from allora_ref.site.pages import eq_href, head, nav
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# Left alone: code, math, existing links and inline HTML.
+PROTECTED = re.compile(r"```.*?```|\$\$.*?\$\$|`[^`\n]*`|\$[^$\n]*\$|\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]*>",
+                       re.S)
+# "Eq 3", "eqs 3-8", "Eqs 3, 9", "eqs 5 and 10": the word, then numbers joined by - , and.
+CITATION = re.compile(r"\b([Ee]qs?\.?)(\s+)(\d+(?:(?:\s*[-\u2013,]\s*|\s+and\s+)\d+)*)")
+NUMBER = re.compile(r"\d+")
+# A display equation tagged as the paper does: "$$ ... \qquad (N)$$".
+TAGGED = re.compile(r"(\$\$(?:(?!\$\$).)*?\\q?quad\s*\((\d+)\)\s*\$\$)", re.S)
+
+
+def link_citations(text: str, numbers: set[int], root: str) -> str:
+    """Markdown ``text`` with every cited equation number in ``numbers`` made a link."""
+    def numbers_linked(match: re.Match) -> str:
+        linked = NUMBER.sub(
+            lambda n: f"[{n[0]}]({eq_href(int(n[0]), root)})" if int(n[0]) in numbers else n[0],
+            match[3])
+        return match[1] + match[2] + linked
+
+    parts, last = [], 0
+    for protected in PROTECTED.finditer(text):
+        parts.append(CITATION.sub(numbers_linked, text[last:protected.start()]))
+        parts.append(protected[0])
+        last = protected.end()
+    parts.append(CITATION.sub(numbers_linked, text[last:]))
+    return "".join(parts)
+
+
+def anchor_equations(text: str, numbers: set[int]) -> str:
+    """Markdown ``text`` with an anchor ``eq-N`` before each display equation tagged (N)."""
+    return TAGGED.sub(lambda m: (f'<span id="eq-{m[2]}"></span>' if int(m[2]) in numbers else "")
+                      + m[1], text)
+
+
+def tagged_numbers(nb) -> set[int]:
+    """The equation numbers that have an anchor ``eq-N`` on the notebook's page."""
+    return {int(m[2]) for cell in nb.cells if cell.cell_type == "markdown"
+            for m in TAGGED.finditer(cell.source)}
+
+
+def cross_linked(nb, numbers: set[int], root: str):
+    """A copy of the notebook whose markdown links every equation number to its page."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = anchor_equations(link_citations(cell.source, numbers, root), numbers)
+    return nb
+
+
+def notebook_html(nb, name: str, numbers: set[int]) -> str:
+    """The page ``notebooks/<name>.html`` of an executed notebook."""
+    from nbconvert import HTMLExporter
+
+    root = "../"
+    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="site",
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    html, _ = exporter.from_notebook_node(
+        cross_linked(nb, numbers, root),
+        resources={"metadata": {"name": name}, "site_head": head(root), "site_nav": nav(root)})
+    return html
