@@ -3,7 +3,8 @@
 A profile is a complete assignment of these fields. Profiles are data (``presets/*.toml``), not
 code: ``whitepaper`` reads the paper literally and settles its ambiguities; ``allora-simulator``
 reproduces the Allora research simulator (the golden data); ``chain-defaults`` is the simulator
-with the Allora chain's default parameters where they differ (DEVIATIONS.md §5). Each field's documentation says which
+with the Allora chain's default parameters where they differ (DEVIATIONS.md §5); ``chain-v0.6``
+is the deployed chain at v0.6 (chain/v0.6.md), its rules, state and parameter ranges. Each field's documentation says which
 equation it enters and, where the two presets differ, why.
 """
 
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-ColdStart = Literal["equal-weights", "chain"]
-InitialRegret = Literal["zero", "topic-quantile"]
+ColdStart = Literal["equal-weights", "chain", "while-initial-regret-zero"]
+InitialRegret = Literal["zero", "topic-quantile", "topic-experienced"]
 QuantileEnds = Literal["clamp", "extrapolate"]
 OneInShare = Literal["all-subsets", "subsets-containing"]
 WindowUnit = Literal["epochs", "samples"]
@@ -34,6 +35,13 @@ UnlockTiming = Literal["before-emission", "after-emission"]
 EmaStart = Literal["first-value", "zero"]
 SecondaryWeights = Literal["own-regrets", "network-weights"]
 LossVectorLayout = Literal["eq-13", "with-one-out-forecast-implied"]
+DelegatorSplit = Literal["none", "pro-rata-not-restaked"]
+TokenRounding = Literal["real", "truncate"]
+ZeroTotal = Literal["undefined", "all-zero"]
+WeightCadence = Literal["weekly", "topic-epoch"]
+TopicAccrual = Literal["per-step", "per-block-times-epoch-length"]
+ShortfallRule = Literal["minted", "weight-times-epoch-length"]
+Validation = Literal["none", "chain-v0.6"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,11 @@ class Params:
     weights its inferers equally (eq 3), and a combination none of whose members has a regret
     gives all members equal weight (eq 9). "chain": the deployed rule - the forecast-implied
     inference is the median of the inferences, and such a combination is the plain mean of its
-    inferers only (forecast-implied inferences ignored)."""
+    inferers only (forecast-implied inferences ignored). "while-initial-regret-zero": the chain at
+    v0.6 (chain/v0.6.md §4.3-4.4) - before any network loss the network inference is the median
+    of the inferences and the naive one 0; afterwards, while the topic's initial regret R0 is
+    exactly 0, forecast-implied inferences are the median of the inferences a forecast names and
+    every combination (network, naive, one-out, one-in) is the plain mean of its inferers."""
     initial_regret: InitialRegret
     """Eq 15 for a worker with no regret yet (not in the paper). "zero": the EMA starts at 0.
     "topic-quantile": the deployed formula - the initial_regret_quantile quantile of the known
@@ -79,7 +91,12 @@ class Params:
     topic-wide value from "experienced" workers (included at least 1/alpha times), which needs
     inclusion counts; this reference takes the regrets known in the same row (regret family),
     the same value for a newcomer's weight (eq 10) and for its EMA start (eq 15). The golden
-    data never reaches it."""
+    data never reaches it. "topic-experienced": the chain at v0.6 (chain/v0.6.md §4) - one
+    topic-wide initial regret R0 (``TopicState.initial_regret``, 0 for a new topic) is every
+    unknown regret; after each regret update it becomes the quantile plus offset above of the
+    new inferer then forecaster regrets of the "experienced" workers (a stored regret before
+    the update and at least 1/alpha_regret paid epochs for that task,
+    ``TopicState.inclusions``), and stays unchanged while there are none."""
     initial_regret_quantile: float
     """Initial regret (deployed: 0.25)."""
     initial_regret_offset: float
@@ -158,6 +175,22 @@ class Params:
     paper) or those at the "last-iteration-start" (deployed)."""
     reputer_reward_p: float
     """Eq 35: p of the reputer reward fractions (paper and simulator 1, chain 3)."""
+    reputer_fraction_zero_total: ZeroTotal
+    """Eq 35 when every (S_m T_m)^p is 0 (all stakes 0): "undefined" (0/0, the paper; an error)
+    or "all-zero" (every fraction 0 and W_i stays in the treasury; chain/v0.6.md §8)."""
+    delegator_reward_split: DelegatorSplit
+    """Eqs 36, 46: a reputer's reward W_m goes "none" - wholly to its stake (the paper) - or
+    "pro-rata-not-restaked" (chain/v0.6.md §9): the delegators' part W_m D_m / S_m leaves the
+    topic (it is not re-staked) and only the rest is added to the stake. D_m is
+    ``TopicState.delegated``."""
+    token_amount_rounding: TokenRounding
+    """Eqs 36, 46: rewards are "real" numbers (the paper) or each payment is truncated to an
+    integer amount of the smallest token unit, 0 being no payment (chain/v0.6.md §10, §14);
+    what truncation removes stays in the treasury. With "truncate" amounts are in uallo."""
+    distribution_needs_inferer_scores: bool
+    """Eqs 41, 46: an epoch in which no inferer has a score (no one-out inference was
+    evaluated, as before the first network loss on the chain) pays nothing and the topic reward
+    stays in the treasury (chain/v0.6.md §6, §8); otherwise the classes present share it."""
 
     # --- §4.2 reward division between tasks -----------------------------------------------------
     alpha_task: float
@@ -243,6 +276,43 @@ class Params:
     0.5). The effective revenue C_t loses C_t / N_epochs,w every epoch (N_epochs,w epochs a
     week) and gains the epoch's fees - in that order, so that a steady stream of fees gives C_t =
     one week's fees, as §5.3 describes it; at steps of a week or longer C_t is the step's fees."""
+    topic_weight_cadence: WeightCadence
+    """Eqs 56-57: the topic weight's EMA and the fee decay happen once per step with alpha_t and
+    the decay recalibrated from their weekly values ("weekly", the paper), or once per topic
+    epoch of epoch_length blocks with alpha_t as it is and N_epochs,w = (blocks_per_month /
+    weeks_per_month) / epoch_length ("topic-epoch", chain/v0.6.md §1-2)."""
+    topic_weight_fee_per_block: bool
+    """Eq 57: the target weight uses the fee revenue per block of the topic's epoch,
+    (C_t / epoch_length)^nu (chain/v0.6.md §1), not C_t^nu (the paper)."""
+    topic_weight_zero_fee_is_zero: bool
+    """Eqs 56-57: a topic with C_t = 0 gets weight 0 without an EMA step, and 0 is stored as
+    its previous weight (chain/v0.6.md §1); the paper takes the EMA of a zero target."""
+    fee_revenue_integer: bool
+    """Eq 57: the decayed fee revenue is truncated to an integer number of uallo after each
+    decay, C <- trunc(max(0, C - C / N_epochs,w)) (chain/v0.6.md §2); the paper's is real."""
+    blocks_per_month: float
+    """Eqs 47, 53, 57: blocks in a month (chain: 864000); with weeks_per_month it defines the
+    chain's week of blocks_per_month / weeks_per_month blocks."""
+    epoch_length: float
+    """Eqs 55, 57: L_t, the topic's epoch length in blocks (a topic parameter on the chain,
+    >= MinEpochLength = 12, with no default; 1200 blocks here). The paper has no blocks: its
+    profile sets a step of a month, blocks_per_month / epochs_per_month."""
+    topic_reward_accrual: TopicAccrual
+    """Eq 55: a topic gets (1 - f_v) E_i w_t / sum w every step ("per-step", the paper), or at
+    its epoch end the block's reward emission times its epoch length, R_blk L_t w_t / sum W,
+    with sum W the stored weights of the active topics ("per-block-times-epoch-length",
+    chain/v0.6.md §3.2)."""
+    treasury_shortfall_rule: ShortfallRule
+    """Eq 55 when the topics' rewards exceed the rewards treasury: "minted" (the paper: the
+    emission is minted, there is no shortfall) or "weight-times-epoch-length" (chain/v0.6.md
+    §3.2: the treasury is split pro rata to w_t L_t; a single topic gets all of it)."""
+    min_topic_weight: float
+    """Eqs 55-57: a topic whose weight falls below this is inactivated and gets no reward
+    (chain/v0.6.md §3.1: MinTopicWeight = 100; the paper: 0)."""
+    validation: Validation
+    """The ranges the profile declares for its fields, beyond the mechanism's own checks:
+    "none", or "chain-v0.6" (the chain's parameter validation, chain/v0.6.md §12), listed in
+    ``presets/ranges.toml``. ``check_ranges`` applies them."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -284,6 +354,10 @@ class Params:
         _check(self.weeks_per_month > 0, "weeks_per_month", "must be > 0 (eq 53)")
         _check(self.mu >= 0, "mu", "must be >= 0 (eq 57)")
         _check(self.nu >= 0, "nu", "must be >= 0 (eq 57)")
+        _check(self.blocks_per_month >= 1, "blocks_per_month", "must be >= 1 (eqs 47, 57)")
+        _check(self.epoch_length > 0, "epoch_length", "must be > 0 (eqs 55, 57)")
+        _check(self.min_topic_weight >= 0, "min_topic_weight", "must be >= 0 (eq 55)")
+        check_ranges(self)
 
 
 def _check(ok: bool, field: str, message: str) -> None:
@@ -291,11 +365,40 @@ def _check(ok: bool, field: str, message: str) -> None:
         raise ValueError(f"parameter {field} {message}")
 
 
-PROFILES = ("whitepaper", "allora-simulator", "chain-defaults")
+def parse_range(text: str) -> tuple[float, bool, float, bool]:
+    """An interval written "[a, b]", "(a, b)", "[a, inf)" ... as (low, low closed, high, high
+    closed)."""
+    low, high = (part.strip() for part in text.strip()[1:-1].split(","))
+    return float(low), text.strip()[0] == "[", float(high), text.strip()[-1] == "]"
+
+
+def declared_ranges(validation: str) -> dict[str, str]:
+    """The ranges of the named validation set (``presets/ranges.toml``), {field: interval}."""
+    if validation == "none":
+        return {}
+    text = resources.files("allora_ref.presets").joinpath("ranges.toml").read_text()
+    return tomllib.loads(text)[validation]
+
+
+def check_ranges(params: Params) -> Params:
+    """Reject a field outside the range its profile declares (``Params.validation``) with a
+    ValueError naming the field and the range; return ``params`` unchanged otherwise."""
+    for name, interval in declared_ranges(params.validation).items():
+        low, low_closed, high, high_closed = parse_range(interval)
+        value = getattr(params, name)
+        inside = (low <= value if low_closed else low < value) and \
+            (value <= high if high_closed else value < high)
+        _check(bool(inside), name, f"= {value!r} is outside {interval}, the range declared by "
+               f"validation {params.validation!r}")
+    return params
+
+
+PROFILES = ("whitepaper", "allora-simulator", "chain-defaults", "chain-v0.6")
 
 #: The first field of each section's block in :class:`Params` (fields follow the paper's order).
 SECTION_STARTS = {"3.1": "p", "3.2": "ci_percentiles", "4.1": "one_in_share",
-                  "4.2": "alpha_task", "5.1": "total_supply", "5.2": "f_v"}
+                  "4.2": "alpha_task", "5.1": "total_supply", "5.2": "f_v",
+                  "validation": "validation"}
 
 
 def section_fields(section: str) -> list[str]:

@@ -17,7 +17,8 @@ literals where they parse as one (``7``, ``0.5``, ``True``, ``[1, 2]``), else st
 field of that profile's ``Params`` (the parameter ``overrides``), checked before anything runs: an
 unknown field or a value outside its range is an error (exit status 2). ``--only NAME`` runs only
 the notebooks whose name is or starts with NAME (``05_1``); the site still shows every notebook
-executed before. The folder written into is the notebooks' ``figure_dir`` and ``claims_path``.
+executed before. The folder written into is the notebooks' ``figure_dir``, ``claims_path`` and
+``paper_vs_chain_path``.
 
 Outputs are replaced atomically (temporary file in the same folder, then ``os.replace``), and
 volatile metadata (timings, temporary paths, random cell ids) is removed, so the same command gives the same
@@ -167,7 +168,8 @@ def report_parameters(args, notebooks: dict, out_dir: Path) -> dict[Path, dict]:
     result = {}
     for src in notebooks:
         relative = os.path.relpath(out_dir, src.parent.resolve())
-        paths = {"figure_dir": relative, "claims_path": os.path.join(relative, "claims.md")}
+        paths = {"figure_dir": relative, "claims_path": os.path.join(relative, "claims.md"),
+                 "paper_vs_chain_path": os.path.join(relative, "paper-vs-chain.md")}
         result[src] = {k: v for k, v in {**paths, **given}.items() if k in known[src]}
     return result
 

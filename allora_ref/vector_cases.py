@@ -4,7 +4,9 @@ The cases cover every equation group (:data:`allora_ref.vector_kinds.FUNCTIONS`)
 edge and invalid inputs, and the steps (:data:`allora_ref.vector_kinds.STEPS`) in scenarios -
 cold start, single participants, no forecasters, sigma = 0, guard rails, chi's branches, the
 listened-stake floor, partial participation, workers joining and leaving, the emission cap and
-a short treasury - in both profiles. :func:`make_case` records the reference's answer
+a short treasury - in every profile; the chain-v0.6 profile adds its own rules' cases (young
+topics through the cold start, a latecomer, delegators, integer payments, the topic weight and
+reward at an epoch end, the treasury shortfall, empty lists). :func:`make_case` records the reference's answer
 (:func:`allora_ref.vector_kinds.evaluate`); :func:`cases` builds the whole set.
 """
 
@@ -30,7 +32,7 @@ from allora_ref.vectors import (
     GENERATOR, SPEC, VERSION, decode_params, encode, encode_params, field_name, leaf_fields)
 
 #: The profiles every case is generated for.
-SET_PROFILES = ("whitepaper", "allora-simulator")
+SET_PROFILES = ("whitepaper", "allora-simulator", "chain-v0.6")
 
 #: Tolerance of every output field: |actual - expected| <= atol + rtol |expected|. A correct
 #: float64 implementation that orders its operations differently moves an output by a few
@@ -50,9 +52,20 @@ ITERATED_FIELDS = {
     "inferer_smoothed_fractions", "forecaster_smoothed_fractions"}
 
 
-def tolerance(field: str) -> dict:
-    """The tolerance of a field, by its name."""
-    return ITERATED if field in ITERATED_FIELDS else TOLERANCE
+#: Token amounts that a profile with integer payments (``token_amount_rounding = "truncate"``,
+#: the chain) truncates to whole uallo: an implementation whose value lies an ulp on the other
+#: side of an integer pays one uallo more or less, so these fields admit one uallo.
+TRUNCATED_FIELDS = {"inferer_rewards", "forecaster_rewards", "reputer_rewards",
+                    "delegator_rewards", "stakes", "effective_fee_revenue"}
+
+
+def tolerance(field: str, params: Params | None = None) -> dict:
+    """The tolerance of a field, by its name (and the profile's token rounding)."""
+    base = ITERATED if field in ITERATED_FIELDS else TOLERANCE
+    if params is not None and params.token_amount_rounding == "truncate" \
+            and field in TRUNCATED_FIELDS:
+        return base | {"atol": 1.0}
+    return base
 
 
 def manifest(profile: str, kind: str, name: str, case: str, description: str) -> dict:
@@ -64,10 +77,10 @@ def manifest(profile: str, kind: str, name: str, case: str, description: str) ->
             "equations": list(equations), "description": description}
 
 
-def tolerances(expected: dict) -> dict:
+def tolerances(expected: dict, params: Params | None = None) -> dict:
     """The tolerance of every field of an ``expected`` tree, by field name."""
     names = sorted({field_name(path) for path, _ in leaf_fields(expected)})
-    return {name: encode(tolerance(name)) for name in names}
+    return {name: encode(tolerance(name, params)) for name in names}
 
 
 def make_case(profile: str, kind: str, name: str, case: str, description: str,
@@ -80,14 +93,15 @@ def make_case(profile: str, kind: str, name: str, case: str, description: str,
     parameters = encode_params(params) if isinstance(params, Params) else params
     result = {"manifest": manifest_, "parameters": parameters, "inputs": encode(inputs)}
     try:
-        expected = evaluate(manifest_, result["inputs"], decode_params(result["parameters"]))
+        decoded = decode_params(result["parameters"])
+        expected = evaluate(manifest_, result["inputs"], decoded)
     except ValueError as error:
         if not invalid:
             raise ValueError(f"{profile}/{kind}/{name}/{case}: {error}") from None
         return result | {"expected_error": str(error)}
     if invalid:
         raise ValueError(f"{profile}/{kind}/{name}/{case}: invalid inputs were accepted")
-    return result | {"expected": expected, "tolerance": tolerances(expected)}
+    return result | {"expected": expected, "tolerance": tolerances(expected, decoded)}
 
 
 # --- the cases ------------------------------------------------------------------------------
@@ -101,6 +115,12 @@ class Spec:
     description: str
     inputs: dict
     invalid: bool = False
+    profiles: tuple[str, ...] = SET_PROFILES
+    """The profiles the case is generated for."""
+
+
+PAPER_AND_SIMULATOR = ("whitepaper", "allora-simulator")
+CHAIN = ("chain-v0.6",)
 
 
 def function_specs() -> list[Spec]:
@@ -329,7 +349,28 @@ def function_specs() -> list[Spec]:
         Spec("reputer_reward_fractions", "absent_reputer", "eq 35: a reputer without a score",
              {"stakes": [100.0, 120.0, 80.0], "reputer_scores": [45.0, nan, 38.0]}),
         Spec("reputer_reward_fractions", "zero_stakes", "eq 35: the total must be positive",
-             {"stakes": [0.0, 0.0], "reputer_scores": [45.0, 52.0]}, invalid=True),
+             {"stakes": [0.0, 0.0], "reputer_scores": [45.0, 52.0]}, invalid=True,
+             profiles=PAPER_AND_SIMULATOR),
+        Spec("reputer_reward_fractions", "all_zero_terms",
+             "eq 35 as deployed: every (S T)^p = 0 gives every fraction 0 (v0.6 §8)",
+             {"stakes": [0.0, 0.0, 0.0], "reputer_scores": [45.0, 52.0, nan]}, profiles=CHAIN),
+        Spec("reputer_reward_split", "delegators",
+             "eqs 36, 46 as deployed: d = trunc(W D / S) to the delegators, trunc(W - d) "
+             "re-staked (v0.6 §9)",
+             {"reputer_rewards": [1000.7, 50.0, 0.4, 0.0],
+              "stakes": [300.0, 80.0, 10.0, 0.0], "delegated_stakes": [100.0, 0.0, 5.0, 0.0]},
+             profiles=CHAIN),
+        Spec("topic_initial_regret", "experienced",
+             "eq 15 as deployed: R0 = Q_0.25 + (c - 8.25/p)(sigma + eps) of the experienced "
+             "workers' new regrets (v0.6 §4.2)",
+             {"experienced_regrets": [0.6, -0.2, -0.4, 0.0], "initial_regret": 0.0},
+             profiles=CHAIN),
+        Spec("topic_initial_regret", "single", "eq 15 as deployed: one experienced worker, "
+             "sigma = 0", {"experienced_regrets": [0.3], "initial_regret": -1.0},
+             profiles=CHAIN),
+        Spec("topic_initial_regret", "none_experienced",
+             "eq 15 as deployed: no experienced worker leaves R0 unchanged (empty list)",
+             {"experienced_regrets": [], "initial_regret": -1.5}, profiles=CHAIN),
         Spec("updated_stakes", "rewarded", "eq 36: stakes grow by their rewards; null earns 0",
              {"stakes": [100.0, 120.0, 80.0], "reward_fractions": [0.5, nan, 0.5],
               "reputer_reward": 12.5}),
@@ -443,6 +484,28 @@ def tokenomics_specs() -> list[Spec]:
              {"previous": [1e4, 0.0, 5e3], "fees": [2e3, 1e3, 0.0]}),
         Spec("effective_fee_revenue", "negative_fees", "eq 57: fees are non-negative",
              {"previous": [1e4], "fees": [-1.0]}, invalid=True),
+        Spec("effective_fee_revenue", "drains",
+             "eq 57 as deployed: the integer revenue drains in finitely many epochs (v0.6 §2)",
+             {"previous": [75000.0, 165.0, 3.0, 1.0, 0.0], "fees": [0.0] * 5}, profiles=CHAIN),
+        Spec("topic_weight", "first_epochs",
+             "eqs 56-57 as deployed: (C / L)^nu, alpha_t per topic epoch, C = 0 gives weight 0 "
+             "(v0.6 §1)",
+             {"stake": [1e6, 1e6, 1e6, 0.0], "fee_revenue": [75000.0, 74547.0, 0.0, 1200.0],
+              "previous": [nan, 7905.694150420949, 500.0, 80.0],
+              "has_history": [False, True, True, True]}, profiles=CHAIN),
+        Spec("topic_rewards", "block_emission",
+             "eq 55 as deployed: R_blk L_t w_t / sum W, R_blk = E_blk - trunc(f_v E_blk); a "
+             "weight below MinTopicWeight is inactive (v0.6 §3)",
+             {"emission": 1001.0, "topic_weights": [600.0, 200.0, 99.0], "weight_sum": 1000.0,
+              "treasury": 1e15}, profiles=CHAIN),
+        Spec("topic_rewards", "treasury_shortfall",
+             "eq 55 as deployed: payments above the treasury split it by w_t L_t (v0.6 §3.2)",
+             {"emission": 1000.0, "topic_weights": [300.0, 100.0], "weight_sum": 400.0,
+              "treasury": 5000.0}, profiles=CHAIN),
+        Spec("topic_rewards", "single_topic_shortfall",
+             "eq 55 as deployed: a single topic takes the whole treasury (v0.6 §3.2)",
+             {"emission": 1000.0, "topic_weights": [300.0], "weight_sum": 400.0,
+              "treasury": 5000.0}, profiles=CHAIN),
     ]
 
 
@@ -466,6 +529,10 @@ class Topic:
     absent_inferers: Callable[[int], tuple[int, ...]] = lambda epoch: ()
     absent_forecasters: Callable[[int], tuple[int, ...]] = lambda epoch: ()
     silent_reputers: Callable[[int], tuple[int, ...]] = lambda epoch: ()
+    reward: float = 100.0
+    """The topic reward of every epoch (uallo where the profile pays integers)."""
+    delegated: tuple[float, ...] | None = None
+    """The part of each reputer's stake delegated to it (None: no delegation)."""
 
 
 def simulated_inputs(topic: Topic, state: TopicState, epoch: int, rng: np.random.Generator,
@@ -493,14 +560,14 @@ def simulated_inputs(topic: Topic, state: TopicState, epoch: int, rng: np.random
     reports = exact + np.asarray(topic.report_bias)[..., None] + rng.normal(
         0.0, np.broadcast_to(np.asarray(noise)[..., None], shape), shape)
     reports[list(topic.silent_reputers(epoch))] = np.nan
-    return EpochInputs(submitted, reports, 100.0)
+    return EpochInputs(submitted, reports, topic.reward)
 
 
 def simulate(topic: Topic, params: Params, epochs: int) -> tuple[TopicState, list[EpochInputs]]:
     """The topic's initial state and the inputs of its first ``epochs`` epochs."""
     rng = np.random.default_rng(topic.seed)
     state = initial = TopicState.initial(topic.n_inferers, topic.n_forecasters,
-                                         topic.stakes, params)
+                                         topic.stakes, params, topic.delegated)
     inputs = []
     for epoch in range(epochs):
         inputs.append(simulated_inputs(topic, state, epoch, rng, params))
@@ -579,6 +646,37 @@ def epoch_scenarios() -> list[tuple[str, str, Topic, int,
         ("new_inferer", "an inferer submitting for the first time (no regret, no score yet)",
          Topic(**FIVE_THREE, seed=13, absent_inferers=lambda epoch: (4,) if epoch < 3 else ()),
          3, None),
+    ]
+
+
+#: A topic paid a million uallo an epoch, so that the chain's integer payments reach every
+#: worker and the cold start ends when chain/v0.6.md §4.3 says.
+YOUNG = dict(n_inferers=3, n_forecasters=2, stakes=(3e5, 2e5, 1e5), reward=1e6)
+
+
+def chain_epoch_scenarios() -> list[tuple[str, str, Topic, int, None]]:
+    """The epoch cases of the chain-v0.6 profile only."""
+    return [
+        ("first_epoch_after_cold_start", "the 13th epoch of a young topic: R0 was set by the "
+         "12th (every worker paid since the 2nd; v0.6 §4.3)", Topic(**YOUNG, seed=41), 12, None),
+        ("delegated_stakes", "reputers with delegators: d = trunc(W D / S) leaves the topic, "
+         "trunc(W - d) is re-staked (v0.6 §9)",
+         Topic(**YOUNG, seed=42, delegated=(1e5, 0.0, 5e4)), 3, None),
+        ("small_reward", "a topic reward of 7 uallo: most payments truncate to 0 and are "
+         "not made (v0.6 §10)", Topic(**YOUNG | {"reward": 7.0}, seed=43), 2, None),
+    ]
+
+
+def chain_trace_scenarios() -> list[tuple[str, str, Topic, int]]:
+    """The trace cases of the chain-v0.6 profile only."""
+    return [
+        ("young_topic", "a new topic's first 14 epochs: no payout in the first, the cold start "
+         "(means of inferers) until R0 is set at the 12th, regret weights after (v0.6 §4)",
+         Topic(**YOUNG, seed=44), 14),
+        ("latecomer", "an inferer joining after the cold start reads R0 as its regret and "
+         "starts its EMA from it (v0.6 §4.1)",
+         Topic(4, 2, (3e5, 2e5, 1e5), reward=1e6, seed=45,
+               absent_inferers=lambda epoch: (3,) if epoch < 13 else ()), 15),
     ]
 
 
@@ -675,17 +773,21 @@ def cases(profiles: tuple[str, ...] = SET_PROFILES) -> list[dict]:
 def _cases(profiles: tuple[str, ...]) -> Iterator[dict]:
     for profile in profiles:
         params = load_profile(profile)
+        chain = profile in CHAIN
         for spec in function_specs():
-            yield make_case(profile, "function", spec.function, spec.case, spec.description,
-                            params, spec.inputs, spec.invalid)
-        for case, description, topic, warmup, adjust in epoch_scenarios():
+            if profile in spec.profiles:
+                yield make_case(profile, "function", spec.function, spec.case,
+                                spec.description, params, spec.inputs, spec.invalid)
+        for case, description, topic, warmup, adjust in epoch_scenarios() + (
+                chain_epoch_scenarios() if chain else []):
             state, inputs = warmed_up(topic, params, warmup, adjust)
             yield make_case(profile, "epoch", "step", case, description, params,
                             {"state": encode_state(state), "epoch": encode_inputs(inputs)})
         for case, description, inputs, parameters in invalid_epochs(params):
             yield make_case(profile, "epoch", "step", case, description, parameters or params,
                             inputs, invalid=True)
-        for case, description, topic, epochs in trace_scenarios():
+        for case, description, topic, epochs in trace_scenarios() + (
+                chain_trace_scenarios() if chain else []):
             initial, inputs = simulate(topic, params, epochs)
             yield make_case(profile, "trace", "step", case, description, params,
                             {"state": encode_state(initial),

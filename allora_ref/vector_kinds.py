@@ -29,22 +29,22 @@ from allora_ref.spec.inference_synthesis import (
     Submissions, SynthesisState, forecast_implied_inferences, forecasted_log_losses,
     log_losses, network_log_losses, normalised_regrets, potential, potential_gradient,
     regret_table_losses, regret_weights, row_families, squared_error, synthesise,
-    updated_regrets)
+    topic_initial_regret, updated_regrets)
 from allora_ref.spec.participant_rewards import (
     consensus_at, listening_coefficients, reputer_reward_fractions, updated_stakes,
     worker_scores)
 from allora_ref.spec.task_rewards import (
     class_entropy, class_rewards, effective_number, forecasting_score_ratio,
     forecasting_task_score, forecasting_utility, modified_fractions, normalisation_factor,
-    participant_rewards, smoothed_fractions)
+    participant_rewards, reputer_reward_split, smoothed_fractions)
 from allora_ref.spec.token_emission import (
     Emission, EmissionInputs, EmissionState, Supply, annual_percentage_yield,
     capped_target_emission, emission_step, exponential_moving_average, maximum_emission,
     monthly_percentage_yield, recalibrated_alpha, stakers_fraction, target_emission,
     total_emission)
 from allora_ref.spec.topic_rewards import (
-    effective_fee_revenue, target_topic_weight, topic_emission, topic_weights,
-    validator_emission)
+    effective_fee_revenue, target_topic_weight, topic_emission, topic_rewards, topic_weight,
+    topic_weights, validator_emission)
 from allora_ref.vectors import decode_array, decode_number, encode
 
 
@@ -252,6 +252,20 @@ def _updated_stakes(inputs, params):
                                      number(inputs, "reputer_reward"))}
 
 
+@function("reputer_reward_split", ("4.1", "4.2"), (36, 46))
+def _reputer_reward_split(inputs, params):
+    restaked, delegators = reputer_reward_split(
+        array(inputs, "reputer_rewards", 1), array(inputs, "stakes", 1),
+        array(inputs, "delegated_stakes", 1), params)
+    return {"reputer_rewards": restaked, "delegator_rewards": delegators}
+
+
+@function("topic_initial_regret", ("3.1",), (15,))
+def _topic_initial_regret(inputs, params):
+    return {"initial_regret": topic_initial_regret(
+        array(inputs, "experienced_regrets", 1), number(inputs, "initial_regret"), params)}
+
+
 @function("smoothed_fractions", ("4.2",), (39,))
 def _smoothed_fractions(inputs, params):
     return {"smoothed_fractions": smoothed_fractions(
@@ -392,6 +406,20 @@ def _target_topic_weight(inputs, params):
         array(inputs, "stake", 1), array(inputs, "fee_revenue", 1), params.mu, params.nu)}
 
 
+@function("topic_weight", ("5.2",), (56, 57))
+def _topic_weight(inputs, params):
+    return {"topic_weight": topic_weight(
+        array(inputs, "stake", 1), array(inputs, "fee_revenue", 1), array(inputs, "previous", 1),
+        array(inputs, "has_history", 1), params)}
+
+
+@function("topic_rewards", ("5.2",), (55,))
+def _topic_rewards(inputs, params):
+    return {"topic_rewards": topic_rewards(
+        number(inputs, "emission"), array(inputs, "topic_weights", 1),
+        number(inputs, "weight_sum"), number(inputs, "treasury"), params)}
+
+
 @function("effective_fee_revenue", ("5.2",), (57,))
 def _effective_fee_revenue(inputs, params):
     return {"effective_fee_revenue": effective_fee_revenue(
@@ -401,28 +429,39 @@ def _effective_fee_revenue(inputs, params):
 # --- epoch and trace kinds ------------------------------------------------------------------
 
 def encode_state(state: TopicState) -> dict:
-    """The state a topic carries between epochs, by field."""
+    """The state a topic carries between epochs, by field; the chain's topic initial regret,
+    inclusion counts and delegated stakes only where the topic has them."""
     inferers, forecasters, reputers = state.smoothed
-    return {"previous_network_log_loss": state.synthesis.previous_network_log_loss,
-            "regrets": state.synthesis.regrets, "stakes": state.stakes,
+    synthesis = state.synthesis
+    chain = {"initial_regret": synthesis.initial_regret} if synthesis.initial_regret else {}
+    if synthesis.inclusions is not None:
+        chain["inclusions"] = synthesis.inclusions.astype(float)
+    if state.delegated is not None:
+        chain["delegated_stakes"] = state.delegated
+    return {"previous_network_log_loss": synthesis.previous_network_log_loss,
+            "regrets": synthesis.regrets, "stakes": state.stakes,
             "listening_coefficients": state.listening,
             "inferer_score_history": state.inferer_score_history,
             "forecaster_score_history": state.forecaster_score_history,
             "inferer_smoothed_fractions": inferers, "forecaster_smoothed_fractions": forecasters,
-            "reputer_smoothed_fractions": reputers, "score_ratio": state.score_ratio}
+            "reputer_smoothed_fractions": reputers, "score_ratio": state.score_ratio} | chain
 
 
 def decode_state(fields: dict) -> TopicState:
     """:func:`encode_state` read back (the sizes come from the arrays)."""
     if not isinstance(fields, dict):
         raise ValueError("input state must be an object")
+    def optional(name: str) -> np.ndarray | None:
+        return array(fields, name, 1) if name in fields else None
     return TopicState(
-        SynthesisState(number(fields, "previous_network_log_loss"), array(fields, "regrets", 2)),
+        SynthesisState(number(fields, "previous_network_log_loss"), array(fields, "regrets", 2),
+                       number(fields, "initial_regret") if "initial_regret" in fields else 0.0,
+                       optional("inclusions")),
         array(fields, "stakes", 1), array(fields, "listening_coefficients", 1),
         array(fields, "inferer_score_history", 2), array(fields, "forecaster_score_history", 2),
         tuple(array(fields, f"{who}_smoothed_fractions", 1)
               for who in ("inferer", "forecaster", "reputer")),
-        number(fields, "score_ratio"))
+        number(fields, "score_ratio"), optional("delegated_stakes"))
 
 
 def encode_inputs(inputs: EpochInputs) -> dict:
@@ -461,7 +500,8 @@ def encode_epoch(epoch: Epoch) -> dict:
         "score_ratio": epoch.score_ratio, "forecasting_utility": epoch.forecasting_utility,
         "class_rewards": epoch.class_rewards, "inferer_rewards": epoch.inferer_rewards,
         "forecaster_rewards": epoch.forecaster_rewards,
-        "reputer_rewards": epoch.reputer_rewards}
+        "reputer_rewards": epoch.reputer_rewards} | (
+        {} if epoch.delegator_rewards is None else {"delegator_rewards": epoch.delegator_rewards})
 
 
 def encode_emission_state(state: EmissionState) -> dict:

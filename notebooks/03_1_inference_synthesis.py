@@ -449,20 +449,27 @@ np.testing.assert_allclose(w_high, 1.0, rtol=np.exp(-whitepaper.p * (x_high.min(
 
 # %% tags=["export"]
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
-                                previous_network_log_loss: float, params: Params) -> np.ndarray:
+                                previous_network_log_loss: float, params: Params,
+                                initial_regret: float = 0.0) -> np.ndarray:
     """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
 
     Members of k are the inferers with an inference and a forecast by k; NaN if there are none.
     Without a previous network loss (cold start) the members count equally
-    (``equal-weights``) or the median is taken (``chain``).
+    (``equal-weights``) or the median is taken (``chain``). ``while-initial-regret-zero``: none
+    before any loss, the median while the topic's ``initial_regret`` R0 is 0.
     """
     values = np.broadcast_to(inferences[..., None, :], inferences.shape[:-1]
                              + forecasted_log_losses.shape)
     members = ~np.isnan(values) & ~np.isnan(forecasted_log_losses)
-    if np.isnan(previous_network_log_loss):
-        if params.cold_start == "chain":
-            return masked_median(values, members)
-        return weighted_inference(values, members.astype(float))
+    cold = bool(np.isnan(previous_network_log_loss))
+    if params.cold_start == "while-initial-regret-zero":
+        if cold:
+            return np.full(values.shape[:-1], np.nan)
+        cold = initial_regret == 0.0
+    if cold:
+        if params.cold_start == "equal-weights":
+            return weighted_inference(values, members.astype(float))
+        return masked_median(values, members)
     regrets = forecasted_regrets(previous_network_log_loss, forecasted_log_losses)
     regrets = np.broadcast_to(np.where(np.isnan(regrets), 0.0, regrets), values.shape)
     known = np.broadcast_to(np.where(np.isnan(inferences), 0.0, inferences)[..., None, :],
@@ -471,8 +478,8 @@ def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: n
 
 
 def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
-                                   previous_network_log_loss: float, params: Params
-                                   ) -> np.ndarray:
+                                   previous_network_log_loss: float, params: Params,
+                                   initial_regret: float = 0.0) -> np.ndarray:
     """§3.1 item 2 with eqs 3-8 as written: I_ik recomputed without inferer j, shape
     (N_i withheld, N_f), by one batched call of eqs 3-8 with inferer j absent from batch row j.
 
@@ -481,7 +488,7 @@ def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses
     """
     withheld = np.where(np.eye(inferences.size, dtype=bool), np.nan, inferences)
     return forecast_implied_inferences(withheld, forecasted_log_losses,
-                                       previous_network_log_loss, params)
+                                       previous_network_log_loss, params, initial_regret)
 
 
 def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -530,8 +537,8 @@ ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 
 def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                         previous_network_log_loss: float, params: Params,
-                                        block_elements: int = ONE_OUT_BLOCK_ELEMENTS
-                                        ) -> np.ndarray:
+                                        block_elements: int = ONE_OUT_BLOCK_ELEMENTS,
+                                        initial_regret: float = 0.0) -> np.ndarray:
     """§3.1 item 2 with eqs 3-8: I_ik recomputed without inferer j, shape (N_i withheld, N_f).
 
     Equal to ``one_out_forecast_implied_plain`` to rounding, in O(N_i N_f + block_elements)
@@ -542,8 +549,13 @@ def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_l
     n_f, n_i = members.shape
     if members.size == 0:
         return np.full((n_i, n_f), np.nan)
-    if np.isnan(previous_network_log_loss):
-        if params.cold_start == "chain":
+    cold = bool(np.isnan(previous_network_log_loss))
+    if params.cold_start == "while-initial-regret-zero":
+        if cold:
+            return np.full((n_i, n_f), np.nan)
+        cold = initial_regret == 0.0
+    if cold:
+        if params.cold_start != "equal-weights":
             return one_out_medians(inferences, members, block_elements)
         equal = members.astype(float)
         return one_out_weighted_inferences(
@@ -769,6 +781,18 @@ for profile in (whitepaper, simulator):
 # members equally, `chain` takes the plain mean of its inferers only - or, in the very first
 # epoch, before any loss was reported, their median (as deployed).
 #
+# **The chain at v0.6** (`chain/v0.6.md` §4, profile `chain-v0.6`) keeps one *topic-wide*
+# initial regret $R_0$, 0 for a new topic: every regret the topic has not stored yet reads as
+# $R_0$ (`initial_regret = "topic-experienced"`), in the weights and as the EMA start of eq 15.
+# After each regret update $R_0$ becomes the offset quantile above of the *new* regrets of the
+# experienced workers - those that had a regret before the update and were paid at least
+# $1/\alpha$ times for that task - and stays as it is while there are none. While $R_0 = 0$
+# exactly the topic is in cold start (`cold_start = "while-initial-regret-zero"`): before any
+# loss the network inference is the median of the inferences and the naive one 0, with no
+# forecast-implied, one-out or one-in inference; afterwards the forecast-implied inferences are
+# medians and every row is the plain mean of its inferers. With $\alpha = 0.1$ and a worker paid
+# every epoch the cold start ends at the 11th regret update.
+#
 # Rows without any member have no inference (NaN): the one-out row of the only worker, or a
 # one-in row of a forecaster without a forecast-implied inference. An epoch without any
 # inference is an error. The deployed system computes the one-out-forecaster and one-in rows only
@@ -802,46 +826,72 @@ def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Pa
     return scaled_potential_gradients(x, rows, best_member(x, rows), params)
 
 
-def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
+def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params,
+                    initial_regret: float = 0.0) -> np.ndarray:
     """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret,
-    computed from the regrets the row knows (those of every worker of its family)."""
+    computed from the regrets the row knows (those of every worker of its family), or the
+    topic's ``initial_regret`` R0 (``topic-experienced``)."""
     unknown = members & np.isnan(regrets)
     if not unknown.any():
         return regrets
     start = np.zeros(regrets.shape[:-1])
-    if params.initial_regret == "topic-quantile":
+    if params.initial_regret == "topic-experienced":
+        start[...] = initial_regret
+    elif params.initial_regret == "topic-quantile":
         known = ~np.isnan(regrets)
         rows = known.any(axis=-1)
-        quantile = np.nanquantile(np.where(known[rows], regrets[rows], np.nan),
-                                  params.initial_regret_quantile, axis=-1)
-        sigma = masked_std(regrets[rows], known[rows], params.sigma_ddof)
-        start[rows] = quantile + (params.c - params.initial_regret_offset / params.p) * (
-            sigma + params.epsilon)
+        start[rows] = offset_quantile(regrets[rows], known[rows], params)
     return np.where(unknown, start[..., None], regrets)
 
 
+def offset_quantile(regrets: np.ndarray, known: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 15 start value as deployed, from the known regrets of each row (last axis): their
+    initial_regret_quantile quantile plus (c - initial_regret_offset / p)(sigma + epsilon)."""
+    quantile = np.nanquantile(np.where(known, regrets, np.nan), params.initial_regret_quantile,
+                              axis=-1)
+    sigma = masked_std(regrets, known, params.sigma_ddof)
+    return quantile + (params.c - params.initial_regret_offset / params.p) * (
+        sigma + params.epsilon)
+
+
 def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.ndarray,
-                        n_inferers: int, first_epoch: bool, params: Params
-                        ) -> tuple[np.ndarray, np.ndarray]:
+                        n_inferers: int, first_epoch: bool, params: Params,
+                        initial_regret: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 9-11 for every row: (inferences, weights); weights from phi' of each row's own
     regrets, or of the network row's with the omitted entries zeroed (``secondary_weights``).
 
     A row none of whose members has a regret is a cold start (see ``Params.cold_start``); under
-    ``network-weights`` every row is cold when the network row is.
+    ``network-weights`` every row is cold when the network row is; with
+    ``while-initial-regret-zero`` every row is, while the topic's ``initial_regret`` R0 is 0.
     """
     cold = ~(members & ~np.isnan(regrets)).any(axis=-1, keepdims=True)
     if params.secondary_weights == "network-weights":
         cold = np.broadcast_to(cold[:1], cold.shape)
-        warm = network_weights(initial_regrets(regrets[:1], members[:1], params), members, params)
+        warm = network_weights(initial_regrets(regrets[:1], members[:1], params, initial_regret),
+                               members, params)
     else:
-        warm = regret_weights(initial_regrets(regrets, members, params), members, params)
-    chain = params.cold_start == "chain"
+        warm = regret_weights(initial_regrets(regrets, members, params, initial_regret), members,
+                              params)
+    if params.cold_start == "while-initial-regret-zero":
+        cold = np.full(cold.shape, initial_regret == 0.0)
+    chain = params.cold_start != "equal-weights"
     cold_members = members & (np.arange(members.shape[-1]) < n_inferers if chain else members)
     weights = np.where(cold, cold_members.astype(float), warm)
     combined = weighted_inference(values, weights)
+    if params.cold_start == "while-initial-regret-zero" and first_epoch:
+        return first_network_inferences(values[0], cold_members[0], len(combined)), weights
     if chain and first_epoch:
         combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
     return combined, weights
+
+
+def first_network_inferences(values: np.ndarray, inferers: np.ndarray, rows: int) -> np.ndarray:
+    """Eq 9 as deployed before any network loss (chain/v0.6.md §4.4): the network
+    inference is the median of the inferences and the naive one 0 (the inference itself when
+    there is only one); no one-out or one-in inference."""
+    median = masked_median(values, inferers)
+    naive = 0.0 if inferers.sum() > 1 else median
+    return np.concatenate([[median, naive], np.full(rows - 2, np.nan)])
 
 
 # %% [markdown]
@@ -1005,15 +1055,16 @@ def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
 
 
 def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
-                    worker_log_losses: np.ndarray, families: np.ndarray, params: Params
-                    ) -> np.ndarray:
+                    worker_log_losses: np.ndarray, families: np.ndarray, params: Params,
+                    initial_regret: float = 0.0) -> np.ndarray:
     """Eq 15: R_il = alpha (log L_i - log L_il) + (1 - alpha) R_{i-1,l}, for every row.
 
     Updated where the worker belongs to the row's family and both losses exist; carried over
     elsewhere; a worker with no previous regret starts from its initial regret.
     """
     update = families & ~np.isnan(worker_log_losses) & ~np.isnan(row_log_losses)[:, None]
-    start = initial_regrets(np.where(families, previous, np.nan), families & update, params)
+    start = initial_regrets(np.where(families, previous, np.nan), families & update, params,
+                            initial_regret)
     alpha = params.alpha_regret
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
@@ -1063,6 +1114,12 @@ class SynthesisState:
     """log L_{i-1}; NaN before the first loss report (cold start)."""
     regrets: np.ndarray
     """R_{i-1,l} per combination row, shape (2 + N_l + N_f, N_l); NaN = no regret yet."""
+    initial_regret: float = 0.0
+    """The topic's initial regret R0 (``initial_regret = "topic-experienced"``); 0 for a new
+    topic, which is in cold start while it is 0 (``cold_start = "while-initial-regret-zero"``)."""
+    inclusions: np.ndarray | None = None
+    """Per worker (inferers, then forecasters), the epochs in which it was paid a positive
+    amount for its task (chain/v0.6.md §10); None = never paid."""
 
     @classmethod
     def initial(cls, n_inferers: int, n_forecasters: int) -> "SynthesisState":
@@ -1123,8 +1180,10 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
         raise ValueError("inferences I_ij (eq 1): no inferer submitted, there is nothing to combine")
     forecasts = submissions.forecasted_log_losses
     previous = state.previous_network_log_loss
-    forecast_implied = forecast_implied_inferences(own, forecasts, previous, params)
-    one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params)
+    r0 = state.initial_regret
+    forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
+    one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params,
+                                                     initial_regret=r0)
     values = np.tile(np.concatenate([own, forecast_implied]), (2 + n_l + n_f, 1))
     values[2: 2 + n_i, n_i:] = one_out_fi
     families = row_families(n_i, n_f)
@@ -1132,7 +1191,7 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     members[2: 2 + n_l] &= ~np.eye(n_l, dtype=bool)
     combined, weights = combined_inferences(values, np.where(families, state.regrets, np.nan),
                                             members, n_i,
-                                            bool(np.isnan(previous)), params)
+                                            bool(np.isnan(previous)), params, r0)
     with np.errstate(invalid="ignore"):
         regrets = forecasted_regrets(previous, forecasts)
     return NetworkInferences(regrets, forecast_implied, one_out_fi, values, members, weights,
@@ -1152,10 +1211,26 @@ def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_
     losses = network_log_losses(stakes, reported)
     row_losses, worker_losses = regret_table_losses(losses, n_i, n_f)
     regrets = updated_regrets(state.regrets, row_losses, worker_losses,
-                              row_families(n_i, n_f), params)
+                              row_families(n_i, n_f), params, state.initial_regret)
     previous = losses[0] if not np.isnan(losses[0]) else state.previous_network_log_loss
-    return losses, SynthesisState(previous, regrets)
+    r0 = state.initial_regret
+    if params.initial_regret == "topic-experienced":
+        inclusions = np.zeros(n_i + n_f) if state.inclusions is None else state.inclusions
+        updated = ~np.isnan(worker_losses[0]) & ~np.isnan(row_losses[0])
+        experienced = updated & ~np.isnan(state.regrets[0]) \
+            & (inclusions >= 1.0 / params.alpha_regret)
+        r0 = topic_initial_regret(regrets[0, experienced], r0, params)
+    return losses, SynthesisState(previous, regrets, r0, state.inclusions)
 
+
+def topic_initial_regret(experienced_regrets: np.ndarray, previous: float, params: Params
+                         ) -> float:
+    """Eq 15: the topic's initial regret R0 after a regret update (chain/v0.6.md §4.2): the
+    offset quantile of the new regrets of the experienced workers, unchanged if there are none."""
+    if experienced_regrets.size == 0:
+        return previous
+    return float(offset_quantile(experienced_regrets, np.ones(experienced_regrets.size, bool),
+                                 params))
 
 # %% [markdown]
 # The confidence intervals of the network inference (§3.2, eqs 16-18) complete the epoch's

@@ -370,8 +370,37 @@ for point in [(1, 2, 3, 10, sp.Rational(1, 10)), (sp.Rational(1, 3), 5, sp.Ratio
 # $$U_{ij} = u_{ij} U_i, \quad V_{ik} = v_{ik} V_i, \quad W_{im} = w_{im} W_i, \qquad (46)$$
 # (the printed equation writes $v_{ij}$ and $w_{ij}$, an erratum). The rewards of a topic sum to
 # $E_{t,i}$.
+#
+# **The chain at v0.6** (`chain/v0.6.md` §9-10, profile `chain-v0.6`) pays integers: every
+# payment is truncated to whole uallo, a payment of 0 is none, and what truncation removes stays
+# in the treasury (`token_amount_rounding`). A reputer's reward is split with its delegators pro
+# rata to the delegated stake, $d_m = \operatorname{trunc}(W_m D_m / S_m)$; only the reputer's
+# part $\operatorname{trunc}(W_m - d_m)$ is re-staked by eq 36, the delegators' part leaves the
+# topic (`delegator_reward_split`).
 
 # %% tags=["export"]
 def participant_rewards(fractions: np.ndarray, class_reward: float) -> np.ndarray:
     """Eq 46: the reward of each participant of a class, fraction x class reward (absent: 0)."""
     return np.where(np.isnan(fractions), 0.0, fractions) * class_reward
+
+
+def paid_amounts(rewards: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 46 as paid: each amount truncated to an integer (uallo) with
+    ``token_amount_rounding = "truncate"`` (chain/v0.6.md §10), as it is otherwise."""
+    return np.trunc(rewards) if params.token_amount_rounding == "truncate" else rewards
+
+
+def reputer_reward_split(rewards: np.ndarray, stakes: np.ndarray, delegated, params: Params
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Eqs 36, 46: (the part of W_im that reputer m re-stakes, the part paid to its delegators).
+
+    ``pro-rata-not-restaked`` (chain/v0.6.md §9): d_m = W_m D_m / S_m and the reputer keeps
+    W_m - d_m, each paid as ``paid_amounts``; ``none``: all of W_m is the reputer's and the
+    delegators' part is None. ``delegated`` is D_m (None: no delegation); ``stakes`` is S_m,
+    own plus delegated stake.
+    """
+    if params.delegator_reward_split == "none" or delegated is None:
+        return paid_amounts(rewards, params), None
+    share = np.divide(delegated, stakes, out=np.zeros(rewards.shape), where=stakes > 0)
+    to_delegators = paid_amounts(rewards * share, params)
+    return paid_amounts(rewards - to_delegators, params), to_delegators

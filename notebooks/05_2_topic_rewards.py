@@ -126,9 +126,19 @@ def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndar
 
 # %% tags=["export"]
 def topic_weight_alpha(params: Params) -> float:
-    """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs."""
-    epochs_per_week = params.epochs_per_month / params.weeks_per_month
-    return float(recalibrated_alpha(params.alpha_t, epochs_per_week))
+    """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs; as it is
+    with ``topic_weight_cadence = "topic-epoch"`` (one EMA step per topic epoch)."""
+    if params.topic_weight_cadence == "topic-epoch":
+        return params.alpha_t
+    return float(recalibrated_alpha(params.alpha_t, topic_epochs_per_week(params)))
+
+
+def topic_epochs_per_week(params: Params) -> float:
+    """Eqs 53, 57: N_epochs,w - steps a week (N_epochs / weeks per month), or topic epochs a
+    week, (blocks_per_month / weeks_per_month) / epoch_length, with the "topic-epoch" cadence."""
+    if params.topic_weight_cadence == "topic-epoch":
+        return params.blocks_per_month / params.weeks_per_month / params.epoch_length
+    return params.epochs_per_month / params.weeks_per_month
 
 
 def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
@@ -190,15 +200,16 @@ def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
 
 
 def effective_fee_revenue(previous, fees, params: Params) -> np.ndarray:
-    """Eq 57: C_t,i = C_t,i-1 - Delta C + F_t,i, with Delta C = C_t,i-1 / N_epochs,w.
+    """Eq 57: C_t,i = max(0, C_t,i-1 - Delta C) + F_t,i, with Delta C = C_t,i-1 / N_epochs,w.
 
-    N_epochs,w = N_epochs / weeks per month; at steps of a week or longer Delta C is all of
-    C_t,i-1, so C_t,i is the step's fees.
+    N_epochs,w is ``topic_epochs_per_week``; at steps of a week or longer Delta C is all of
+    C_t,i-1, so C_t,i is the step's fees. With ``fee_revenue_integer`` the decayed revenue is
+    truncated to an integer (chain/v0.6.md §2).
     """
     previous = amount(previous, "effective fee revenue C_t,i-1", "eq 57")
     fees = amount(fees, "fees F_t,i", "eq 57")
-    epochs_per_week = params.epochs_per_month / params.weeks_per_month
-    return max(0.0, 1.0 - 1.0 / epochs_per_week) * previous + fees
+    decayed = np.maximum(previous - previous / topic_epochs_per_week(params), 0.0)
+    return (np.trunc(decayed) if params.fee_revenue_integer else decayed) + fees
 
 
 # %%
@@ -353,3 +364,92 @@ else:
     # take a third) and return no fees: neither field changes them
     assert measured["simulator with f_stakers_rule = measured"] < 1e-12
     assert measured["simulator with fees_to_treasury = True"] < 1e-12
+
+# %% [markdown]
+# ## The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57)
+#
+# The deployed chain (`chain/v0.6.md` §1-3, profile `chain-v0.6`) computes eqs 55-57 per topic
+# epoch of $L_t$ blocks (`epoch_length`), not per step of the emission:
+#
+# * **eq 57** uses the fee revenue *per block of the epoch*, $\hat w_t = S_t^\mu (C_t/L_t)^\nu$
+#   (`topic_weight_fee_per_block`); a topic with $C_t = 0$ gets weight 0 without an EMA step,
+#   and that 0 is the next epoch's previous weight (`topic_weight_zero_fee_is_zero`);
+# * **eq 56** applies $\alpha_t = 0.5$ at every epoch end of the topic, whatever its length
+#   (`topic_weight_cadence = "topic-epoch"`);
+# * **the fee decay** runs once per topic epoch with $N_{\text{epochs,w}} =
+#   (\text{BlocksPerMonth}/4.345)/L_t$ topic epochs a week, and truncates the decayed revenue to
+#   an integer number of uallo (`fee_revenue_integer`): a small revenue drains in finitely many
+#   epochs, where a geometric decay never reaches 0;
+# * **eq 55** pays a topic, at its epoch end, the block's reward emission $R_{\text{blk}} =
+#   E_{\text{blk}} - \operatorname{trunc}(f_v E_{\text{blk}})$ times its epoch length, pro rata to
+#   its weight among the stored weights $\Sigma W$ of the active topics
+#   (`topic_reward_accrual`); a topic whose weight is below `min_topic_weight` (100) is
+#   inactivated and paid nothing; and when the payments exceed the rewards treasury $T_R$, the
+#   treasury is split pro rata to $w_t L_t$ (a single topic takes all of it,
+#   `treasury_shortfall_rule`).
+
+# %% tags=["export"]
+def topic_weight(stake, fee_revenue, previous, has_history, params: Params) -> np.ndarray:
+    """Eqs 56-57 at a topic's step: the target S^mu C^nu (C per block of the topic's epoch
+    with ``topic_weight_fee_per_block``), then the EMA; weight 0 where C = 0 with
+    ``topic_weight_zero_fee_is_zero``."""
+    revenue = amount(fee_revenue, "effective fee revenue C_t,i", "eq 57")
+    per_step = revenue / params.epoch_length if params.topic_weight_fee_per_block else revenue
+    weight = topic_weights(target_topic_weight(stake, per_step, params.mu, params.nu),
+                           previous, has_history, params)
+    return np.where(revenue == 0, 0.0, weight) if params.topic_weight_zero_fee_is_zero \
+        else weight
+
+
+def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np.ndarray:
+    """Eq 55 for the topics whose step (or epoch end) this is.
+
+    "per-step": (1 - f_v) E_i w_t / sum w with E_i the step's emission. "per-block-times-
+    epoch-length": R_blk L_t w_t / sum W with E_i the block's emission and R_blk = E_i -
+    trunc(f_v E_i) (real f_v E_i without token truncation). Topics below ``min_topic_weight``
+    get 0; with the "weight-times-epoch-length" shortfall rule the payments never exceed
+    ``treasury``, which is then split pro rata to w_t L_t.
+    """
+    weights = amount(weights, "topic weights w_t,i", "eq 55")
+    active = np.where(weights >= params.min_topic_weight, weights, 0.0)
+    if params.topic_reward_accrual == "per-step":
+        rewards = topic_emission(emission, active, params.f_v, weight_sum)
+    else:
+        emission = amount(emission, "block emission E_blk", "eq 55")
+        validators = params.f_v * emission
+        if params.token_amount_rounding == "truncate":
+            validators = np.trunc(validators)
+        rewards = topic_emission(emission - validators, active, 0.0, weight_sum) \
+            * params.epoch_length
+    if params.treasury_shortfall_rule == "weight-times-epoch-length":
+        treasury = float(amount(treasury, "rewards treasury T_R", "eq 55"))
+        if rewards.sum() > treasury:
+            rewards = treasury * active / active.sum()   # w_t L_t with one epoch length
+    return rewards
+
+
+# %% [markdown]
+# A topic's first epochs on the chain, by hand: $C = 75000$ uallo (the creation fee), a stake
+# of $10^6$ uallo and $L_t = 1200$ blocks give $\hat w = \sqrt{10^6 \cdot 75000/1200} = 7905.69$;
+# its first weight is that target. A week holds $864000/4.345/1200 = 165.71$ topic epochs, so the
+# revenue decays to $\operatorname{trunc}(75000 - 75000/165.71) = 74547$ uallo.
+
+# %%
+chain = load_profile("chain-v0.6")
+first = topic_weight(1e6, 75000.0, np.nan, False, chain)
+np.testing.assert_allclose(first, np.sqrt(1e6 * 75000 / 1200), rtol=1e-15)
+week = 864000 / 4.345 / 1200
+assert effective_fee_revenue(75000.0, 0.0, chain) == np.trunc(75000 - 75000 / week) == 74547
+second = topic_weight(1e6, 74547.0, first, True, chain)
+np.testing.assert_allclose(second, 0.5 * np.sqrt(1e6 * 74547 / 1200) + 0.5 * first, rtol=1e-15)
+assert topic_weight(1e6, 0.0, second, True, chain) == 0.0    # no fees: no weight, no EMA
+# a small revenue drains in finitely many epochs, 3 -> 2 -> 1 -> 0 (a geometric decay never does)
+assert effective_fee_revenue(3.0, 0.0, chain) == 2.0 and effective_fee_revenue(1.0, 0.0, chain) == 0.0
+# one block emission of 1000 uallo: R_blk = 1000 - trunc(250) = 750, times L_t = 1200, by weight
+np.testing.assert_allclose(topic_rewards(1000.0, [300.0, 100.0], 500.0, 1e12, chain),
+                           [750 * 1200 * 300 / 500, 750 * 1200 * 100 / 500], rtol=1e-15)
+# shortfall: a treasury of 1000 uallo is split pro rata to w_t L_t
+np.testing.assert_allclose(topic_rewards(1000.0, [300.0, 100.0], 500.0, 1000.0, chain),
+                           [750.0, 250.0], rtol=1e-15)
+# below MinTopicWeight: inactive, paid nothing
+assert topic_rewards(1000.0, [99.0, 100.0], 199.0, 1e12, chain)[0] == 0.0

@@ -68,7 +68,7 @@ def test_change_detection_the_committed_set_is_current(generated):
 def test_the_committed_set_is_valid_and_small(committed):
     assert validate_set(COMMITTED) == []
     index, all_cases = committed
-    assert index["version"] == VERSION and len(all_cases) == len(index["cases"]) == 280
+    assert index["version"] == VERSION and len(all_cases) == len(index["cases"]) == 434
     size = sum(len(data) for data in tree(COMMITTED).values())
     assert 1e6 < size < 4e6                                   # a few MB: vendorable
 
@@ -210,7 +210,10 @@ def test_coverage_every_equation_profile_and_kind(committed):
     numeric = set(range(1, 19)) | set(range(21, 58))          # eqs 19-20: §3.3 mock workers
     for profile in SET_PROFILES:
         assert covered[profile] == numeric
-        assert functions[profile] == set(FUNCTIONS)
+        chain_only = {"reputer_reward_split", "topic_initial_regret", "topic_weight",
+                      "topic_rewards"}                        # chain-v0.6's own rules
+        assert functions[profile] == set(FUNCTIONS) - (
+            set() if profile == "chain-v0.6" else chain_only)
         assert {(profile, kind, valid) for kind in ("function", "epoch", "trace")
                 for valid in (True, False) if (kind, valid) != ("trace", False)} <= kinds
 
@@ -289,13 +292,13 @@ def test_emission_cases_hit_their_branch(profile):
     after = outputs(f"{profile}/epoch/emission_step/first_unlock")["state"]
     measured = 0.25 + 0.75 * 0.4
     assert values(after["stakers_fraction"]) == pytest.approx(
-        measured if profile == "whitepaper" else 0.5, rel=1e-15)
+        measured if profile in ("whitepaper", "chain-v0.6") else 0.5, rel=1e-15)
 
 
 def test_invalid_cases_are_rejected_with_a_reason(committed):
     _, all_cases = committed
     invalid = [case for case in all_cases if "expected_error" in case]
-    assert len(invalid) == 2 * 29
+    assert len(invalid) == 2 * 29 + 28       # chain-v0.6 accepts all-zero reputer terms
     messages = {case["manifest"]["case"]: case["expected_error"] for case in invalid}
     assert "parameter epsilon must be > 0" in messages["invalid_parameters"]
     assert "must be non-negative" in messages["negative_topic_reward"]
@@ -376,7 +379,7 @@ def test_cli_generate_and_validate(tmp_path, generated):
     result = cli("vectors", "generate", target)
     index = read_index(generated[0])
     assert result.returncode == 0 and result.stdout == (
-        f"280 cases (vector set {VERSION}), root sha256 {index['root_sha256']}\n")
+        f"434 cases (vector set {VERSION}), root sha256 {index['root_sha256']}\n")
     assert tree(target) == tree(generated[0])
     assert cli("vectors", "validate", target).stdout == "valid\n"
     (target / "whitepaper/function/potential/grid.json").write_text("{}")

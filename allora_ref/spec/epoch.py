@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,12 +19,13 @@ from allora_ref.spec.inference_synthesis import (
     synthesise)
 from allora_ref.spec.participant_rewards import (
     consensus_at, consensus_entries, listening_coefficients, mapped_scores,
-    reputer_reward_fractions, reward_fractions, score_window, updated_stakes, worker_scores)
+    reputer_reward_fractions, reward_fractions, score_window, worker_scores)
 from allora_ref.spec.task_rewards import (
     class_entropy, class_rewards, forecasting_score_ratio, forecasting_task_score,
-    forecasting_utility, modified_fractions, participant_rewards, smoothed_fractions)
+    forecasting_utility, modified_fractions, paid_amounts, participant_rewards,
+    reputer_reward_split, smoothed_fractions)
 
-# --- notebooks/04_3_epoch.py:52 (State, inputs and the epoch record)
+# --- notebooks/04_3_epoch.py:53 (State, inputs and the epoch record)
 @dataclass(frozen=True)
 class TopicState:
     """What a topic remembers between epochs."""
@@ -43,19 +44,29 @@ class TopicState:
     """u~, v~, w~ (eq 39) of inferers, forecasters, reputers; NaN = never rewarded."""
     score_ratio: float
     """tau_{i-1} (eq 43); 0 before the first epoch."""
+    delegated: np.ndarray | None = None
+    """D_m, the stake delegated to each reputer, part of S_im, shape (N_r,); None = none
+    (``Params.delegator_reward_split``)."""
 
     @classmethod
-    def initial(cls, n_inferers: int, n_forecasters: int, stakes, params: Params
-                ) -> "TopicState":
-        """A new topic: no losses, regrets, scores or rewards yet; everyone listened to."""
+    def initial(cls, n_inferers: int, n_forecasters: int, stakes, params: Params,
+                delegated=None) -> "TopicState":
+        """A new topic: no losses, regrets, scores or rewards yet; everyone listened to.
+        ``stakes`` are the reputers' whole stakes, ``delegated`` the part delegated to them."""
         stakes = checked_array(stakes, "reputer stakes S_im", "eq 36", ndim=1)
         check_non_negative(stakes, "reputer stakes S_im", "eq 36")
+        if delegated is not None:
+            delegated = checked_array(delegated, "delegated stakes D_m", "eq 36", ndim=1)
+            check_non_negative(delegated, "delegated stakes D_m", "eq 36")
+            if delegated.shape != stakes.shape or (delegated > stakes).any():
+                raise ValueError("delegated stakes D_m (eq 36) must be one per reputer and at "
+                                 "most its stake S_im")
         depth = params.score_window
         return cls(SynthesisState.initial(n_inferers, n_forecasters), stakes,
                    np.ones(stakes.size), np.full((depth, n_inferers), np.nan),
                    np.full((depth, n_forecasters), np.nan),
                    (np.full(n_inferers, np.nan), np.full(n_forecasters, np.nan),
-                    np.full(stakes.size, np.nan)), 0.0)
+                    np.full(stakes.size, np.nan)), 0.0, delegated)
 
 
 @dataclass(frozen=True)
@@ -95,15 +106,19 @@ class Epoch:
     inferer_rewards: np.ndarray
     forecaster_rewards: np.ndarray
     reputer_rewards: np.ndarray
+    """What each reputer is paid and re-stakes (eqs 36, 46): W_im less its delegators' part."""
+    delegator_rewards: np.ndarray | None
+    """What each reputer's delegators are paid (``Params.delegator_reward_split``); None
+    without delegated stake or without the split."""
 
-# --- notebooks/04_3_epoch.py:131 (Workers' reward fractions (eqs 21-28))
+# --- notebooks/04_3_epoch.py:146 (Workers' reward fractions (eqs 21-28))
 def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: Params
                      ) -> np.ndarray:
     """Eqs 26-28 for one class: reward fractions of the workers with a score (NaN otherwise)."""
     window = score_window(np.vstack([scores[None, :], history]), params)
     return reward_fractions(mapped_scores(scores, window, p, params.reward_c, params))
 
-# --- notebooks/04_3_epoch.py:146 (Reputers (eqs 29-36))
+# --- notebooks/04_3_epoch.py:161 (Reputers (eqs 29-36))
 def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
                     n_forecasters: int, params: Params):
     """Eqs 29-35: final listening coefficients, and the adjusted stakes, scores and reward
@@ -126,7 +141,7 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
         fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
     return listening, adjusted, scores, fractions
 
-# --- notebooks/04_3_epoch.py:183 (The step)
+# --- notebooks/04_3_epoch.py:198 (The step)
 def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
     """ValueError unless the listening coefficients (eq 34) lie in [0, 1] and they and the
     reports (eq 13) have one entry per reputer stake (the stakes are checked by eq 14)."""
@@ -194,15 +209,25 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
     chi = params.chi_max if pinned else forecasting_utility(tau, params)
     present = tuple(bool((~np.isnan(x)).any()) for x in (u, v, w))
     rewards = class_rewards(tuple(entropies), chi, topic_reward, present)
+    if params.distribution_needs_inferer_scores and np.isnan(t_inferers).all():
+        rewards = np.zeros(3)
 
+    paid_inferers = paid_amounts(participant_rewards(u, rewards[0]), params)
+    paid_forecasters = paid_amounts(participant_rewards(v, rewards[1]), params)
+    restaked, to_delegators = reputer_reward_split(participant_rewards(w, rewards[2]),
+                                                   state.stakes, state.delegated, params)
     epoch = Epoch(inferred, interval, losses, t_inferers, t_forecasters, u, v, listening,
                   adjusted, t_reputers, w, tuple(modified), tuple(entropies), task_score, tau,
-                  chi, rewards, participant_rewards(u, rewards[0]),
-                  participant_rewards(v, rewards[1]), participant_rewards(w, rewards[2]))
+                  chi, rewards, paid_inferers, paid_forecasters, restaked, to_delegators)
+    if params.initial_regret == "topic-experienced":         # the only rule that counts them
+        included = np.concatenate([paid_inferers, paid_forecasters]) > 0
+        counted = synthesis.inclusions if synthesis.inclusions is not None else 0
+        synthesis = replace(synthesis, inclusions=counted + included)
     depth = state.inferer_score_history.shape[0]
     next_state = TopicState(
-        synthesis, updated_stakes(state.stakes, w, rewards[2]), listening,
+        synthesis,
+        state.stakes + restaked, listening,                                  # eq 36
         np.vstack([t_inferers[None, :], state.inferer_score_history])[:depth],
         np.vstack([t_forecasters[None, :], state.forecaster_score_history])[:depth],
-        tuple(smoothed), tau)
+        tuple(smoothed), tau, state.delegated)
     return epoch, next_state

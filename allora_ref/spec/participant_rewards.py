@@ -257,8 +257,12 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
 # --- notebooks/04_1_participant_rewards.py:599 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
-    """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p."""
-    return reward_fractions((stakes * scores) ** params.reputer_reward_p)
+    """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
+    ``reputer_fraction_zero_total = "all-zero"`` (the paper's 0/0 is an error)."""
+    terms = (stakes * scores) ** params.reputer_reward_p
+    if params.reputer_fraction_zero_total == "all-zero" and not np.nansum(terms) > 0:
+        return np.where(np.isnan(terms), np.nan, 0.0)
+    return reward_fractions(terms)
 
 
 def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: float

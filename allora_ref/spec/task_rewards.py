@@ -101,7 +101,29 @@ def normalisation_factor(inference_entropy: float, forecasting_entropy: float, c
         return 1.0
     return (inference_entropy + forecasting_entropy) / denominator
 
-# --- notebooks/04_2_task_rewards.py:374 (Eq 46: per-participant rewards)
+# --- notebooks/04_2_task_rewards.py:381 (Eq 46: per-participant rewards)
 def participant_rewards(fractions: np.ndarray, class_reward: float) -> np.ndarray:
     """Eq 46: the reward of each participant of a class, fraction x class reward (absent: 0)."""
     return np.where(np.isnan(fractions), 0.0, fractions) * class_reward
+
+
+def paid_amounts(rewards: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 46 as paid: each amount truncated to an integer (uallo) with
+    ``token_amount_rounding = "truncate"`` (chain/v0.6.md §10), as it is otherwise."""
+    return np.trunc(rewards) if params.token_amount_rounding == "truncate" else rewards
+
+
+def reputer_reward_split(rewards: np.ndarray, stakes: np.ndarray, delegated, params: Params
+                         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Eqs 36, 46: (the part of W_im that reputer m re-stakes, the part paid to its delegators).
+
+    ``pro-rata-not-restaked`` (chain/v0.6.md §9): d_m = W_m D_m / S_m and the reputer keeps
+    W_m - d_m, each paid as ``paid_amounts``; ``none``: all of W_m is the reputer's and the
+    delegators' part is None. ``delegated`` is D_m (None: no delegation); ``stakes`` is S_m,
+    own plus delegated stake.
+    """
+    if params.delegator_reward_split == "none" or delegated is None:
+        return paid_amounts(rewards, params), None
+    share = np.divide(delegated, stakes, out=np.zeros(rewards.shape), where=stakes > 0)
+    to_delegators = paid_amounts(rewards * share, params)
+    return paid_amounts(rewards - to_delegators, params), to_delegators

@@ -51,9 +51,19 @@ def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndar
 
 # --- notebooks/05_2_topic_rewards.py:127 (Eq 56: topic weights)
 def topic_weight_alpha(params: Params) -> float:
-    """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs."""
-    epochs_per_week = params.epochs_per_month / params.weeks_per_month
-    return float(recalibrated_alpha(params.alpha_t, epochs_per_week))
+    """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs; as it is
+    with ``topic_weight_cadence = "topic-epoch"`` (one EMA step per topic epoch)."""
+    if params.topic_weight_cadence == "topic-epoch":
+        return params.alpha_t
+    return float(recalibrated_alpha(params.alpha_t, topic_epochs_per_week(params)))
+
+
+def topic_epochs_per_week(params: Params) -> float:
+    """Eqs 53, 57: N_epochs,w - steps a week (N_epochs / weeks per month), or topic epochs a
+    week, (blocks_per_month / weeks_per_month) / epoch_length, with the "topic-epoch" cadence."""
+    if params.topic_weight_cadence == "topic-epoch":
+        return params.blocks_per_month / params.weeks_per_month / params.epoch_length
+    return params.epochs_per_month / params.weeks_per_month
 
 
 def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
@@ -66,7 +76,7 @@ def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
     return exponential_moving_average(target, previous, topic_weight_alpha(params), has_history,
                                       params.ema_start)
 
-# --- notebooks/05_2_topic_rewards.py:184 (Eq 57: the target topic weight)
+# --- notebooks/05_2_topic_rewards.py:194 (Eq 57: the target topic weight)
 def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
     """Eq 57: w^_t,i = S_t,i^mu C_t,i^nu (mu = nu = 1/2: the geometric mean)."""
     stake = amount(stake, "topic reputer stake S_t,i", "eq 57")
@@ -75,12 +85,52 @@ def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
 
 
 def effective_fee_revenue(previous, fees, params: Params) -> np.ndarray:
-    """Eq 57: C_t,i = C_t,i-1 - Delta C + F_t,i, with Delta C = C_t,i-1 / N_epochs,w.
+    """Eq 57: C_t,i = max(0, C_t,i-1 - Delta C) + F_t,i, with Delta C = C_t,i-1 / N_epochs,w.
 
-    N_epochs,w = N_epochs / weeks per month; at steps of a week or longer Delta C is all of
-    C_t,i-1, so C_t,i is the step's fees.
+    N_epochs,w is ``topic_epochs_per_week``; at steps of a week or longer Delta C is all of
+    C_t,i-1, so C_t,i is the step's fees. With ``fee_revenue_integer`` the decayed revenue is
+    truncated to an integer (chain/v0.6.md §2).
     """
     previous = amount(previous, "effective fee revenue C_t,i-1", "eq 57")
     fees = amount(fees, "fees F_t,i", "eq 57")
-    epochs_per_week = params.epochs_per_month / params.weeks_per_month
-    return max(0.0, 1.0 - 1.0 / epochs_per_week) * previous + fees
+    decayed = np.maximum(previous - previous / topic_epochs_per_week(params), 0.0)
+    return (np.trunc(decayed) if params.fee_revenue_integer else decayed) + fees
+
+# --- notebooks/05_2_topic_rewards.py:391 (The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57))
+def topic_weight(stake, fee_revenue, previous, has_history, params: Params) -> np.ndarray:
+    """Eqs 56-57 at a topic's step: the target S^mu C^nu (C per block of the topic's epoch
+    with ``topic_weight_fee_per_block``), then the EMA; weight 0 where C = 0 with
+    ``topic_weight_zero_fee_is_zero``."""
+    revenue = amount(fee_revenue, "effective fee revenue C_t,i", "eq 57")
+    per_step = revenue / params.epoch_length if params.topic_weight_fee_per_block else revenue
+    weight = topic_weights(target_topic_weight(stake, per_step, params.mu, params.nu),
+                           previous, has_history, params)
+    return np.where(revenue == 0, 0.0, weight) if params.topic_weight_zero_fee_is_zero \
+        else weight
+
+
+def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np.ndarray:
+    """Eq 55 for the topics whose step (or epoch end) this is.
+
+    "per-step": (1 - f_v) E_i w_t / sum w with E_i the step's emission. "per-block-times-
+    epoch-length": R_blk L_t w_t / sum W with E_i the block's emission and R_blk = E_i -
+    trunc(f_v E_i) (real f_v E_i without token truncation). Topics below ``min_topic_weight``
+    get 0; with the "weight-times-epoch-length" shortfall rule the payments never exceed
+    ``treasury``, which is then split pro rata to w_t L_t.
+    """
+    weights = amount(weights, "topic weights w_t,i", "eq 55")
+    active = np.where(weights >= params.min_topic_weight, weights, 0.0)
+    if params.topic_reward_accrual == "per-step":
+        rewards = topic_emission(emission, active, params.f_v, weight_sum)
+    else:
+        emission = amount(emission, "block emission E_blk", "eq 55")
+        validators = params.f_v * emission
+        if params.token_amount_rounding == "truncate":
+            validators = np.trunc(validators)
+        rewards = topic_emission(emission - validators, active, 0.0, weight_sum) \
+            * params.epoch_length
+    if params.treasury_shortfall_rule == "weight-times-epoch-length":
+        treasury = float(amount(treasury, "rewards treasury T_R", "eq 55"))
+        if rewards.sum() > treasury:
+            rewards = treasury * active / active.sum()   # w_t L_t with one epoch length
+    return rewards

@@ -1,0 +1,341 @@
+"""The chain-v0.6 profile (chain/v0.6.md): its ranges and every rule against numbers derived by
+hand from the document's formulas."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from allora_ref.params import check_ranges, load_profile, parse_range, profile_differences
+from allora_ref.spec import topic_rewards as tr
+
+CHAIN = load_profile("chain-v0.6")
+WHITEPAPER = load_profile("whitepaper")
+
+
+# --- §12 parameter validation -------------------------------------------------------------
+
+@pytest.mark.parametrize("field, value, interval", [
+    ("p", 2.4, r"\[2.5, 4.5\]"), ("p", 4.6, r"\[2.5, 4.5\]"),
+    ("alpha_t", 1.0, r"\(0, 1\)"), ("alpha_task", 1.0, r"\(0, 1\)"),
+    ("listening_learning_rate", 1.0, r"\(0, 1\)"), ("beta_entropy", 1.5, r"\[0, 1\]"),
+    ("mu", 1.01, r"\[0, 1\]"), ("epoch_length", 11.0, r"\[12, inf\)"),
+    ("listening_gradient_threshold", 1.0, r"\(0, 1\)"), ("f_e", 1.5, r"\[0, 1\]")])
+def test_chain_ranges_reject_with_field_and_range(field, value, interval):
+    with pytest.raises(ValueError, match=rf"parameter {field} = .* is outside {interval}, "
+                                         r"the range declared by validation 'chain-v0.6'"):
+        dataclasses.replace(CHAIN, **{field: value})
+
+
+def test_chain_ranges_accept_their_ends():
+    """§12: AlphaRegret = 1 and p = 2.5 or 4.5 are allowed; TopicRewardAlpha = 1 is not."""
+    for change in ({"alpha_regret": 1.0}, {"p": 2.5}, {"p": 4.5}, {"mu": 0.0}, {"nu": 1.0},
+                   {"epoch_length": 12.0}, {"initial_regret_offset": -1e9}):
+        assert check_ranges(dataclasses.replace(CHAIN, **change)) is not None
+    # the paper's profile declares no ranges: p = 2 is fine there
+    assert dataclasses.replace(WHITEPAPER, p=2.0, alpha_t=1.0).p == 2.0
+
+
+def test_parse_range():
+    assert parse_range("[2.5, 4.5]") == (2.5, True, 4.5, True)
+    assert parse_range("(0, inf)") == (0.0, False, math.inf, False)
+
+
+def test_chain_profile_differs_from_the_simulator_where_the_document_says():
+    simulator = load_profile("allora-simulator")
+    differences = profile_differences(simulator, CHAIN)
+    assert differences["reward_p_inference"] == (3.0, 1.0)        # PRewardInference
+    assert differences["reputer_reward_p"] == (1.0, 3.0)          # PRewardReputer
+    assert differences["f_stakers"] == (0.5, 0.25 + 0.75 * 0.3)   # r = 0.3 at genesis (§11)
+    assert differences["weeks_per_month"] == (4.0, 4.345)
+    assert {"p", "c", "epsilon", "alpha_regret", "sigma_ddof"}.isdisjoint(differences)
+
+
+# --- §1-3 topic weight, fee drip, topic reward ---------------------------------------------
+
+@pytest.mark.eq(56, 57)
+def test_fee_revenue_per_block_and_per_epoch_alpha():
+    """§1: w^ = S^mu (C / L)^nu, w = 0.5 w^ + 0.5 w_prev at every epoch end."""
+    stake, revenue, previous = 4e6, 2.4e6, 300.0
+    target = math.sqrt(4e6) * math.sqrt(2.4e6 / 1200)          # 2000 * sqrt(2000)
+    weight = tr.topic_weight(stake, revenue, previous, True, CHAIN)
+    np.testing.assert_allclose(weight, 0.5 * target + 0.5 * 300.0, rtol=1e-15)
+    # the paper reads C^nu with alpha_t recalibrated: a monthly step uses 1 - 0.5^4
+    paper = tr.topic_weight(stake, revenue, previous, True, WHITEPAPER)
+    np.testing.assert_allclose(paper, 0.9375 * math.sqrt(4e6 * 2.4e6) + 0.0625 * 300.0,
+                               rtol=1e-15)
+
+
+@pytest.mark.eq(56, 57)
+def test_zero_fee_gives_zero_weight_and_a_stored_zero_is_a_prior():
+    """§1 edge cases: C = 0 -> w = 0 (no EMA); the next epoch uses EMA(w^, 0) = 0.5 w^."""
+    assert tr.topic_weight(1e6, 0.0, 500.0, True, CHAIN) == 0.0
+    again = tr.topic_weight(1e6, 1200.0, 0.0, True, CHAIN)
+    np.testing.assert_allclose(again, 0.5 * math.sqrt(1e6 * 1.0), rtol=1e-15)
+    # zero stake with mu > 0: w^ = 0 and w = (1 - alpha_t) w_prev
+    assert tr.topic_weight(0.0, 1200.0, 80.0, True, CHAIN) == 40.0
+
+
+@pytest.mark.eq(57)
+def test_fee_drip_truncates_to_integers():
+    """§2: C <- trunc(max(0, C - C / (864000 / 4.345 / L))) once per topic epoch."""
+    epochs_per_week = 864000 / 4.345 / 1200                    # 165.707...
+    assert tr.topic_epochs_per_week(CHAIN) == pytest.approx(epochs_per_week, rel=1e-15)
+    # 75000 - 75000 / 165.7077... = 74547.39...  ->  74547; then fees of the next epoch added
+    assert tr.effective_fee_revenue(75000.0, 10.0, CHAIN) == 74547.0 + 10.0
+    # L longer than a week's blocks: the drip exceeds C, which becomes 0
+    long_epochs = dataclasses.replace(CHAIN, epoch_length=250000.0)
+    assert tr.effective_fee_revenue(75000.0, 0.0, long_epochs) == 0.0
+
+
+@pytest.mark.eq(57)
+@given(st.integers(0, 10**12))
+def test_fee_drip_never_creates_tokens_and_drains(revenue):
+    """§2: the dripped revenue is an integer no larger than the exact geometric decay."""
+    dripped = float(tr.effective_fee_revenue(float(revenue), 0.0, CHAIN))
+    assert dripped == int(dripped)
+    assert dripped <= revenue * (1 - 1 / tr.topic_epochs_per_week(CHAIN)) + 1e-6 * revenue
+    if 0 < revenue < 166:                 # below one uallo of drip: one uallo disappears
+        assert dripped == revenue - 1
+
+
+@pytest.mark.eq(57)
+def test_small_revenue_drains_in_finitely_many_epochs():
+    revenue, epochs = 1000.0, 0
+    while revenue > 0:
+        revenue = float(tr.effective_fee_revenue(revenue, 0.0, CHAIN))
+        epochs += 1
+    # each epoch removes trunc-up of C/165.7, i.e. exactly 1 uallo while C < 165.7 and at least
+    # 1; so 1000 uallo drain in at most 1000 epochs, and far fewer than a geometric decay needs
+    assert 165 < epochs <= 1000
+
+
+@pytest.mark.eq(55)
+def test_topic_reward_is_block_reward_times_epoch_length():
+    """§3.2: E_t = (w_t / sum W) R_blk L_t, R_blk = E_blk - trunc(f_v E_blk)."""
+    rewards = tr.topic_rewards(1001.0, [600.0, 200.0], 1000.0, 1e15, CHAIN)
+    r_blk = 1001 - math.trunc(0.25 * 1001)                    # 1001 - 250 = 751
+    np.testing.assert_allclose(rewards, [0.6 * r_blk * 1200, 0.2 * r_blk * 1200], rtol=1e-15)
+    # the paper: (1 - f_v) E w / sum w, no truncation, no epoch length
+    np.testing.assert_allclose(tr.topic_rewards(1001.0, [600.0, 200.0], 1000.0, None,
+                                                WHITEPAPER), [0.75 * 1001 * 0.6,
+                                                              0.75 * 1001 * 0.2], rtol=1e-15)
+
+
+@pytest.mark.eq(55)
+def test_treasury_shortfall_and_min_topic_weight():
+    """§3.2: payments above T_R split T_R by w_t L_t (one topic: all of it); §3.1: a weight
+    below MinTopicWeight = 100 is inactive."""
+    np.testing.assert_allclose(tr.topic_rewards(1000.0, [300.0, 100.0], 400.0, 5000.0, CHAIN),
+                               [3750.0, 1250.0], rtol=1e-15)
+    assert tr.topic_rewards(1000.0, [300.0], 400.0, 5000.0, CHAIN)[0] == 5000.0
+    rewards = tr.topic_rewards(1000.0, [99.9, 100.0], 199.9, 1e15, CHAIN)
+    assert rewards[0] == 0.0
+    np.testing.assert_allclose(rewards[1], 100.0 / 199.9 * 750 * 1200, rtol=1e-15)
+
+
+# --- §4 initial regret and cold start (eqs 3-11, 15) ---------------------------------------
+
+from allora_ref.spec import inference_synthesis as synthesis            # noqa: E402
+from allora_ref.spec import task_rewards as task                        # noqa: E402
+from allora_ref.spec.epoch import EpochInputs, TopicState, step         # noqa: E402
+from allora_ref.spec.participant_rewards import reputer_reward_fractions  # noqa: E402
+
+
+@pytest.mark.eq(15)
+def test_topic_initial_regret_from_experienced_regrets():
+    """§4.2: R0 = Q_0.25(X) + (c - 8.25/p)(sigma(X) + eps), sample sigma, linear quantile."""
+    x = np.array([0.6, -0.2, -0.4, 0.0])           # order does not matter
+    lower_quartile = -0.4 + 0.75 * (-0.2 - -0.4)   # sorted ascending, position 0.25 * 3
+    sigma = math.sqrt((0.6**2 + 0.2**2 + 0.4**2 + 0.0**2) / 3)      # mean 0, N - 1 = 3
+    expected = lower_quartile + (0.75 - 8.25 / 3) * (sigma + 0.01)  # factor -2
+    assert synthesis.topic_initial_regret(x, 0.0, CHAIN) == pytest.approx(expected, rel=1e-14)
+    # one experienced worker: sigma = 0, R0 = R + (c - 8.25/p) eps
+    assert synthesis.topic_initial_regret(np.array([0.3]), 0.0, CHAIN) == \
+        pytest.approx(0.3 - 2 * 0.01, rel=1e-14)
+    # none: R0 unchanged
+    assert synthesis.topic_initial_regret(np.array([]), -1.5, CHAIN) == -1.5
+
+
+@pytest.mark.eq(15)
+def test_first_regret_of_a_new_worker_starts_from_r0():
+    """§4.1: the first stored regret is alpha (L - L_l) + (1 - alpha) R0."""
+    previous = np.array([[0.2, np.nan]])
+    new = synthesis.updated_regrets(previous, np.array([-1.0]), np.array([[-1.2, -1.5]]),
+                                    np.ones((1, 2), bool), CHAIN, initial_regret=-2.0)
+    np.testing.assert_allclose(new, [[0.1 * 0.2 + 0.9 * 0.2, 0.1 * 0.5 + 0.9 * -2.0]],
+                               rtol=1e-15)
+
+
+def four_inferers_two_forecasters():
+    inferences = np.array([1.0, 2.0, 4.0, 10.0])
+    forecasts = np.array([[-1.0, -2.0, -1.5, np.nan],       # forecaster 0 names inferers 0-2
+                          [-1.0, -2.0, -1.5, -0.5]])
+    return synthesis.Submissions(inferences, forecasts)
+
+
+@pytest.mark.eq(3, 9)
+def test_cold_start_while_r0_is_zero():
+    """§4.3: forecast-implied = median of the named inferences; every row is the plain mean
+    of its inferers."""
+    subs = four_inferers_two_forecasters()
+    state = synthesis.SynthesisState(-1.0, np.full((2 + 6 + 2, 6), np.nan), 0.0)
+    inferred = synthesis.synthesise(state, subs, CHAIN)
+    np.testing.assert_array_equal(inferred.forecast_implied, [2.0, (2.0 + 4.0) / 2])
+    mean = (1 + 2 + 4 + 10) / 4
+    assert inferred.network == mean and inferred.naive == mean
+    np.testing.assert_allclose(inferred.one_out[:4], [(2 + 4 + 10) / 3, (1 + 4 + 10) / 3,
+                                                      (1 + 2 + 10) / 3, (1 + 2 + 4) / 3])
+    np.testing.assert_array_equal(inferred.one_out[4:], [mean, mean])   # one-out forecasters
+    np.testing.assert_array_equal(inferred.one_in, [mean, mean])
+
+
+@pytest.mark.eq(3, 9)
+def test_before_any_loss_median_and_naive_zero():
+    """§4.4: no loss yet -> network = median, naive = 0, nothing else; one inference -> it."""
+    subs = four_inferers_two_forecasters()
+    inferred = synthesis.synthesise(synthesis.SynthesisState.initial(4, 2), subs, CHAIN)
+    assert inferred.network == (2.0 + 4.0) / 2 and inferred.naive == 0.0
+    assert np.isnan(inferred.forecast_implied).all() and np.isnan(inferred.combined[2:]).all()
+    lone = synthesis.Submissions(np.array([7.0]), np.full((1, 1), np.nan))
+    alone = synthesis.synthesise(synthesis.SynthesisState.initial(1, 1), lone, CHAIN)
+    assert alone.network == alone.naive == 7.0
+
+
+@pytest.mark.eq(9, 10)
+def test_after_cold_start_unknown_regrets_read_as_r0():
+    """§4.1: with R0 != 0 and no stored regret, every member's regret is R0: equal weights
+    over inferers and forecast-implied inferences alike."""
+    subs = four_inferers_two_forecasters()
+    state = synthesis.SynthesisState(-1.0, np.full((10, 6), np.nan), -1.0)
+    inferred = synthesis.synthesise(state, subs, CHAIN)
+    values = np.concatenate([subs.inferences, inferred.forecast_implied])
+    assert inferred.network == pytest.approx(values.mean(), rel=1e-15)
+    assert inferred.naive == pytest.approx(subs.inferences.mean(), rel=1e-15)
+
+
+# --- §8-10 payouts ----------------------------------------------------------------------------
+
+@pytest.mark.eq(35)
+def test_all_zero_reputer_terms_give_zero_fractions():
+    """§8: every (S T)^p = 0 -> every fraction 0 (the paper: 0/0, an error)."""
+    fractions = reputer_reward_fractions(np.zeros(3), np.array([40.0, 50.0, np.nan]), CHAIN)
+    np.testing.assert_array_equal(fractions, [0.0, 0.0, np.nan])
+    with pytest.raises(ValueError, match="positive total"):
+        reputer_reward_fractions(np.zeros(2), np.array([40.0, 50.0]), WHITEPAPER)
+
+
+@pytest.mark.eq(36, 46)
+def test_delegator_share_by_hand():
+    """§9: d = trunc(W D / S), reputer part trunc(W - d), re-staked; delegators not."""
+    restaked, delegators = task.reputer_reward_split(np.array([1000.7, 50.0]),
+                                                     np.array([300.0, 80.0]),
+                                                     np.array([100.0, 0.0]), CHAIN)
+    np.testing.assert_array_equal(delegators, [math.trunc(1000.7 * 100 / 300), 0.0])   # 333
+    np.testing.assert_array_equal(restaked, [math.trunc(1000.7 - 333), 50.0])          # 667
+    paper_restaked, none = task.reputer_reward_split(np.array([1000.7]), np.array([300.0]),
+                                                     np.array([100.0]), WHITEPAPER)
+    assert paper_restaked[0] == 1000.7 and none is None
+
+
+@pytest.mark.eq(36, 46)
+@given(st.floats(0, 1e12), st.floats(1, 1e9), st.floats(0, 1))
+def test_delegator_and_reputer_shares_add_up(reward, stake, delegated_part):
+    """Truncation never creates tokens: d + r <= W, and at most two uallo are lost; without
+    truncation the two parts are W."""
+    delegated = stake * delegated_part
+    args = (np.array([reward]), np.array([stake]), np.array([delegated]))
+    restaked, delegators = task.reputer_reward_split(*args, CHAIN)
+    assert restaked[0] + delegators[0] <= reward
+    assert reward - (restaked[0] + delegators[0]) < 2.0 + 1e-9 * reward
+    assert restaked[0] == int(restaked[0]) and delegators[0] == int(delegators[0])
+    real = dataclasses.replace(CHAIN, token_amount_rounding="real")
+    restaked, delegators = task.reputer_reward_split(*args, real)
+    assert restaked[0] + delegators[0] == pytest.approx(reward, rel=1e-12, abs=1e-6)
+    assert task.reputer_reward_split(args[0], args[1], None, CHAIN)[1] is None
+
+
+# --- a young topic through step ---------------------------------------------------------------
+
+def young_topic(params, epochs: int, latecomer_from: int | None = None, seed: int = 3,
+                delegated=None):
+    """3 inferers (a 4th joining at ``latecomer_from``) that are also forecasters, 3 reputers
+    reporting noisy squared-error log-losses; the topic reward is 1e6 uallo an epoch."""
+    rng = np.random.default_rng(seed)
+    n = 4
+    state = TopicState.initial(n, n, [3e5, 2e5, 1e5], params, delegated=delegated)
+    records = []
+    for i in range(epochs):
+        truth = rng.normal()
+        present = np.arange(n) < (3 if latecomer_from is None or i < latecomer_from else 4)
+        own = np.where(present, truth + rng.normal(0, 0.3, n), np.nan)
+        actual = np.log10((own - truth) ** 2)
+        forecasts = np.where(present[:, None] & present[None, :],
+                             actual[None, :] + rng.normal(0, 0.1, (n, n)), np.nan)
+        subs = synthesis.Submissions(own, forecasts)
+        inferred = synthesis.synthesise(state.synthesis, subs, params)
+        vector = synthesis.all_inferences(inferred.combined, inferred.forecast_implied,
+                                          inferred.one_out_forecast_implied, own)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            true_losses = np.log10((vector - truth) ** 2)
+        reported = true_losses + rng.normal(0, 0.01, (3, vector.size))
+        epoch, after = step(state, EpochInputs(subs, reported, 1e6), params)
+        records.append((state, epoch, after))
+        state = after
+    return records
+
+
+def test_cold_start_ends_when_the_document_says():
+    """§4.3: paid every epoch, a worker has count k - 1 at regret update k, so R0 is first set
+    at update ceil(1/alpha) + 1; the chain's first epoch pays nobody (no one-out losses before
+    any network loss, §4.4, §6), which delays it by one: the epoch with index ceil(1/alpha) + 1
+    sets R0, and every epoch before it runs in cold start."""
+    for alpha in (0.1, 0.25, 0.5):
+        params = dataclasses.replace(CHAIN, alpha_regret=alpha)
+        exit_index = math.ceil(1 / alpha) + 1
+        records = young_topic(params, exit_index + 2)
+        assert records[0][1].class_rewards.sum() == 0.0           # first epoch: no payout
+        for index, (before, epoch, after) in enumerate(records):
+            assert (after.synthesis.initial_regret != 0.0) == (index >= exit_index), \
+                (alpha, index)
+            if index < exit_index:          # cold start: the network inference is a mean
+                inferers = epoch.inferences.values[0, :4]
+                if index > 0:
+                    assert epoch.inferences.network == pytest.approx(
+                        np.nanmean(inferers), rel=1e-14)
+
+
+def test_latecomer_starts_from_the_topic_initial_regret():
+    """§4.1: a worker joining after the cold start reads R0 in the weights and starts its EMA
+    from it: its first regret is alpha (L - L_l) + (1 - alpha) R0."""
+    records = young_topic(CHAIN, 16, latecomer_from=14)
+    before, epoch, after = records[14]
+    r0 = before.synthesis.initial_regret
+    assert r0 != 0.0 and np.isnan(before.synthesis.regrets[0, 3])
+    row_loss, worker_loss = epoch.losses[0], epoch.losses[2 + 3]     # network, inferer 3
+    assert after.synthesis.regrets[0, 3] == pytest.approx(
+        0.1 * (row_loss - worker_loss) + 0.9 * r0, rel=1e-14)
+    # its inclusion count starts from 0: it is not experienced for the next ceil(1/alpha) epochs
+    assert after.synthesis.inclusions[3] <= 1
+
+
+def test_young_topic_payouts_are_integers_that_never_exceed_the_reward():
+    """§10: every payment is a whole number of uallo; truncation never creates tokens; the
+    delegators' part is not re-staked (§9)."""
+    delegated = np.array([1e5, 0.0, 5e4])
+    for before, epoch, after in young_topic(CHAIN, 6, delegated=delegated):
+        paid = np.concatenate([epoch.inferer_rewards, epoch.forecaster_rewards,
+                               epoch.reputer_rewards, epoch.delegator_rewards])
+        # the delegators of reputer 0 get trunc(W D / S) of its reward W
+        whole = epoch.reputer_fractions[0] * epoch.class_rewards[2]
+        assert epoch.delegator_rewards[0] == math.trunc(whole * (1e5 / before.stakes[0]))
+        np.testing.assert_array_equal(paid, np.trunc(paid))
+        assert paid.sum() <= epoch.class_rewards.sum() <= 1e6 * (1 + 1e-12)
+        np.testing.assert_array_equal(after.stakes, before.stakes + epoch.reputer_rewards)
+        np.testing.assert_array_equal(after.delegated, delegated)
+        assert epoch.delegator_rewards[1] == 0.0
