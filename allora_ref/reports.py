@@ -97,6 +97,22 @@ def scrub(nb) -> None:
         cell.metadata.pop("execution", None)
         for key in VOLATILE:
             cell.metadata.get("papermill", {}).pop(key, None)
+        if "outputs" in cell:
+            cell.outputs = joined_streams(cell.outputs)
+
+
+def joined_streams(outputs: list) -> list:
+    """The outputs with consecutive pieces of one stream joined: how printed text is cut into
+    pieces depends on the kernel's flush timing, so only the joined text is reproducible."""
+    joined = []
+    for output in outputs:
+        if (output.get("output_type") == "stream" and joined
+                and joined[-1].get("output_type") == "stream"
+                and joined[-1].get("name") == output.get("name")):
+            joined[-1]["text"] += output["text"]
+        else:
+            joined.append(output)
+    return joined
 
 
 def temp_path(path: Path) -> Path:

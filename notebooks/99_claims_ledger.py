@@ -1396,5 +1396,6 @@ configuration = (
     f"runs each. Sybil through the epoch step: {sybil_seeds} runs of {sybil_epochs} epochs per "
     f"number of identities. Figure 4: {len(HOLDER_MODELS)} variants of the holder model.")
 assert coverage(claims)[1] == [], coverage(claims)
+os.makedirs(os.path.dirname(os.path.abspath(claims_path)), exist_ok=True)
 write_text_atomic(claims_path, ledger(claims, configuration))
 print(ledger(claims, configuration)[:1500])

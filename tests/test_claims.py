@@ -408,3 +408,14 @@ def test_reward_fractions_are_scale_free_without_epsilon():
     assert (changes[:, 0] > 0.1).all()                  # scores of 1e-4 drown in epsilon
     claim = scale_claim(changes, WHITEPAPER)
     assert claim.verdict.startswith("holds only for scores on a scale of at least")
+
+
+def test_pieces_of_one_stream_are_joined():
+    pieces = [{"output_type": "stream", "name": "stdout", "text": "a\n"},
+              {"output_type": "stream", "name": "stdout", "text": "b\n"},
+              {"output_type": "stream", "name": "stderr", "text": "c\n"},
+              {"output_type": "display_data", "data": {}},
+              {"output_type": "stream", "name": "stdout", "text": "d\n"}]
+    assert reports.joined_streams(pieces) == [
+        {"output_type": "stream", "name": "stdout", "text": "a\nb\n"}, pieces[2], pieces[3],
+        pieces[4]]
