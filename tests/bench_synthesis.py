@@ -39,8 +39,8 @@ from allora_ref.params import load_profile  # noqa: E402
 from allora_ref.spec.confidence_intervals import confidence_interval  # noqa: E402
 from allora_ref.spec.epoch import EpochInputs, TopicState, reputer_outcome, step  # noqa: E402
 from allora_ref.spec.inference_synthesis import (  # noqa: E402
-    Submissions, SynthesisState, forecasted_regrets, loss_vector_size,
-    OneOutWeights, one_out_forecast_implied_inferences, settle, synthesise)
+    OneOutWeights, Submissions, SynthesisState, forecasted_regrets, loss_vector_size, loss_vectors,
+    one_out_forecast_implied_inferences, reported_entries, settle, synthesise)
 from loop_reference import loop_epoch  # noqa: E402
 from shared import spec_epoch  # noqa: E402
 
@@ -81,7 +81,8 @@ def step_inputs(inputs: dict, params) -> tuple[TopicState, EpochInputs]:
         rng.normal(0, 0.1, (depth, n_f)),
         tuple(rng.dirichlet(np.ones(n)) for n in (n_i, n_f, stakes.size)), 0.5)
     submissions = Submissions(inputs["inferences"], inputs["forecasted_log_losses"])
-    return state, EpochInputs(submissions, inputs["reported_log_losses"], 1000.0)
+    reported = inputs["reported_log_losses"][:, reported_entries(n_i, n_f, params)]
+    return state, EpochInputs(submissions, reported, 1000.0)
 
 
 def seconds(run, repeats: int, best: bool = False) -> float:
@@ -125,6 +126,7 @@ def step_parts(size: tuple[int, int, int], params) -> dict[str, float]:
     inferred = synthesise(synthesis, submissions, params)
     network = inferred.members[0]
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
+    reported = loss_vectors(reported, n_i, n_f, params)      # the profile's layout, as step does
     parts = {
         "one-out kernel": seconds(lambda: one_out_forecast_implied_inferences(
             submissions.inferences, submissions.forecasted_log_losses,

@@ -120,7 +120,7 @@ def test_a_step_given_the_inferences_equals_the_step_that_synthesises_them():
         for _ in range(3):
             submissions = spec.Submissions(rng.normal(0, 1, 4), rng.normal(-1, 0.3, (3, 4)))
             inferred = spec.synthesise(state.synthesis, submissions, params)
-            reports = rng.normal(-1, 0.2, (3, spec.loss_vector_size(4, 3)))
+            reports = rng.normal(-1, 0.2, (3, spec.reported_entries(4, 3, params).sum()))
             inputs = EpochInputs(submissions, reports, 10.0)
             given_epoch, given_state = step(state, inputs, params, inferred)
             epoch, state = step(state, inputs, params)
