@@ -25,6 +25,7 @@ NOTEBOOKS_IPYNB := $(NOTEBOOKS:.py=.ipynb)
 # Extra arguments, e.g. `make test PYTEST_ARGS="-k loss"` or `make lab LAB_ARGS=--no-browser`.
 PYTEST_ARGS ?=
 LAB_ARGS ?=
+BENCH_ARGS ?=
 
 # `make reports SEED=7 EPOCHS=20` -> `-p seed 7 -p epochs 20`: every variable given on the
 # make command line, except this Makefile's own, becomes a papermill parameter (lower-cased).
@@ -33,7 +34,7 @@ LAB_ARGS ?=
 PROFILE ?=
 PARAMS ?=
 ONLY ?=
-OWN_VARS := PYTHON VENV PYTEST_ARGS LAB_ARGS REPORT_ARGS PROFILE PARAMS ONLY
+OWN_VARS := PYTHON VENV PYTEST_ARGS LAB_ARGS REPORT_ARGS BENCH_ARGS PROFILE PARAMS ONLY
 lower = $(shell printf '%s' '$(1)' | tr '[:upper:]' '[:lower:]')
 quote = '$(subst ','\'',$(1))'
 REPORT_VARS := $(filter-out $(OWN_VARS),$(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
@@ -53,7 +54,7 @@ define LAB_OVERRIDES
 endef
 export LAB_OVERRIDES
 
-.PHONY: help venv test reports lab export vectors bench clean distclean
+.PHONY: help venv test test-explore reports lab export vectors bench clean distclean
 
 help: ## List the commands
 	@echo "allora-ref - executable reference specification of the Allora whitepaper"
@@ -62,10 +63,13 @@ help: ## List the commands
 	@echo "                 spec site reports/site/index.html; options: make reports SEED=7"
 	@echo "                 PROFILE=allora-simulator PARAMS=\"p=2 c=0.5\" ONLY=05_1"
 	@echo "  make test      export drift check, unit/property/golden tests, notebook tests"
+	@echo "  make test-explore  the property tests from fresh random seeds, with 10x the"
+	@echo "                 examples (ALLORA_EXPLORE=N for N x)"
 	@echo "  make lab       JupyterLab on the notebooks (py:percent files open as notebooks)"
 	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
 	@echo "  make vectors   regenerate the test vectors in allora_ref/vectors_data"
-	@echo "  make bench     benchmark a synthesis epoch (vs loops) and the full epoch step"
+	@echo "  make bench     benchmark the epoch step by part, its memory, and the one-out kernel"
+	@echo "                 against a compiled loop (BENCH_ARGS=--big: also (2048, 512, 128))"
 	@echo "  make venv      only create/update the virtual environment .venv"
 	@echo "  make clean     remove generated files (keeps .venv)"
 	@echo "  make distclean clean, and remove .venv"
@@ -83,6 +87,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  echo "Creating $(VENV) with $(PYTHON) (first run takes a few minutes)"; \
 	  $(PYTHON) -m venv $(VENV); \
 	fi
+	@echo "Installing the pinned dependencies into $(VENV) (pip is quiet; a few minutes the first time)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "$(KERNEL_DISPLAY)"
@@ -100,7 +105,13 @@ ifneq ($(NOTEBOOKS),)
 	$(BIN)/jupytext --quiet --to ipynb --set-kernel $(KERNEL) $(NOTEBOOKS)
 	rm -rf $(dir $(NBTEST)) && mkdir -p $(NBTEST) && cp $(NOTEBOOKS_IPYNB) $(NBTEST)/
 endif
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests $(addprefix $(NBTEST)/,$(notdir $(NOTEBOOKS_IPYNB))) --nbval-lax $(PYTEST_ARGS)
+	ALLORA_REF_NOTEBOOK_SIZE=small $(BIN)/python -m pytest -n 2 --dist loadfile tests $(addprefix $(NBTEST)/,$(notdir $(NOTEBOOKS_IPYNB))) --nbval-lax $(PYTEST_ARGS)
+
+# The property tests (hypothesis) with fresh seeds and ALLORA_EXPLORE times the examples of
+# `make test`, whose runs are deterministic. A failure prints the example and how to replay it.
+test-explore: $(STAMP)
+	ALLORA_EXPLORE=$${ALLORA_EXPLORE:-10} $(BIN)/python -m pytest -n 2 -m hypothesis tests \
+	  -p no:cacheprovider $(PYTEST_ARGS)
 
 reports: $(STAMP)
 	$(BIN)/python -m allora_ref.reports $(REPORT_ARGS)
@@ -116,7 +127,8 @@ vectors: $(STAMP)
 	$(BIN)/allora-ref vectors generate allora_ref/vectors_data
 
 bench: $(STAMP)
-	$(BIN)/python tests/bench_synthesis.py
+	$(BIN)/python tests/bench_synthesis.py $(BENCH_ARGS)
+	$(BIN)/python tests/bench_claims.py
 
 clean:
 	rm -f notebooks/*.ipynb

@@ -25,13 +25,14 @@ from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
     combined_inferences, forecast_implied_inferences, log_losses, regret_table_losses,
     squared_error)
-from allora_ref.spec.participant_rewards import one_in_scores, one_out_scores, worker_scores
+from allora_ref.spec.participant_rewards import (
+    mapped_scores, one_in_scores, one_out_scores, reward_fractions, score_window, worker_scores)
 from allora_ref.spec.task_rewards import effective_number, modified_entropy
 from allora_ref.spec.topic_rewards import (
     effective_fee_revenue, target_topic_weight, topic_emission, topic_weights)
 from allora_ref.sybil import SYBIL_DISTRIBUTIONS, sybil_premise, sybil_split
 
-# --- notebooks/99_claims_ledger.py:101 (The ledger's vocabulary)
+# --- notebooks/99_claims_ledger.py:111 (The ledger's vocabulary)
 @dataclass(frozen=True)
 class Claim:
     """One entry of the ledger."""
@@ -105,7 +106,20 @@ def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 
     return parallel_map(functools.partial(simulate, params=params), seeded(settings, n_seeds),
                         processes)
 
-# --- notebooks/99_claims_ledger.py:191 (§3.3 and Figure 2: accuracy)
+
+def truncated(run: Run, epochs: int) -> Run:
+    """The run as if it had lasted ``epochs`` epochs: every epoch's random draws come from
+    streams that do not depend on the length, so a shorter run is the start of a longer one."""
+    if not 1 <= epochs <= run.settings.epochs:
+        raise ValueError(f"a run of {run.settings.epochs} epochs cannot be cut to {epochs}")
+    per_epoch = {field.name: getattr(run, field.name)[:epochs]
+                 for field in dataclasses.fields(run)
+                 if isinstance(getattr(run, field.name), np.ndarray)
+                 and getattr(run, field.name).shape[:1] == (run.settings.epochs,)}
+    return dataclasses.replace(run, settings=dataclasses.replace(run.settings, epochs=epochs),
+                               **per_epoch)
+
+# --- notebooks/99_claims_ledger.py:214 (§3.3 and Figure 2: accuracy)
 STEADY_STATE = 1 / 3
 """The steady state of a run: its last third."""
 
@@ -186,7 +200,7 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
               f"factor that rounds to 10 in log (>= 0.5 dex) {share_verdict(gain >= 0.5)}"),
     ]
 
-# --- notebooks/99_claims_ledger.py:293 (§3.3: what the forecasting task needs)
+# --- notebooks/99_claims_ledger.py:316 (§3.3: what the forecasting task needs)
 ERROR_SCALES = (1.0, 2.0, 4.0, 8.0)
 """Factors on the forecasters' logarithmic errors and biases."""
 CONTEXT_VALUES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
@@ -270,7 +284,7 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
               f"{spread(added)} dex"),
     ]
 
-# --- notebooks/99_claims_ledger.py:408 (§4.1: one-out scores as an approximation of Shapley values)
+# --- notebooks/99_claims_ledger.py:434 (§4.1: one-out scores as an approximation of Shapley values)
 def coalitions(n: int) -> np.ndarray:
     """Every subset of n players as a boolean row; row index bit j <=> player j in the subset."""
     return (np.arange(2**n)[:, None] >> np.arange(n)) & 1 == 1
@@ -311,12 +325,14 @@ def coalition_log_losses(observation: Observation, params: Params, players: str)
         own = np.broadcast_to(own, (members.shape[0], own.size))
     else:
         raise ValueError(f"players must be 'inferers' or 'forecasters', not {players!r}")
-    values = np.hstack([own, implied])
+    # the full coalition first: it is the network row, whose weights the "network-weights"
+    # reading of the secondary inferences (eqs 9-11) zeroes outside each other coalition
+    values = np.hstack([own, implied])[::-1]
     present = ~np.isnan(values)
     regrets = np.broadcast_to(synthesis.regrets[0], values.shape)
     combined, _ = combined_inferences(values, regrets, present, submissions.n_inferers,
                                       bool(np.isnan(previous)), params)
-    return log_losses(combined, observation.truth, squared_error, params.log_base)
+    return log_losses(combined[::-1], observation.truth, squared_error, params.log_base)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -394,7 +410,7 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             f"{error:.0%} were measured at every size"))
     return claims
 
-# --- notebooks/99_claims_ledger.py:564 (Figure 3 and §4.2: who earns what)
+# --- notebooks/99_claims_ledger.py:592 (Figure 3 and §4.2: who earns what)
 def reward_claims(runs: Sequence[Run]) -> list[Claim]:
     """Figure 3 and §4.2: cumulative rewards of the best performers and of the task classes."""
     classes = (("inference", lambda r: r.inferer_losses.mean(axis=0), lambda r: r.inferer_rewards),
@@ -449,7 +465,7 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
               share_verdict(final[:, 2] < final[:, :2].min(axis=1))),
     ]
 
-# --- notebooks/99_claims_ledger.py:634 (§3.1: the one-in inference differentiates forecasters)
+# --- notebooks/99_claims_ledger.py:662 (§3.1: the one-in inference differentiates forecasters)
 def forecaster_score_terms(run: Run) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 23-24 from the true losses: the one-out and one-in scores of every forecaster per
     epoch, each of shape (epochs, N_f), in decimal logarithms."""
@@ -487,7 +503,7 @@ def differentiation_claims(runs: Sequence[Run]) -> list[Claim]:
         depends_on="the measure of differentiation: a larger spread of the one-in scores "
         f"{share_verdict(spreads[:, 1] > spreads[:, 0])}")]
 
-# --- notebooks/99_claims_ledger.py:690 (§4.1: attacks on the reputers' consensus)
+# --- notebooks/99_claims_ledger.py:718 (§4.1: attacks on the reputers' consensus)
 STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
@@ -608,7 +624,49 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
         f"{listened.shape[2]} epochs the {shares[-1]:.0%} attacker moves the consensus by "
         f"{np.median(listened[:, -1, -1]):.2f}")
 
-# --- notebooks/99_claims_ledger.py:833 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:857 (§4.1: reward fractions whatever the scale of the scores)
+SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
+"""Common factors on the scores and their window."""
+
+
+def scale_changes(params: Params, seeds: Iterable[int], n_workers: int = 5) -> np.ndarray:
+    """Eqs 26-28: the largest change of a reward fraction when every score and the window are
+    multiplied by each of SCORE_SCALES, against scale 1; shape (seeds, scales)."""
+    result = []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        window = rng.normal(0.0, 1.0, (params.score_window, n_workers))
+        scores = window[0]
+        fractions = lambda k: reward_fractions(mapped_scores(
+            k * scores, score_window(k * window, params), params.reward_p_inference,
+            params.reward_c, params))
+        reference = fractions(1.0)
+        result.append([np.abs(fractions(k) - reference).max() for k in SCORE_SCALES])
+    return np.array(result)
+
+
+def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) -> Claim:
+    """§4.1: the reward fractions under a change of the scores' scale (``scale_changes``)."""
+    kept = [k for k, c in zip(SCORE_SCALES, changes.T) if np.mean(c <= tolerance) >= 0.9]
+    if len(kept) == len(SCORE_SCALES):
+        verdict = "holds at every scale measured"
+    elif kept:
+        verdict = (f"holds only for scores on a scale of at least {min(kept):g} (the scores' "
+                   f"spread against epsilon = {params.epsilon:g} of eq 28)")
+    else:
+        verdict = "does not hold at any scale measured"
+    return Claim(
+        "Reward fractions do not depend on the scale of the scores", "§4.1",
+        "Dividing by the standard deviation of the scores ensures a similar differentiation "
+        "between contributions, irrespective of the absolute scale of the score.",
+        "`scale_changes`: the largest change of a reward fraction (eqs 26-28) when the scores "
+        f"and their window are multiplied by k, against k = 1; unchanged if within {tolerance}",
+        "; ".join(f"k = {k:g}: {spread(c, 3)}" for k, c in zip(SCORE_SCALES, changes.T)),
+        verdict, depends_on=f"epsilon of eq 28 ({params.epsilon:g}) against the scores' spread; "
+        f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
+        f"of {len(SCORE_SCALES)} scales")
+
+# --- notebooks/99_claims_ledger.py:917 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -621,10 +679,10 @@ def sybil_entropy_ratios(plain: Sequence[Run], sybils: Sequence[Sequence[Run]]) 
     """F (eq 37, the inference class) over the last third of each run with the sybil over F of
     the same seed without it: shape (len(SYBIL_IDENTITIES), seeds); ``sybils[k][s]`` runs seed s
     with ``SYBIL_IDENTITIES[k]`` identities, ``plain[s]`` without (as long or longer)."""
-    def steady_entropy(run: Run, epochs: int) -> float:
-        start = int(round(epochs * (1 - STEADY_STATE)))
-        return float(run.entropies[start:epochs, 0].mean())
-    return np.array([[steady_entropy(s, s.settings.epochs) / steady_entropy(p, s.settings.epochs)
+    def steady_entropy(run: Run) -> float:
+        start = int(round(run.settings.epochs * (1 - STEADY_STATE)))
+        return float(run.entropies[start:, 0].mean())
+    return np.array([[steady_entropy(s) / steady_entropy(truncated(p, s.settings.epochs))
                       for p, s in zip(plain, row)] for row in sybils])
 
 
@@ -674,7 +732,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows),
         "; ".join(depends))]
 
-# --- notebooks/99_claims_ledger.py:925 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:1009 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -775,7 +833,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               "set-up, §5.1 notebook)"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1042 (§5.3: pay-what-you-want fees and the competition between topics)
+# --- notebooks/99_claims_ledger.py:1126 (§5.3: pay-what-you-want fees and the competition between topics)
 CABAL_WEEKS = (1, 4, 8, 16)
 """How long every topic has paid zero fees before one pays."""
 DEFECTOR_FEES = (1e-6, 1e-3, 1.0)
@@ -813,6 +871,15 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
             rows.append((weeks, f"{fee:g}", f"{share:.3f}", f"{fee / n_topics:g}"))
     cheap = min(DEFECTOR_FEES)
     long_cabal = max(CABAL_WEEKS)
+
+    def cabal_verdict(captures: list[int], longest: float) -> str:
+        if captures == list(CABAL_WEEKS):
+            return "holds"
+        if captures:
+            return (f"holds only once the cabal has lasted {min(captures)} weeks or more: "
+                    "before, the other topics' weights have not yet decayed (EMA of eq 56)")
+        return (f"does not hold: even after {long_cabal} weeks of zero fees a fee of {cheap:g} "
+                f"takes {longest:.1%} of the rewards in its week")
     tends = left[-1] < 0.01 and bool(np.all(np.diff(left) < 0))
     return [
         Claim("A topic whose consumers pay no fees loses its rewards", "§5.3",
@@ -840,10 +907,8 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "the cabal has lasted",
               "; ".join(f"W = {w}: fee {cheap:g} takes {captured[w, cheap]:.3f}, fee 1 takes "
                         f"{captured[w, 1.0]:.3f}" for w in CABAL_WEEKS),
-              "holds" if captured[long_cabal, cheap] > 0.9 else (
-                  f"does not hold: even after {long_cabal} weeks of zero fees a fee of {cheap:g} "
-                  f"takes {captured[long_cabal, cheap]:.1%} of the rewards in its week, because "
-                  "the other topics' weights decay only at the EMA rate of eq 56"),
+              cabal_verdict([w for w in CABAL_WEEKS if captured[w, cheap] > 0.9],
+                            captured[long_cabal, cheap]),
               markdown_table(("cabal weeks W", "single fee", "share of the topics' emission",
                               "fee / equal share of the fees before"), rows),
               "how long the cabal has lasted and the size of the fee (the table): the fee must "
@@ -852,7 +917,7 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "57); \"instantly\" holds only in the EMA's sense"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1136 (What the experiment's verdicts depend on)
+# --- notebooks/99_claims_ledger.py:1227 (What the experiment's verdicts depend on)
 def unstated_choices(settings: Settings, params: Params, other: tuple[str, Params]
                      ) -> dict[str, tuple[Settings, Params]]:
     """The experiment's unstated choices, each changed alone: name -> (settings, params)."""
@@ -895,13 +960,13 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
                 flipped.append(name)
         verdict = claim.verdict
         if flipped:
-            verdict += (f"; but not with {' or '.join(flipped)}: the paper does not determine "
-                        "this verdict")
+            verdict += (f"; it changes with {' or '.join(flipped)}: the paper does not "
+                        "determine this verdict")
         result.append(dataclasses.replace(claim, verdict=verdict, depends_on="; ".join(
             filter(None, [claim.depends_on, *lines]))))
     return result
 
-# --- notebooks/99_claims_ledger.py:1207 (The ledger)
+# --- notebooks/99_claims_ledger.py:1298 (The ledger)
 CHECKABLE_CLAIMS = (
     ("The naive network is as good as the best inference",
      "On average, the naive network is as good as or better than the best inference."),
@@ -937,6 +1002,9 @@ CHECKABLE_CLAIMS = (
     ("The one-in inference differentiates forecasters better than the one-out",
      "The one-in naive network inference better differentiates between forecast-implied "
      "inferences than their associated one-out inferences"),
+    ("Reward fractions do not depend on the scale of the scores",
+     "Dividing by the standard deviation of the scores ensures a similar differentiation "
+     "between contributions, irrespective of the absolute scale of the score."),
     ("The adjusted stake defeats a majority-stake attack",
      "This formulation ensures that the consensus calculation is not susceptible to a majority "
      "attack"),

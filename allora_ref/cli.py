@@ -8,7 +8,8 @@
         [--section S] [--profile P] [--name GLOB] [--exclude-file F] [--junit FILE]
 
 Exit status: 0 success, 1 compare found failed cells / validate found problems / conform found
-failed or never-run cases, 2 bad input (one line on stderr).
+failed or never-run cases - or compare or conform checked nothing at all -, 2 bad input (one
+line on stderr), 130 interrupted, 143 terminated (SIGTERM; no partial output is left).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from __future__ import annotations
 import argparse
 import csv
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 from importlib import resources
 
@@ -163,16 +166,35 @@ def run_conform(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that a write in progress removes its temporary
+    file and a program under test is killed before the command exits."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):            # UTF-8 whatever the locale says
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="surrogateescape")
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         args = parser().parse_args(argv)
         return {"replay": run_replay, "compare": run_compare, "vectors": run_vectors,
                 "conform": run_conform}[args.command](args)
     except (UsageError, ValueError, OSError) as error:
-        print(f"allora-ref: error: {error}", file=sys.stderr)
+        print(f"allora-ref: error: {' '.join(str(error).splitlines())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        return 128 + signal.SIGTERM
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ and reads one response line per request from its stdout::
 Each case ends as pass, fail, skip or error: a wrong or missing output and accepted invalid
 inputs fail; rejected valid inputs, a response that breaks the protocol, a timeout or a crash of the
 program is an error of that case only (the program is restarted for the next one), reported
-with what the program wrote to stderr meanwhile.
+with what the program wrote to stderr meanwhile. What the program may do and what the runner
+keeps of it is bounded (``program.py``); a run that checked nothing is not a success.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from allora_ref.vectors import (MISSING, case_id, decode_array, decode_number, f
 STATUSES = ("pass", "fail", "skip", "error")
 #: The size of the pieces in which an overlong results line is skipped.
 _SKIP = 2**20
+#: The largest results file read, in bytes (the responses to the shipped set take ~3 MB).
+RESULTS_LIMIT = 2**28
 #: How many wrong fields a failure names (in the order of the case: the first is the earliest).
 FIELDS_LISTED = 3
 
@@ -227,11 +230,19 @@ def read_results(path: str | Path, known: set[str]) -> tuple[dict[str, dict | st
 
 def _lines(handle) -> Iterator[bytes]:
     """The newline-separated lines of a binary file; a line longer than LINE_LIMIT is cut to
-    LINE_LIMIT + 1 bytes (so that it fails the bound) and the rest of it skipped."""
+    LINE_LIMIT + 1 bytes (so that it fails the bound) and the rest of it skipped. A file longer
+    than RESULTS_LIMIT bytes (or endless, as /dev/zero) is a ValueError."""
+    read = 0
     while line := handle.readline(LINE_LIMIT + 1):
+        read += len(line)
         if len(line) > LINE_LIMIT and not line.endswith(b"\n"):
-            while (rest := handle.readline(_SKIP)) and not rest.endswith(b"\n"):
-                pass
+            while (rest := handle.readline(_SKIP)) and read <= RESULTS_LIMIT:
+                read += len(rest)
+                if rest.endswith(b"\n"):
+                    break
+        if read > RESULTS_LIMIT:
+            raise ValueError(f"{handle.name}: longer than {RESULTS_LIMIT} bytes (the limit of "
+                             "a results file)")
         yield line.rstrip(b"\r\n") if len(line) <= LINE_LIMIT else line
 
 

@@ -33,6 +33,8 @@ ScoreRatioRule = Literal["paper", "chain"]
 StakersRule = Literal["measured", "constant"]
 UnlockTiming = Literal["before-emission", "after-emission"]
 EmaStart = Literal["first-value", "zero"]
+SecondaryWeights = Literal["own-regrets", "network-weights"]
+LossVectorLayout = Literal["eq-13", "with-one-out-forecast-implied"]
 DelegatorSplit = Literal["none", "pro-rata-not-restaked"]
 TokenRounding = Literal["real", "truncate"]
 ZeroTotal = Literal["undefined", "all-zero"]
@@ -99,6 +101,21 @@ class Params:
     """Initial regret (deployed: 0.25)."""
     initial_regret_offset: float
     """Initial regret (deployed: 8.25)."""
+    secondary_weights: SecondaryWeights
+    """Eqs 9-11 for the secondary inferences (§3.1 items 1-3: naive, one-out, one-in), which the
+    paper defines twice. "network-weights": each is eq 9 with the network inference's own weights
+    of eq 10, those of the omitted entries set to zero (items 1-2 read literally: "setting their
+    weights to zero", "omits ... from the weighted average in Equation 9"). "own-regrets": each
+    has its own regrets, from the losses of its own inference, normalised (eq 11) over its own
+    members (the sentence after eq 15, "to enable evaluating Equation 10 for each of these";
+    deployed)."""
+    loss_vector_layout: LossVectorLayout
+    """Eqs 12-13: what each reputer reports. "eq-13": the six lines of eq 13, 1 + N_i + N_f + 1 +
+    (N_i + N_f) + N_f entries (21 for 5 inferers and 3 forecasters). "with-one-out-forecast-
+    implied": also the losses of the N_f x N_i forecast-implied inferences recomputed without one
+    inferer (deployed: 36 entries). Under "eq-13" these entries are absent: the consensus (eq 30)
+    has none of them, and the forecasters' regrets in the one-out rows of inferers (eq 15), which
+    only "own-regrets" uses, keep their initial value (initial_regret)."""
 
     # --- §3.2 confidence intervals ------------------------------------------------------------
     ci_percentiles: tuple[float, ...]
@@ -399,7 +416,8 @@ def load_profile(name: str) -> Params:
     """Read the named preset from ``allora_ref/presets/NAME.toml`` into a :class:`Params`."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})")
-    text = resources.files("allora_ref.presets").joinpath(f"{name}.toml").read_text()
+    text = resources.files("allora_ref.presets").joinpath(f"{name}.toml").read_text(
+        encoding="utf-8")
     return params_from_mapping(tomllib.loads(text), source=f"profile {name}")
 
 

@@ -11,8 +11,8 @@ for the next case. The bounds:
   protocol error and at the end, so that no grandchild outlives the run;
 * each request is written and its response read without ever blocking on a pipe, within one
   deadline of ``timeout`` seconds for both;
-* a response line is at most LINE_LIMIT bytes, nests at most DEPTH_LIMIT deep and holds no
-  number literal longer than NUMBER_LIMIT characters (``parse_line``, also used for results files);
+* a response line is at most LINE_LIMIT bytes, and is JSON within the bounds of
+  ``vectors.parse_json`` (nesting, number literals) - ``parse_line``, also used for results files;
 * of the stderr written while a case runs, the last STDERR_LIMIT bytes are kept.
 """
 
@@ -26,12 +26,10 @@ import signal
 import subprocess
 import time
 
+from allora_ref.vectors import parse_json
+
 #: The longest response line read, in bytes (the largest expected outputs are ~80 kB).
 LINE_LIMIT = 4 * 2**20
-#: The deepest nesting of arrays and objects in a response (a trace's outputs nest 5 deep).
-DEPTH_LIMIT = 32
-#: The longest number literal in a response, in characters (17 significant digits need 24).
-NUMBER_LIMIT = 100
 #: How many bytes of the program's stderr a case's report keeps (the last ones written).
 STDERR_LIMIT = 2000
 #: How many characters of a message from the program a report shows.
@@ -44,37 +42,6 @@ GRACE = 2.0
 _CHUNK = 65536
 
 
-class _Rejected(ValueError):
-    """A response that exceeds one of the bounds."""
-
-
-def _bounded_number(convert):
-    def parse(text: str):
-        if len(text) > NUMBER_LIMIT:
-            raise _Rejected(f"a number literal of {len(text)} characters (the limit is "
-                            f"{NUMBER_LIMIT})")
-        return convert(text)
-    return parse
-
-
-def _no_constant(name: str):
-    raise _Rejected(f"{name} is not JSON (an absent value is null, a number a decimal string)")
-
-
-def depth(value) -> int:
-    """How deep arrays and objects nest in ``value`` (0 for a scalar), counted without recursion."""
-    deepest, stack = 0, [(value, 0)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (list, dict)):
-            deepest = max(deepest, level + 1)
-            if deepest > DEPTH_LIMIT:
-                break
-            stack.extend((child, level + 1) for child in
-                         (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
 def parse_line(line: bytes) -> tuple[object, str]:
     """A response line as JSON: (value, "") or (None, what is wrong with it, naming the bound)."""
     if len(line) > LINE_LIMIT:
@@ -84,17 +51,9 @@ def parse_line(line: bytes) -> tuple[object, str]:
     except UnicodeDecodeError as error:
         return None, f"not UTF-8 (byte {line[error.start]:#04x} at offset {error.start})"
     try:
-        value = json.loads(text, parse_int=_bounded_number(int),
-                           parse_float=_bounded_number(float), parse_constant=_no_constant)
-    except _Rejected as error:
+        return parse_json(text), ""
+    except ValueError as error:
         return None, str(error)
-    except RecursionError:
-        return None, f"JSON nested deeper than {DEPTH_LIMIT} levels (the limit)"
-    except ValueError:
-        return None, f"not a JSON line: {shorten(text.strip(), 200)!r}"
-    if depth(value) > DEPTH_LIMIT:
-        return None, f"JSON nested deeper than {DEPTH_LIMIT} levels (the limit)"
-    return value, ""
 
 
 _ID = re.compile(rb'\s*\{\s*"id"\s*:\s*"([^"\\]{1,300})"')

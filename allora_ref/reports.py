@@ -43,8 +43,12 @@ from allora_ref.atomic import write_text_atomic
 KERNEL = "allora-ref"
 KERNELSPEC = {"name": KERNEL, "display_name": "allora-ref (Python 3.11)", "language": "python"}
 # Keep the kernel's own start-up chatter (e.g. "running over TCP without encryption" on
-# localhost) off the terminal; errors in the notebook's code are reported as usual.
-KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+# localhost) off the terminal; errors in the notebook's code are reported as usual. No input
+# history: kernels running side by side (reports, notebook tests) would share its SQLite file,
+# and a locked file stops a kernel at start or prints a warning into a cell's output.
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
+# Seconds a kernel may take to start: on a busy machine it can take more than papermill's 60.
+KERNEL_START_TIMEOUT = 300
 VOLATILE = ("start_time", "end_time", "duration", "input_path", "output_path")
 
 
@@ -111,7 +115,7 @@ def run_report(nb, name: str, cwd: Path, out_dir: Path, parameters: dict) -> Non
         nb = papermill.execute_notebook(
             nb, str(tmp), parameters=parameters, kernel_name=KERNEL, cwd=str(cwd),
             progress_bar=False, request_save_on_cell_execute=False,
-            extra_arguments=KERNEL_ARGS)
+            extra_arguments=KERNEL_ARGS, start_timeout=KERNEL_START_TIMEOUT)
     except papermill.PapermillExecutionError:
         os.replace(tmp, failed)  # papermill saved the notebook with its error before raising
         raise

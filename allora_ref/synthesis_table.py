@@ -18,7 +18,8 @@ import numpy as np
 from allora_ref.compare import compare_tables
 from allora_ref.params import Params
 from allora_ref.spec.epoch import EpochInputs, TopicState, step
-from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, loss_vector_size
+from allora_ref.spec.inference_synthesis import (
+    Submissions, SynthesisState, loss_vector_size, reported_entries)
 from allora_ref.spec.participant_rewards import score_window
 from allora_ref.table import (Table, check_consecutive_keys, family_size, format_number,
                               parse_optional_number, read_table)
@@ -29,6 +30,15 @@ from allora_ref.vectors import encode, encode_params
 #: The percentiles of the table's ``network_inference_errorbar_q`` columns (eqs 16-18). A profile
 #: fills the columns of the percentiles it has and leaves the others empty.
 ERRORBAR_PERCENTILES = (2.28, 15.87, 50.0, 84.13, 97.72)
+
+
+#: Numbered columns of inferers, forecasters and reputers: the largest number in any of them
+#: sets the count, so that a missing column is reported, never read as a smaller topic.
+FAMILIES = (("inference_{}", "inference_loss_{}", "inferer_score_{}", "inferer_reward_{}"),
+            ("forecast_implied_inference_{}", "forecasted_loss_{}_for_0", "forecaster_score_{}",
+             "forecaster_reward_{}"),
+            ("reputer_stake_{}", "reputer_{}_loss_network_inference", "reputer_score_{}",
+             "reputer_reward_{}"))
 
 
 def names(pattern: str, count: int) -> list[str]:
@@ -47,9 +57,8 @@ class SynthesisColumns:
     @classmethod
     def from_header(cls, header: tuple[str, ...]) -> "SynthesisColumns":
         """Read the sizes from the header and check that every needed column is there."""
-        columns = cls(family_size(header, "inference_{}"),
-                      family_size(header, "forecast_implied_inference_{}"),
-                      family_size(header, "reputer_stake_{}"))
+        columns = cls(*(max(family_size(header, pattern) for pattern in patterns)
+                        for patterns in FAMILIES))
         if columns.n_inferers == 0 or columns.n_reputers == 0:
             raise ValueError("not a synthesis table: no inference_0 or reputer_stake_0 column")
         missing = [name for name in columns.inputs + columns.outputs + columns.section_4_outputs
@@ -265,6 +274,7 @@ def row_epoch(row: Row, columns: SynthesisColumns, history: History, params: Par
                               .reshape(c.n_forecasters, c.n_inferers))
     stakes = row.required(names("reputer_stake_{}", c.n_reputers))
     reported = np.array([row.values(n) for n in c.reputer_losses])
+    reported = reported[:, reported_entries(c.n_inferers, c.n_forecasters, params)]
     topic_reward = row.get("topic_rewards")
     return topic_state(history, stakes, params), EpochInputs(
         submissions, reported, 0.0 if topic_reward is None else topic_reward)

@@ -48,6 +48,11 @@ BUCKETS = ("investors_preseed", "investors_seed", "team", "foundation", "partici
 UNLOCK_STAKED_FRACTION = 0.75
 
 
+#: Numbered columns of topics and validators: the largest number in any of them sets the count.
+FAMILIES = (("topic_id_{}", "topic_total_stake_{}", "topic_weights_{}", "topic_rewards_{}"),
+            ("validator_id_{}", "validator_stake_{}", "validator_rewards_{}"))
+
+
 @dataclass(frozen=True)
 class TokenomicsColumns:
     """The column names of the tokenomics table for N_t exported topics and N_v validators."""
@@ -58,7 +63,8 @@ class TokenomicsColumns:
     @classmethod
     def from_header(cls, header: tuple[str, ...]) -> "TokenomicsColumns":
         """Read the sizes from the header and check that every needed column is there."""
-        columns = cls(family_size(header, "topic_id_{}"), family_size(header, "validator_id_{}"))
+        columns = cls(*(max(family_size(header, pattern) for pattern in patterns)
+                        for patterns in FAMILIES))
         if "ehat_target_i" not in header:
             raise ValueError("not a tokenomics table: no ehat_target_i column")
         missing = [name for name in columns.inputs + columns.outputs if name not in header]

@@ -21,7 +21,8 @@ import numpy as np
 from allora_ref.params import Params, load_profile
 from allora_ref.spec.epoch import EpochInputs, TopicState, step
 from allora_ref.spec.inference_synthesis import (
-    Submissions, all_inferences, log_losses, row_families, squared_error, synthesise)
+    Submissions, all_inferences, log_losses, reported_entries, row_families, squared_error,
+    synthesise)
 from allora_ref.spec.token_emission import (
     EmissionInputs, EmissionState, Supply, emission_step, vesting_unlocks)
 from allora_ref.vector_kinds import (
@@ -537,7 +538,8 @@ class Topic:
 def simulated_inputs(topic: Topic, state: TopicState, epoch: int, rng: np.random.Generator,
                      params: Params) -> EpochInputs:
     """One epoch of the topic: noisy inferences and forecasts, and reputers reporting the
-    squared-error log-losses (eq 13) of every inference of eq 12 with a little noise."""
+    squared-error log-losses (eq 13, in the profile's layout) of every inference of eq 12 with a
+    little noise."""
     truth = rng.normal()
     n_i, n_f = topic.n_inferers, topic.n_forecasters
     if topic.identical:
@@ -552,7 +554,7 @@ def simulated_inputs(topic: Topic, state: TopicState, epoch: int, rng: np.random
     inferred = synthesise(state.synthesis, submitted, params)
     exact = log_losses(all_inferences(inferred.combined, inferred.forecast_implied,
                                       inferred.one_out_forecast_implied, submitted.inferences),
-                       truth, squared_error, params.log_base)
+                       truth, squared_error, params.log_base)[reported_entries(n_i, n_f, params)]
     noise = 0.0 if topic.identical else np.asarray(topic.report_noise)
     shape = (len(topic.stakes), exact.size)
     reports = exact + np.asarray(topic.report_bias)[..., None] + rng.normal(

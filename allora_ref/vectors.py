@@ -136,6 +136,64 @@ def _numbers(value):
     return decode_number(value)
 
 
+# --- JSON within bounds ------------------------------------------------------------------
+
+#: The deepest nesting of arrays and objects read (a case nests 6 deep, a response 5).
+DEPTH_LIMIT = 32
+#: The longest number literal read, in characters (17 significant digits need 24).
+NUMBER_LIMIT = 100
+
+
+def _bounded_number(convert):
+    def parse(text: str):
+        if len(text) > NUMBER_LIMIT:
+            raise ValueError(f"a number literal of {len(text)} characters (the limit is "
+                             f"{NUMBER_LIMIT})")
+        return convert(text)
+    return parse
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON (an absent value is null, a number a decimal string)")
+
+
+def json_depth(value) -> int:
+    """How deep arrays and objects nest in ``value`` (0 for a scalar), counted without recursion
+    and only as far as one level past DEPTH_LIMIT."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level + 1)
+            if deepest > DEPTH_LIMIT:
+                break
+            stack.extend((child, level + 1) for child in
+                         (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_json(text: str | bytes):
+    """JSON text as a value; ValueError, naming the bound, for text that is not JSON (or not
+    UTF-8), nests deeper than DEPTH_LIMIT, holds a number literal longer than NUMBER_LIMIT
+    characters, or NaN / Infinity."""
+    too_deep = f"JSON nested deeper than {DEPTH_LIMIT} levels (the limit)"
+    try:
+        value = json.loads(text, parse_int=_bounded_number(int),
+                           parse_float=_bounded_number(float), parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 (byte {error.object[error.start]:#04x} at offset "
+                         f"{error.start})") from None
+    except json.JSONDecodeError:
+        shown = (text if isinstance(text, str) else text.decode("utf-8", "replace")).strip()
+        more = f" ... ({len(shown) - 200} more characters)" if len(shown) > 200 else ""
+        raise ValueError(f"not a JSON line: {shown[:200]!r}{more}") from None
+    if json_depth(value) > DEPTH_LIMIT:
+        raise ValueError(too_deep)
+    return value
+
+
 # --- parameters -----------------------------------------------------------------------------
 
 @cache
@@ -286,9 +344,9 @@ def write_set(directory: str | os.PathLike, cases: Iterable[dict]) -> dict:
         index = {"version": VERSION, "spec": SPEC, "generator": GENERATOR,
                  "root_sha256": root_hash(entries),
                  "cases": [{"id": identifier, "sha256": digest} for identifier, digest in entries]}
-        (building / INDEX).write_text(dumps(index) + "\n")
+        (building / INDEX).write_text(dumps(index) + "\n", encoding="utf-8")
         for source, name in DOCUMENTS.items():
-            (building / name).write_text(document(source))
+            (building / name).write_text(document(source), encoding="utf-8")
         os.chmod(building, permissions(0o777))
         old = None
         if target.exists():
@@ -307,11 +365,13 @@ def read_index(directory: str | os.PathLike) -> dict:
     """The set's index.json (ValueError if it is missing or not JSON)."""
     path = Path(directory) / INDEX
     try:
-        index = json.loads(path.read_text(encoding="utf-8"))
+        index = parse_json(path.read_bytes())
     except FileNotFoundError:
         raise ValueError(f"{directory}: not a vector set (no {INDEX})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: cannot read ({error})") from None
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read ({error.strerror or error})") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     if not isinstance(index, dict) or not isinstance(index.get("cases"), list):
         raise ValueError(f"{path}: not a vector-set index")
     problems = schema_problems(index, "index")
@@ -338,9 +398,9 @@ def read_case(directory: str | os.PathLike, entry: dict) -> dict:
         raise ValueError(f"{path}: sha256 differs from {INDEX} (run `allora-ref vectors "
                          f"validate`)")
     try:
-        return json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not JSON ({error})") from None
+        return parse_json(data)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 def read_set(directory: str | os.PathLike) -> tuple[dict, list[dict]]:
@@ -357,7 +417,7 @@ def validate_set(directory: str | os.PathLike) -> list[str]:
     problems = []
     for source, name in DOCUMENTS.items():
         path = directory / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != document(source):
+        if not path.is_file() or path.read_bytes() != document(source).encode("utf-8"):
             problems.append(f"{name}: missing or not this package's {source}")
     listed = {}
     for entry in index["cases"]:
@@ -371,9 +431,9 @@ def validate_set(directory: str | os.PathLike) -> list[str]:
             problems.append(f"{entry['id']}: sha256 {listed[entry['id']]} differs from the index")
             continue
         try:
-            case = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            problems.append(f"{entry['id']}: not JSON ({error})")
+            case = parse_json(data)
+        except ValueError as error:
+            problems.append(f"{entry['id']}: {error}")
             continue
         problems += [f"{entry['id']}: {problem}" for problem in case_problems(case, entry["id"])]
     on_disk = {str(path.relative_to(directory).with_suffix("")).replace(os.sep, "/")

@@ -49,6 +49,7 @@ from allora_ref.params import Params
 
 # %% tags=["parameters"]
 golden_dir = ""  # the research simulator's golden data; "" = ../../shared/golden/allora-simulator
+epochs = 60      # epochs of the §3.3 experiment that measures the secondary-inference readings
 
 # %%
 import dataclasses
@@ -144,6 +145,13 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     best = best_member(x, members)
     if params.regret_guard_rails:
         x, members, best = guard_railed_regrets(x, members, best, params)
+    return scaled_potential_gradients(x, members, best, params)
+
+
+def scaled_potential_gradients(x: np.ndarray, members: np.ndarray, best: np.ndarray,
+                               params: Params) -> np.ndarray:
+    """Eqs 5, 10: phi'_{p,c}(x) over the members of the last axis, divided by its value at
+    ``best`` (the largest member x of each row), so that the largest weight is 1; 0 elsewhere."""
     top = log_potential_gradient(np.where(np.isfinite(best), best, params.c), params.p, params.c)
     log_w = log_potential_gradient(x, params.p, params.c)    # phi' increases: top is its max
     log_w -= top
@@ -164,6 +172,7 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
 # We check each claimed property symbolically.
 
 # %%
+# proof: eq 6
 phi = sp.log(1 + sp.exp(p * (x - c)))
 dphi, d2phi = sp.diff(phi, x), sp.diff(phi, x, 2)
 assert sp.simplify(d2phi - p**2 * sp.exp(p * (x - c)) / (1 + sp.exp(p * (x - c)))**2) == 0
@@ -189,8 +198,9 @@ phi
 # %% tags=["export"]
 @float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
-    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
-    return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
+    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow wherever the value is a
+    float64 (about p x < 1.8e308)."""
+    return np.logaddexp(0.0, p * (checked_array(x, "the argument x of phi_{p,c}", "eq 6") - c))
 
 
 # %%
@@ -210,6 +220,7 @@ assert np.isfinite(potential(1e300, 3, 0.75)) and potential(-1e300, 3, 0.75) == 
 # ones tend to the constant $p$, with the transition at $c$. We derive it from eq 6.
 
 # %%
+# identity: eq 7
 dphi_paper = p / (sp.exp(-p * (x - c)) + 1)
 assert sp.simplify(dphi - dphi_paper) == 0
 assert sp.limit(dphi_paper, x, sp.oo) == p and sp.limit(dphi_paper, x, -sp.oo) == 0
@@ -386,6 +397,39 @@ assert abs(weighted_inference(values_3, w_wp)[0] - exact_inference) <= 1e-12 * a
 print("normalised regrets:", x_far[0])
 print("exact:", exact_inference, " log-space:", weighted_inference(values_3, w_wp)[0],
       " guard rails:", weighted_inference(values_3, w_sim)[0])
+np.testing.assert_allclose(x_far[0], regrets_far[0] / (np.std(regrets_far[0]) + 0.01), rtol=1e-12)
+shifted = x_far[0] - x_far[0].max() + 0.75 - 8.25 / 3     # the guard rails shift the best to c - 8.25/p
+rails_w = 3 / (np.exp(-3 * (shifted - 0.75)) + 1)
+assert abs(weighted_inference(values_3, w_sim)[0] - rails_w @ values_3 / rails_w.sum()) < 1e-12
+
+# %% [markdown]
+# The two regimes of eq 5 in the code. Above $c$ the weights tend to the constant $p$ (relative
+# gap $e^{-p(x-c)}$, from $\phi' = p/(1 + e^{-p(x-c)})$); below it the weight ratio of two
+# inferers is the power law of their forecasted losses, up to the correction term above. Both
+# are measured on `regret_weights` with regrets whose normalised values sit deep in each regime.
+
+# %%
+# proof: eq 5
+for scale in (1.0, 3.0):
+    shift = -6.0 * scale                                   # deep below c: the power-law regime
+    forecast_logs = np.array([[0.0, 0.02, 0.05, 0.1]]) * scale
+    regrets_low = shift - forecast_logs                    # eq 4 with log L_{i-1} = shift
+    members_low = np.ones_like(regrets_low, dtype=bool)
+    w_low = regret_weights(regrets_low, members_low, whitepaper)[0]
+    spread = masked_std(regrets_low, members_low, whitepaper.sigma_ddof)[0] + whitepaper.epsilon
+    power = -whitepaper.p / (spread * np.log(whitepaper.log_base))
+    assert abs(float(exponent.subs({p: whitepaper.p, s: spread, b: whitepaper.log_base})) - power) \
+        <= 1e-12 * abs(power)                              # the proven exponent, evaluated
+    losses = whitepaper.log_base ** forecast_logs[0]
+    x_low = normalised_regrets(regrets_low, members_low, whitepaper)[0]
+    correction = np.exp(whitepaper.p * (x_low.max() - whitepaper.c))
+    np.testing.assert_allclose(w_low / w_low[0], (losses / losses[0]) ** power,
+                               rtol=2 * correction + 1e-12)      # + rounding of ln w
+regrets_high = np.array([[5.0, 5.5, 6.0, 8.0]])              # deep above c: constant weights
+members_high = np.ones_like(regrets_high, dtype=bool)
+x_high = normalised_regrets(regrets_high, members_high, whitepaper)[0]
+w_high = regret_weights(regrets_high, members_high, whitepaper)[0]
+np.testing.assert_allclose(w_high, 1.0, rtol=np.exp(-whitepaper.p * (x_high.min() - whitepaper.c)))
 
 # %% [markdown]
 # ## Eqs 3-8 together: forecast-implied inferences
@@ -515,7 +559,8 @@ def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_l
             return one_out_medians(inferences, members, block_elements)
         equal = members.astype(float)
         return one_out_weighted_inferences(
-            inferences, lambda rows: np.repeat(equal[None], rows.stop - rows.start, axis=0),
+            inferences, lambda rows, cols: np.repeat(equal[None, cols], rows.stop - rows.start,
+                                                     axis=0),
             n_f, block_elements)
     weights = OneOutWeights.of(
         forecasted_regrets(previous_network_log_loss, forecasted_log_losses), members, params)
@@ -542,6 +587,8 @@ class OneOutWeights:
     floor: np.ndarray
     general: np.ndarray
     """Which (j, k) rows take the general form, shape (N_i, N_f)."""
+    any_general: np.ndarray
+    """Whether any row of withheld inferer j takes the general form, shape (N_i,)."""
     offset: np.ndarray
     best_floor: np.ndarray
     ceiling: float
@@ -568,21 +615,24 @@ class OneOutWeights:
         z_0 = np.minimum(p * (best + shift - c), 0.0)
         return cls(np.where(members, regrets, -np.inf), (-p * scale)[..., None], cap,
                    np.exp(np.clip(p * (shift - c), -400, 400))[..., None], general,
+                   general.any(axis=1),
                    (z_0 - p * (shift - c))[..., None], np.exp(z_0)[..., None], ceiling, cut)
 
-    def block(self, rows: slice) -> np.ndarray:
-        """The weights of withheld inferers ``rows``, a new array (B, N_f, N_i)."""
+    def block(self, rows: slice, cols: slice) -> np.ndarray:
+        """The weights of withheld inferers ``rows`` and forecasters ``cols``, a new array
+        (B, F, N_i)."""
         if self.cap is None:
-            weights = np.multiply(self.slope[rows], self.ranked)
+            weights = np.multiply(self.slope[rows, cols], self.ranked[cols])
         else:
-            weights = np.minimum(self.ranked, self.cap[rows])
-            weights *= self.slope[rows]
+            weights = np.minimum(self.ranked[cols], self.cap[rows, cols])
+            weights *= self.slope[rows, cols]
         np.exp(weights, out=weights)
-        weights += self.floor[rows]
+        weights += self.floor[rows, cols]
         np.divide(1.0, weights, out=weights)
-        blocks, forecasters = np.nonzero(self.general[rows])
-        if blocks.size:
-            weights[blocks, forecasters] = self.general_rows(blocks + rows.start, forecasters)
+        if self.any_general[rows].any():
+            blocks, forecasters = np.nonzero(self.general[rows, cols])
+            weights[blocks, forecasters] = self.general_rows(blocks + rows.start,
+                                                             forecasters + cols.start)
         return weights
 
     def general_rows(self, withheld: np.ndarray, forecasters: np.ndarray) -> np.ndarray:
@@ -629,28 +679,31 @@ def one_out_largest(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     return np.where(np.arange(ranked.shape[1])[:, None] == top, second, first)
 
 
-def one_out_blocks(n_inferers: int, n_forecasters: int, block_elements: int) -> list[slice]:
-    """Consecutive withheld inferers, about ``block_elements`` (N_f N_i per inferer) at a time."""
-    size = max(1, block_elements // max(n_forecasters * n_inferers, 1))
-    return [slice(start, min(start + size, n_inferers)) for start in range(0, n_inferers, size)]
+def one_out_blocks(n_inferers: int, n_forecasters: int, block_elements: int
+                   ) -> list[tuple[slice, slice]]:
+    """(withheld inferers, forecasters) blocks of about ``block_elements`` (N_i per pair)."""
+    per_inferer = max(n_forecasters * n_inferers, 1)
+    rows = max(1, block_elements // per_inferer)
+    cols = n_forecasters if rows > 1 else max(1, block_elements // max(n_inferers, 1))
+    return [(slice(j, min(j + rows, n_inferers)), slice(k, min(k + cols, n_forecasters)))
+            for j in range(0, n_inferers, rows) for k in range(0, max(n_forecasters, 1), cols)]
 
 
 def one_out_weighted_inferences(inferences: np.ndarray, block_weights, n_forecasters: int,
                                 block_elements: int) -> np.ndarray:
-    """Eq 3 for every withheld inferer j, shape (N_i, N_f): ``block_weights(rows)`` is a new
-    (B, N_f, N_i) array of the weights for withheld inferers ``rows``; j's own weight is set to
-    0 here. NaN where no weight is positive."""
+    """Eq 3 for every withheld inferer j, shape (N_i, N_f): ``block_weights(rows, cols)`` is a
+    new (B, F, N_i) array of the weights of withheld inferers ``rows`` and forecasters ``cols``;
+    j's own weight is set to 0 here. NaN where no weight is positive."""
     n_i = inferences.size
     known = np.column_stack([np.where(np.isnan(inferences), 0.0, inferences), np.ones(n_i)])
-    result = np.empty((n_i, n_forecasters))
-    for rows in one_out_blocks(n_i, n_forecasters, block_elements):
-        weights = block_weights(rows)
+    sums = np.empty((n_i, n_forecasters, 2))
+    for rows, cols in one_out_blocks(n_i, n_forecasters, block_elements):
+        weights = block_weights(rows, cols)
         withheld = np.arange(rows.start, rows.stop)
         weights[withheld - rows.start, :, withheld] = 0.0
-        sums = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
-        total = sums[..., 1]
-        result[rows] = np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
-    return result
+        sums[rows, cols] = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
+    total = sums[..., 1]
+    return np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
 
 
 def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements: int
@@ -659,12 +712,28 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
     (N_i, N_f), a block of withheld inferers at a time."""
     n_f, n_i = members.shape
     result = np.empty((n_i, n_f))
-    for rows in one_out_blocks(n_i, n_f, block_elements):
+    for rows, cols in one_out_blocks(n_i, n_f, block_elements):
         withheld = np.arange(rows.start, rows.stop)[:, None, None] == np.arange(n_i)
-        kept = members & ~withheld
-        result[rows] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
+        kept = members[cols] & ~withheld
+        result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
+
+# %% [markdown]
+# The kernel against the plain formula, on 40 inferers and 12 forecasters with a fifth of the
+# forecasts absent, in small blocks:
+
+# %%
+rng_one_out = np.random.default_rng(11)
+own_demo = rng_one_out.normal(0.0, 1.0, 40)
+forecasts_demo = rng_one_out.normal(-1.0, 0.5, (12, 40))
+forecasts_demo[rng_one_out.random((12, 40)) < 0.2] = np.nan
+for profile in (whitepaper, simulator):
+    plain_demo = one_out_forecast_implied_plain(own_demo, forecasts_demo, -1.0, profile)
+    fast_demo = one_out_forecast_implied_inferences(own_demo, forecasts_demo, -1.0, profile,
+                                                    block_elements=1000)
+    np.testing.assert_allclose(fast_demo, plain_demo, rtol=0, atol=1e-13)
+    print(f"largest difference from the plain formula: {np.abs(fast_demo - plain_demo).max():.1e}")
 
 # %% [markdown]
 # ## Eqs 9-11: the network inference
@@ -690,8 +759,20 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
 # | $2 + l$ | one-out $I^-_{li}$ | all but $l$ | for an inferer $l$: $I_{ik}$ recomputed without it |
 # | $2 + N_l + k$ | one-in $I^+_{ki}$ | inferers and forecaster $k$ | $I_{ij}$, $I_{ik}$ |
 #
-# Row 1 is not eq 9 with the forecasters' weights set to zero: it has its own regrets, computed
-# from the naive network's own loss, and its own standard deviation over the inferers.
+# **How the secondary rows are weighted** (`secondary_weights`) is an ambiguity of the paper.
+# Items 1 and 2 define the naive and one-out inferences from eq 9 itself: the naive inference
+# "omits all forecast-implied inferences from the weighted average in Equation 9 by setting their
+# weights to zero", the one-out inference "omits a single inference ... from the weighted
+# average in Equation 9". Read literally (`network-weights`, the `whitepaper` profile), every
+# secondary row uses the network row's weights $w_{il}$ of eq 10 - normalised by eq 11 over all
+# workers - with the omitted entries set to zero; the one-in row likewise keeps the inferers and
+# forecaster $k$. The sentence after eq 15 instead gives each secondary inference "corresponding
+# regrets ... to enable evaluating Equation 10 for each of these" (`own-regrets`, deployed): row 1
+# has its own regrets, computed from the naive inference's own loss, and its own standard
+# deviation over the inferers; likewise every other row. Under `network-weights` those regrets
+# are still computed (eq 15 for every row) but weight nothing. The network inference is the same
+# under both; the measured effect on the secondary inferences and on the scores of eqs 21-24 is
+# at the end of this notebook.
 #
 # **Workers with no regret yet** (`initial_regret`, not in the paper): `zero` starts the EMA of
 # eq 15 at 0; `topic-quantile` (deployed) gives a newcomer the 25% quantile of the known regrets
@@ -727,6 +808,24 @@ def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     return np.vstack([np.ones(n, bool), is_inferer, np.ones((n, n), bool), one_in])
 
 
+def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Params
+                    ) -> np.ndarray:
+    """Eqs 9-10 for every row, read literally (``network-weights``): the network row's weights
+    w_il = phi'(R_hat_{i-1,l}) (``network_regrets``: row 0, shape (1, N_l); members: row 0 of
+    ``members``), with the weights of the workers a row omits set to zero.
+
+    Each row is scaled so that its largest weight is 1 (eq 9 cancels the factor), which keeps a
+    row's weights finite even when the network row's largest weight belongs to an omitted worker.
+    """
+    x = normalised_regrets(network_regrets, members[:1], params)
+    kept = members[:1]
+    if params.regret_guard_rails:
+        x, kept, _ = guard_railed_regrets(x, kept, best_member(x, kept), params)
+    rows = members & kept
+    x = np.broadcast_to(x, rows.shape)
+    return scaled_potential_gradients(x, rows, best_member(x, rows), params)
+
+
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params,
                     initial_regret: float = 0.0) -> np.ndarray:
     """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret,
@@ -758,19 +857,26 @@ def offset_quantile(regrets: np.ndarray, known: np.ndarray, params: Params) -> n
 def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.ndarray,
                         n_inferers: int, first_epoch: bool, params: Params,
                         initial_regret: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Eqs 9-11 for every row: (inferences, weights); weights from phi' of the rows' regrets.
+    """Eqs 9-11 for every row: (inferences, weights); weights from phi' of each row's own
+    regrets, or of the network row's with the omitted entries zeroed (``secondary_weights``).
 
-    A row none of whose members has a regret is a cold start (see ``Params.cold_start``); with
+    A row none of whose members has a regret is a cold start (see ``Params.cold_start``); under
+    ``network-weights`` every row is cold when the network row is; with
     ``while-initial-regret-zero`` every row is, while the topic's ``initial_regret`` R0 is 0.
     """
     cold = ~(members & ~np.isnan(regrets)).any(axis=-1, keepdims=True)
-    chain = params.cold_start != "equal-weights"
+    if params.secondary_weights == "network-weights":
+        cold = np.broadcast_to(cold[:1], cold.shape)
+        warm = network_weights(initial_regrets(regrets[:1], members[:1], params, initial_regret),
+                               members, params)
+    else:
+        warm = regret_weights(initial_regrets(regrets, members, params, initial_regret), members,
+                              params)
     if params.cold_start == "while-initial-regret-zero":
         cold = np.full(cold.shape, initial_regret == 0.0)
+    chain = params.cold_start != "equal-weights"
     cold_members = members & (np.arange(members.shape[-1]) < n_inferers if chain else members)
-    weights = np.where(cold, cold_members.astype(float),
-                       regret_weights(initial_regrets(regrets, members, params, initial_regret),
-                                      members, params))
+    weights = np.where(cold, cold_members.astype(float), warm)
     combined = weighted_inference(values, weights)
     if params.cold_start == "while-initial-regret-zero" and first_epoch:
         return first_network_inferences(values[0], cold_members[0], len(combined)), weights
@@ -793,13 +899,31 @@ def first_network_inferences(values: np.ndarray, inferers: np.ndarray, rows: int
 #
 # $$\mathbf{I}_i = \{I_i, I_{ij}, I_{ik}, I^-_i, I^-_{li}, I^+_{ki}\}, \qquad (12)$$
 # each compared with the ground truth $\mathcal{Y}$ through the topic's loss function $Q$ by every
-# reputer $m$ (eq 13, six lines, one per member of eq 12). As deployed, the reputers also report
-# the loss of every one-out recomputed forecast-implied inference $I_{ik}$ without $j$: the regret
-# of forecaster $k$ in the network without inferer $j$ needs it. The flat order of this *loss
-# vector* is fixed once here and used by eqs 14, 15 and (in §4) 30:
+# reputer $m$, when the truth arrives (the paper assumes one step later):
+# $$\begin{aligned} \mathcal{L}_{im} &= Q(I_{i-1}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}_{ijm} &= Q(I_{i-1,j}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}_{ikm} &= Q(I_{i-1,k}, \mathcal{Y}_{i-1}), \\
+#   \mathcal{L}^-_{im} &= Q(I^-_{i-1}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}^-_{lim} &= Q(I^-_{l,i-1}, \mathcal{Y}_{i-1}), &
+#   \mathcal{L}^+_{kim} &= Q(I^+_{k,i-1}, \mathcal{Y}_{i-1}). \end{aligned} \qquad (13)$$
+# Read as written, a reputer reports $1 + N_i + N_f + 1 + (N_i + N_f) + N_f$ losses: 21 for 5
+# inferers and 3 forecasters. As deployed, the reputers also report the loss of every one-out
+# recomputed forecast-implied inference ($I_{ik}$ without $j$, §3.1 item 2): $N_f N_i$ more, 36
+# for 5 and 3. The flat order of this *loss vector* is fixed once here and used by eqs 14, 15 and
+# (in §4) 30:
 #
 # network, naive, inferers $j$, forecasters $k$, one-out forecast-implied ($k$ major, $j$ minor),
 # one-out network ($l$), one-in ($k$).
+#
+# **Layout** (`loss_vector_layout`): `eq-13` (the `whitepaper` profile) takes the report of eq 13
+# as written; its one-out forecast-implied entries are absent (NaN), which eq 14 already handles
+# as "nobody reported it". Their only use is eq 15's regret of forecaster $k$ in the one-out row
+# of inferer $j$, which weights $k$ there under `own-regrets` (deployed). Under `network-weights`
+# (eqs 9-11 above, the `whitepaper` profile) that row takes the network row's weights, whose
+# regrets come from the losses of eq 13 alone: the regrets eq 13 lacks are never needed, and
+# stay undefined (NaN). Combined with `own-regrets`, they would keep their initial value
+# (`initial_regret`) for ever. The consensus of eq 30 never holds an entry nobody reported.
+# `with-one-out-forecast-implied` (deployed) reports all of them.
 #
 # Reputers may also fold history into a loss (their own EMA with $\alpha_m$); that is their
 # choice and not part of the rule. Eq 13 is given here for a loss function such as the squared
@@ -810,6 +934,37 @@ def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
         + (n_inferers + n_forecasters) + n_forecasters
+
+
+def one_out_forecast_implied_entries(n_inferers: int, n_forecasters: int) -> slice:
+    """Eqs 12-13: where the one-out recomputed forecast-implied losses sit in the loss vector."""
+    start = 2 + n_inferers + n_forecasters
+    return slice(start, start + n_forecasters * n_inferers)
+
+
+def reported_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
+    """Eq 13: which loss-vector entries a reputer reports (``loss_vector_layout``)."""
+    entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
+    if params.loss_vector_layout == "eq-13":
+        entries[one_out_forecast_implied_entries(n_inferers, n_forecasters)] = False
+    return entries
+
+
+def loss_vectors(reported_log_losses, n_inferers: int, n_forecasters: int, params: Params
+                 ) -> np.ndarray:
+    """Eq 13: the reputers' reports (one row each, in the profile's layout) as loss vectors;
+    entries the layout does not report are absent (NaN)."""
+    reported = checked_array(reported_log_losses, "reported log-losses log L_im", "eq 13",
+                             ndim=2, absent_allowed=True)
+    entries = reported_entries(n_inferers, n_forecasters, params)
+    if reported.shape[1] != entries.sum():
+        raise ValueError(f"reported log-losses log L_im (eq 13) must have {entries.sum()} "
+                         f"columns (loss_vector_layout {params.loss_vector_layout!r}, "
+                         f"{n_inferers} inferers, {n_forecasters} forecasters), "
+                         f"got shape {reported.shape}")
+    vectors = np.full((reported.shape[0], entries.size), np.nan)
+    vectors[:, entries] = reported
+    return vectors
 
 
 def all_inferences(network: np.ndarray, forecast_implied: np.ndarray,
@@ -874,6 +1029,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
 # is carried over.
 
 # %%
+# identity: eq 15
 alpha, R0 = sp.symbols("alpha R_0", positive=True)
 d = sp.symbols("d0:5", real=True)
 R = R0
@@ -890,12 +1046,11 @@ def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
     n_l = n_inferers + n_forecasters
-    one_out_fi = losses[2 + n_l: 2 + n_l + n_forecasters * n_inferers].reshape(
-        n_forecasters, n_inferers)
+    block = one_out_forecast_implied_entries(n_inferers, n_forecasters)
     workers = losses[2: 2 + n_l]
     members = np.tile(workers, (2 + n_l + n_forecasters, 1))
-    members[2: 2 + n_inferers, n_inferers:] = one_out_fi.T
-    reference = np.concatenate([losses[:2], losses[2 + n_l + n_forecasters * n_inferers:]])
+    members[2: 2 + n_inferers, n_inferers:] = losses[block].reshape(n_forecasters, n_inferers).T
+    reference = np.concatenate([losses[:2], losses[block.stop:]])
     return reference, members
 
 
@@ -1094,12 +1249,15 @@ for field, (wp, sim) in profile_differences(whitepaper, simulator).items():
     print(f"  {field:40s} whitepaper={wp!s:32s} allora-simulator={sim}")
 
 # %%
+import os
+
 from allora_ref.golden import golden_synthesis_path
 from allora_ref.params import section_fields
 from allora_ref.synthesis_table import deviation_effects, section_4_columns
 
 golden = golden_synthesis_path(golden_dir or None)
 if golden is None:
+    assert os.environ.get("CI") != "true", "golden data not found: CI must measure the profiles"
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
     effects = deviation_effects(golden, simulator, whitepaper, section_fields("3"),
@@ -1108,3 +1266,64 @@ else:
     for name, worst_rel, worst_column, skipped in effects:
         print(f"{name:52s} {worst_rel:14.3e} {skipped:6d}  {worst_column}")
     assert effects[0][1] < 1e-12 and effects[0][3] == 0      # allora-simulator reproduces §3
+    measured = {name: worst_rel for name, worst_rel, _, _ in effects}
+    assert measured["whitepaper"] > 0.1 and measured["simulator with sigma_ddof = 0"] > 0.1
+    assert 1e-6 < measured["simulator with regret_guard_rails = False"] < 1e-4
+    # the golden epochs reach no cold start, no newcomer's regret, no percentile
+    for field in ("cold_start", "initial_regret", "ci_percentiles"):
+        name = next(name for name in measured if name.startswith(f"simulator with {field} ="))
+        assert measured[name] == measured["allora-simulator"], name
+
+# %% [markdown]
+# ### The secondary inferences: both readings measured
+#
+# `secondary_weights` (the ambiguity of §3.1 items 1-3 stated at eqs 9-11) changes the naive,
+# one-out and one-in inferences and, through their losses, every worker's score (eqs 21-24).
+# On the golden data the replay keeps the simulator's reported losses, so it measures the
+# inferences themselves: the `allora-simulator` profile with the literal reading, against the
+# simulator's values, column family by column family. In the §3.3 experiment the reputers
+# evaluate the inferences each reading produces, so it measures the losses and the scores too.
+
+# %%
+from allora_ref.compare import compare_tables
+from allora_ref.synthesis_table import replay_synthesis
+
+literal_simulator = dataclasses.replace(simulator, secondary_weights="network-weights")
+if golden is not None:
+    table = read_table(golden)
+    comparison = compare_tables(table, replay_synthesis(table, literal_simulator),
+                                exclude=section_4_columns(table.header))
+    print(f"{'golden §3 columns, literal secondary weights':46s} {'max rel. error':>14s}")
+    for family in comparison.families:
+        print(f"  {family.name:44s} {family.max_rel_error:14.3e}")
+    changed = {family.name for family in comparison.families if family.max_rel_error > 1e-12}
+    assert changed == {"network_naive_inference", "network_inference_oneout_*",
+                       "network_naive_inference_onein_*"}, changed   # the secondary ones only
+
+# %%
+from allora_ref.experiment import Settings, observations
+
+
+def reading_outcome(params):
+    """Mean losses (log10) and mean scores per worker of the §3.3 experiment under ``params``."""
+    runs = list(observations(Settings(epochs=epochs, seed=0), params))
+    losses = np.array([o.epoch.losses for o in runs]) / np.log(10) * np.log(params.log_base)
+    scores = np.array([np.concatenate([o.epoch.inferer_scores, o.epoch.forecaster_scores])
+                       for o in runs])
+    return losses[:, :2].mean(axis=0), scores.mean(axis=0)
+
+
+own_regrets = dataclasses.replace(whitepaper, secondary_weights="own-regrets",
+                                  loss_vector_layout="with-one-out-forecast-implied")
+# (own regrets need the one-out forecast-implied losses of the deployed layout)
+readings = {"network-weights (whitepaper)": reading_outcome(whitepaper),
+            "own-regrets (deployed)": reading_outcome(own_regrets)}
+print(f"§3.3 experiment, {epochs} epochs: mean log10 loss and mean score per worker (eqs 21-24)")
+print(f"{'reading':30s} {'network':>8s} {'naive':>8s}  scores T_ij, T_ik")
+for name, (loss, score) in readings.items():
+    print(f"{name:30s} {loss[0]:8.4f} {loss[1]:8.4f}  " + " ".join(f"{t:7.4f}" for t in score))
+(net_lit, naive_lit), scores_lit = readings["network-weights (whitepaper)"]
+(net_own, naive_own), scores_own = readings["own-regrets (deployed)"]
+print("largest change of a worker's mean score:", np.abs(scores_lit - scores_own).max())
+assert np.abs(scores_lit - scores_own).max() > 1e-3      # the reading matters for the rewards
+

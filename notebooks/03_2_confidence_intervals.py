@@ -56,6 +56,7 @@ whitepaper = load_profile("whitepaper")
 # $C_l = (l - \tfrac12)/N$, the Hazen plotting position:
 
 # %%
+# identity: eq 17
 N, l = sp.symbols("N l", positive=True, integer=True)
 w = sp.symbols("w", positive=True)
 C_equal = (l * w - w / 2) / (N * w)               # eq 16 gives c_l = l w, max c = N w
@@ -144,6 +145,63 @@ odd = rng.normal(size=7)
 assert weighted_quantiles(odd, np.ones(7), [0.5], "clamp")[0] == np.median(odd)
 
 # %% [markdown]
+# **Proof: monotone in $q$ and bounded by the smallest and largest inference.** By eq 17 the
+# CDF steps are $C_{l+1} - C_l = (w_l + w_{l+1}) / (2 \max_l c_l) \ge 0$, with $C_1 \ge 0$ and
+# $C_N \le 1$. On a segment, with $t = (q - C_\ell)/(C_{\ell+1} - C_\ell) \in [0, 1]$, eq 18 is
+# the convex combination $(1 - t) I_\ell + t I_{\ell+1}$: it lies between two neighbouring
+# sorted inferences, so within $[\min_l I_l, \max_l I_l]$, and its slope
+# $(I_{\ell+1} - I_\ell)/(C_{\ell+1} - C_\ell)$ is non-negative. At $t = 1$ a segment ends at
+# $I_{\ell+1}$, where the next one starts: the pieces join continuously, so $I^q$ is
+# non-decreasing over all of $[C_1, C_N]$; the clamped ends are the constants $I_1$ and $I_N$,
+# which the curve reaches at $C_1$ and $C_N$. The code is compared with eq 18 evaluated exactly
+# (rationals) on integer inferences and weights.
+
+# %%
+# proof: eq 18
+c_before, w_a, w_b, total = sp.symbols("c w_a w_b T", nonnegative=True)
+C_a = (c_before + w_a - w_a / 2) / total                 # eq 17 at l and l + 1
+C_b = (c_before + w_a + w_b - w_b / 2) / total
+assert sp.simplify(C_b - C_a - (w_a + w_b) / (2 * total)) == 0
+I_lo, C_lo, q_sym = sp.symbols("I_ell C_ell q", real=True)
+dI, dC = sp.symbols("Delta_I Delta_C", positive=True)     # sorted inferences, a CDF step
+I_q = I_lo + (q_sym - C_lo) / dC * dI                     # eq 18 with I_{l+1} = I_l + Delta_I
+t = (q_sym - C_lo) / dC
+assert sp.simplify(I_q - ((1 - t) * I_lo + t * (I_lo + dI))) == 0        # convex combination
+assert sp.diff(I_q, q_sym).is_nonnegative                                  # monotone in q
+assert I_q.subs(q_sym, C_lo) == I_lo and sp.simplify(I_q.subs(q_sym, C_lo + dC) - I_lo - dI) == 0
+
+
+def exact_quantile(values, weights, q):
+    """Eqs 16-18 in rationals, clamped ends: the reference for the code."""
+    pairs = sorted(zip(values, weights), key=lambda pair: pair[0])
+    total_w = sum(sp.Integer(w) for _, w in pairs)
+    cdf, running = [], sp.Integer(0)
+    for _, w in pairs:
+        running += w
+        cdf.append((running - sp.Rational(w, 2)) / total_w)
+    xs = [sp.Integer(v) for v, _ in pairs]
+    if q <= cdf[0] or len(xs) == 1:
+        return xs[0]
+    if q >= cdf[-1]:
+        return xs[-1]
+    ell = max(i for i in range(len(cdf)) if cdf[i] <= q)
+    return I_q.subs({I_lo: xs[ell], C_lo: cdf[ell], q_sym: q, dC: cdf[ell + 1] - cdf[ell],
+                     dI: xs[ell + 1] - xs[ell]}) if xs[ell + 1] > xs[ell] else xs[ell]
+
+
+qs_exact = [sp.Rational(k, 40) for k in range(41)]
+for _ in range(20):
+    n = int(rng.integers(2, 8))
+    vals_int = rng.integers(-20, 20, n)
+    wts_int = rng.integers(1, 9, n)
+    exact = [exact_quantile(vals_int.tolist(), wts_int.tolist(), q) for q in qs_exact]
+    code = weighted_quantiles(vals_int.astype(float), wts_int.astype(float),
+                              [float(q) for q in qs_exact], "clamp")
+    np.testing.assert_allclose(code, [float(v) for v in exact], rtol=1e-13, atol=1e-13)
+    assert all(a <= b for a, b in zip(exact, exact[1:]))
+    assert min(exact) >= min(vals_int) and max(exact) <= max(vals_int)
+
+# %% [markdown]
 # The two readings of the undefined ends differ only outside $[C_1, C_N]$ - for $N$ equally
 # weighted inferences, below $q = 1/(2N)$, so the 2.28% percentile is affected when fewer than
 # about 22 inferences are combined:
@@ -156,3 +214,8 @@ print("P       clamp   extrapolate")
 for P, a, b in zip(whitepaper.ci_percentiles, clamped, extrapolated):
     print(f"{P:6.2f} {a:7.3f} {b:9.3f}")
 assert clamped[0] == -2.0 and extrapolated[0] < -2.0 and clamped[1] == extrapolated[1]
+# C_l = (l - 1/2) / 5 = 0.1, 0.3, ..., 0.9: every segment rises 5 per unit of q
+inner = [-2 + 5 * (0.1587 - 0.1), 2 - 5 * (0.9 - 0.8413)]
+np.testing.assert_allclose(clamped, [-2.0, *inner, 2.0], atol=1e-12)
+np.testing.assert_allclose(extrapolated, [-2 - 5 * (0.1 - 0.0228), *inner, 2 + 5 * (0.9772 - 0.9)],
+                           atol=1e-12)

@@ -78,7 +78,8 @@ from matplotlib.figure import Figure
 from allora_ref.params import Params
 from allora_ref.spec.epoch import Epoch, EpochInputs, TopicState, step
 from allora_ref.spec.inference_synthesis import (
-    Submissions, all_inferences, forecasted_log_losses, log_losses, squared_error, synthesise)
+    Submissions, all_inferences, forecasted_log_losses, log_losses, reported_entries,
+    squared_error, synthesise)
 
 # %% tags=["parameters"]
 seed = 0
@@ -476,8 +477,10 @@ def observations(settings: Settings, params: Params) -> Iterator[Observation]:
         true_losses = log_losses(vector, truth, squared_error, 10.0)
         ema = reputer_reports(true_losses, ema, participants, reporting)
         reward = float(emission[index])
-        epoch, next_state = step(state, EpochInputs(submissions, ema * to_profile_base, reward),
-                                 params)
+        reported = (ema * to_profile_base)[:, reported_entries(
+            submissions.n_inferers, submissions.n_forecasters, params)]   # the eq 13 layout
+        epoch, next_state = step(state, EpochInputs(submissions, reported, reward), params,
+                                 inferred)
         yield Observation(index, participants, truth, outperformer, reward, state, submissions,
                           true_losses, epoch)
         state = next_state

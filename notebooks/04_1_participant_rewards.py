@@ -35,7 +35,8 @@ import numpy as np
 
 from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
-from allora_ref.spec.inference_synthesis import masked_std, potential
+from allora_ref.spec.inference_synthesis import (
+    loss_vector_size, masked_std, one_out_forecast_implied_entries, potential)
 
 # %%
 import dataclasses
@@ -96,19 +97,49 @@ def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) ->
 # Two readings. Among all $2^{N_f}$ subsets of the forecasters, exactly one is $\{k\}$ alone:
 # $1/2^{N_f}$, the formula as printed. Among the $2^{N_f - 1}$ subsets that *contain* $k$, one is
 # $\{k\}$: $1/2^{N_f - 1}$, which is what the deployed system uses (`one_in_share`:
-# `all-subsets` / `subsets-containing`). We count both by enumeration:
+# `all-subsets` / `subsets-containing`).
+#
+# **Proof for every $N_f$.** In the binomial experiment each of the $N_f$ forecasters takes part
+# or not, with probability 1/2 each: $2^{N_f}$ equally likely outcomes, $\binom{N_f}{r}$ of them
+# with $r$ participants. Those containing $k$ with $r$ participants number $\binom{N_f-1}{r-1}$;
+# $k$ is solo only at $r = 1$, in $\binom{N_f-1}{0} = 1$ outcome. Summing the binomial
+# coefficients symbolically in $N_f$:
+# $$\frac{\#\{k \text{ solo}\}}{\#\{\text{outcomes}\}} = \frac{1}{\sum_{r=0}^{N_f}\binom{N_f}{r}}
+#   = \frac{1}{2^{N_f}}, \qquad
+#   \frac{\#\{k \text{ solo}\}}{\#\{k \text{ takes part}\}} = \frac{1}{\sum_{r=1}^{N_f}\binom{N_f-1}{r-1}}
+#   = \frac{1}{2^{N_f-1}}.$$
+# The first is the probability that $k$ takes part and nobody else does, $\frac12 \cdot
+# (\frac12)^{N_f - 1}$. The second is the **Banzhaf weight**: the Banzhaf (1965) value of $k$
+# averages its marginal contribution over the $2^{N_f-1}$ coalitions of the *other*
+# forecasters with weight $1/2^{N_f-1}$ each, and the one-in score (eq 24) is its marginal
+# contribution to the empty coalition (the naive network), the one-out score (eq 23) to the
+# full one. **The paper's sentence** - "the fraction of permutations in a binomial experiment
+# in which a worker appears solo" - counts solo outcomes among *all* outcomes of the
+# experiment: it defines $1/2^{N_f}$, eq 25 as printed (`all-subsets`, the `whitepaper`
+# profile); the deployed $1/2^{N_f-1}$ conditions on the worker taking part.
 
 # %%
+# proof: eq 25
 from itertools import combinations
 
+N_f = sp.symbols("N_f", integer=True, positive=True)
+r = sp.symbols("r", integer=True, nonnegative=True)
+outcomes = sp.summation(sp.binomial(N_f, r), (r, 0, N_f))
+taking_part = sp.summation(sp.binomial(N_f - 1, r - 1), (r, 1, N_f))
+solo = sp.binomial(N_f - 1, 1 - 1)
+assert solo == 1 and sp.simplify(outcomes - 2**N_f) == 0
+assert sp.simplify(taking_part - 2**(N_f - 1)) == 0
+half = sp.Rational(1, 2)
+assert sp.simplify(half * half**(N_f - 1) - solo / outcomes) == 0      # P(k in, others out)
+f_plus_paper, f_plus_banzhaf = solo / outcomes, solo / taking_part
+assert sp.simplify(f_plus_banzhaf - 2 * f_plus_paper) == 0
+# the enumeration agrees with the binomial sums for small N_f
 for n_f in range(1, 8):
-    subsets = [set(s) for r in range(n_f + 1) for s in combinations(range(n_f), r)]
-    alone = sum(1 for s in subsets if s == {0})
-    containing = [s for s in subsets if 0 in s]
-    assert sp.Rational(alone, len(subsets)) == sp.Rational(1, 2**n_f)
-    assert sp.Rational(alone, len(containing)) == sp.Rational(1, 2**(n_f - 1))
-print("f+ for N_f = 1..7, all subsets:       ", [f"1/{2**n}" for n in range(1, 8)])
-print("f+ for N_f = 1..7, subsets containing:", [f"1/{2**(n - 1)}" for n in range(1, 8)])
+    subsets = [set(s) for size in range(n_f + 1) for s in combinations(range(n_f), size)]
+    assert sp.Rational(sum(s == {0} for s in subsets), len(subsets)) == f_plus_paper.subs(N_f, n_f)
+    assert sp.Rational(sum(s == {0} for s in subsets), sum(0 in s for s in subsets)) == \
+        f_plus_banzhaf.subs(N_f, n_f)
+f_plus_paper, f_plus_banzhaf
 
 # %% tags=["export"]
 def one_in_fraction(n_forecasters: int, params: Params) -> float:
@@ -141,6 +172,16 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
     return inferers, forecasters
 
 
+
+# %% [markdown]
+# The code computes the proven forms, exactly (powers of two are exact in floating point), for
+# both readings and every $N_f$ up to 60:
+
+# %%
+for profile_name, form in (("whitepaper", f_plus_paper), ("allora-simulator", f_plus_banzhaf)):
+    for n_f in range(1, 61):
+        assert sp.Rational(one_in_fraction(n_f, load_profile(profile_name))) == form.subs(N_f, n_f)
+
 # %% [markdown]
 # ## Eqs 26-28: worker reward fractions and the mapping function
 #
@@ -160,6 +201,7 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
 # (`equal_split_below_epsilon`); the paper's $M$ is defined there too.
 
 # %%
+# proof: eq 28
 T, sigma_T, lam = sp.symbols("T sigma lambda", positive=True)
 c_sym, eps_sym = sp.symbols("c epsilon", positive=True)
 p_sym = sp.symbols("p", positive=True)
@@ -174,6 +216,8 @@ x1, x2 = 1.5, -0.5
 ratios = [float(potential(x1, pv, 0.75) / potential(x2, pv, 0.75)) for pv in (1, 2, 3, 4, 5)]
 assert all(a < b for a, b in zip(ratios, ratios[1:]))
 print("M(1.5)/M(-0.5) for p = 1..5:", [f"{r:.3g}" for r in ratios])
+np.testing.assert_allclose(ratios, [np.log1p(np.exp(0.75 * p)) / np.log1p(np.exp(-1.25 * p))
+                                    for p in range(1, 6)], rtol=1e-12)     # eq 6 by definition
 
 # %% tags=["export"]
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
@@ -250,6 +294,33 @@ np.testing.assert_allclose(adjusted_stakes(np.ones(5), stakes_5),
                            rtol=1e-15)
 
 # %% [markdown]
+# **Saturation and continuity, for every $N_r$.** Write a share above the average as
+# $f = (1 + d)/N_r$, $d \ge 0$, and one below it as $f = 1/(N_r(1 + e))$, $e > 0$: then
+# $\hat S = 1$ above (saturated) and $\hat S = N_r f = 1/(1 + e) < 1$ below, and both one-sided
+# limits at the kink $f = 1/N_r$ are 1, so $\hat S$ is continuous there. The code is checked
+# against the exact values on both sides of the kink and on it, with integer stakes and
+# listening coefficients of the form $k/8$, whose shares are exact rationals.
+
+# %%
+# proof: eq 29
+d_above = sp.symbols("d", nonnegative=True)
+e_below = sp.symbols("e", positive=True)
+assert S_hat.subs(f_share, (1 + d_above) / N_sym) == 1                       # saturated
+assert sp.simplify(S_hat.subs(f_share, 1 / (N_sym * (1 + e_below))) - 1 / (1 + e_below)) == 0
+assert sp.limit(S_hat, f_share, 1 / N_sym, "-") == sp.limit(S_hat, f_share, 1 / N_sym, "+") == 1
+exact_rng = np.random.default_rng(29)
+for n_r in (2, 3, 5, 8):
+    for _ in range(20):
+        stake_ints = exact_rng.integers(1, 50, n_r)
+        eighths = exact_rng.integers(0, 9, n_r)
+        eighths[0] = max(eighths[0], 1)
+        listened_int = [sp.Rational(int(a), 8) * int(st) for a, st in zip(eighths, stake_ints)]
+        exact = [sp.Min(n_r * x / sum(listened_int), 1) for x in listened_int]
+        code = adjusted_stakes(eighths / 8.0, stake_ints.astype(float))
+        np.testing.assert_allclose(code, [float(v) for v in exact], rtol=4e-16, atol=0)
+assert adjusted_stakes(np.ones(3), np.array([1.0, 2.0, 3.0]))[1] == 1.0   # on the kink exactly
+
+# %% [markdown]
 # ## Eqs 30-32: the loss vector, consensus and consensus scores
 #
 # Each reputer's losses are collected in one vector (eq 30; the printed equation lists
@@ -271,11 +342,9 @@ np.testing.assert_allclose(adjusted_stakes(np.ones(5), stakes_5),
 # %% tags=["export"]
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
-    n_workers = n_inferers + n_forecasters
-    entries = np.ones(2 + n_workers + n_forecasters * n_inferers + n_workers + n_forecasters,
-                      bool)
+    entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
     if not params.consensus_with_one_out_forecast_implied:
-        entries[2 + n_workers: 2 + n_workers + n_forecasters * n_inferers] = False
+        entries[one_out_forecast_implied_entries(n_inferers, n_forecasters)] = False
     return entries
 
 
@@ -422,6 +491,9 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
     """
     coefficients = previous.astype(float)
     scored = coefficients
+    scale = stakes.max(initial=0.0)
+    if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
+        stakes = stakes / scale
     floor = params.listened_stake_floor
     for _ in range(params.listening_max_iterations):
         step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
@@ -445,6 +517,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
 # so the symbolic model takes, at the test point, the branch of the minimum that is active there:
 
 # %%
+# identity: eq 34
 a_s = sp.symbols("a0:3", positive=True)
 stakes_3 = [sp.Rational(2), sp.Rational(3), sp.Rational(4)]
 x_vals = [[sp.Rational(-21, 10), sp.Rational(-19, 10)], [sp.Rational(-2), sp.Rational(-22, 10)],
@@ -500,6 +573,10 @@ np.testing.assert_allclose(attack_rows[:, 2], 1 / (1 + 5 * (1 - attack_rows[:, 0
 assert np.all(attack_rows[attack_rows[:, 0] <= 0.5, 3] < 0.05)
 # ... but eq 33 weights the objective by stake: a 90% attacker is listened to instead
 assert attack_rows[-1, 3] > 0.5
+# raw stakes: the consensus moves by the attacker's share of the offset 1
+np.testing.assert_allclose(attack_rows[:, 1], attack_rows[:, 0], rtol=1e-9)
+# the deployed ascent (10 finite-difference iterations) silences up to half, not 70% or 90%
+assert np.all(attack_rows[attack_rows[:, 0] <= 0.5, 4] < 0.05) and np.all(attack_rows[3:, 4] > 0.3)
 
 # %% [markdown]
 # What this shows. The adjusted stake caps the attacker's weight at 1, the weight of any reputer

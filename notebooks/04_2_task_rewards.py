@@ -135,6 +135,46 @@ def effective_number(fractions: np.ndarray) -> float:
 
 
 # %% [markdown]
+# **Proof: $1 \le N_{\rm eff} \le N$, with $N$ exactly for equal fractions, so the number-ratio
+# term of eq 37 lies in $(0, 1]$ and equal fractions have the largest modified entropy, $\ln N$.**
+# For fractions summing to 1, $\sum_j (f_j - 1/N)^2 = \sum_j f_j^2 - 1/N \ge 0$, so
+# $\sum f^2 \ge 1/N$ (equality only for equal fractions); and $\sum f^2 \le (\sum f)^2 = 1$.
+# With equal fractions eq 37 is $-N \frac1N \ln\frac1N \cdot 1^\beta = \ln N$, the largest
+# Shannon entropy, now multiplied by the largest number ratio. The code is compared with these
+# exact values.
+
+# %%
+# proof: eqs 37, 40
+j_index = sp.symbols("j", integer=True)
+f_j = sp.IndexedBase("f")
+sum_f, sum_f2 = sp.symbols("Sigma_f Sigma_f2")
+spread_sum = sp.Sum(sp.expand((f_j[j_index] - 1 / n) ** 2), (j_index, 1, n)).expand().doit()
+
+
+def collected(term):
+    """A sum over j of a multiple of f_j or f_j^2, written with Sigma_f / Sigma_f2."""
+    for power_, symbol in ((1, sum_f), (2, sum_f2)):
+        factor = sp.simplify(term.function / f_j[j_index] ** power_)
+        if not factor.has(f_j):
+            return factor * symbol
+    return term
+
+
+spread_sum = spread_sum.replace(lambda t: isinstance(t, sp.Sum), collected)
+assert sp.simplify(spread_sum.subs(sum_f, 1) - (sum_f2 - 1 / n)) == 0   # >= 0: N_eff <= N
+beta_sym = sp.symbols("beta", positive=True)
+equal_entropy = -n * (1 / n) * sp.log(1 / n) * (1 / (n * (1 / n) ** 2) / n) ** beta_sym
+assert sp.simplify(equal_entropy - sp.log(n)) == 0
+for size in (2, 3, 7):
+    equal = np.full(size, 1.0 / size)
+    assert abs(effective_number(equal) - size) <= 1e-12 * size
+    assert abs(modified_entropy(equal, effective_number(equal), whitepaper) - np.log(size)) <= 1e-14
+    uneven = np.arange(1.0, size + 1) / np.arange(1.0, size + 1).sum()
+    assert 1.0 <= effective_number(uneven) < size
+    assert modified_entropy(uneven, effective_number(uneven), whitepaper) < np.log(size)
+
+
+# %% [markdown]
 # ### The sybil claim
 #
 # "Any sybil attack would necessarily dilute the individual rewards of the sybil, which would
@@ -167,6 +207,13 @@ assert np.all(ratios["equal, N = 5"][:, 1] < ratios["equal, N = 5"][:, 0])
 # one dominant participant splitting: the split *equalises* the distribution, N_eff / N rises,
 # and the number-ratio term amplifies the gain instead of damping it
 assert np.all(ratios["one dominant, N = 5"][:, 1] > ratios["one dominant, N = 5"][:, 0])
+# the numbers of the text below, and the break-even beta of equal shares split in two, by hand:
+# ln(ln 5 / (ln 5 + 0.2 ln 2)) / ln((50/9) / 6)
+table = {(name, k): (r0, r25, b) for name, k, r0, r25, b in rows}
+assert abs(table["equal, N = 20", 2][1] - 1.006) < 5e-4
+assert abs(table["equal, N = 5", 2][2] - 1.0736) < 1e-4
+betas = [b for *_, b in rows]
+assert min(betas) < -1 and max(betas) > 1      # no single beta keeps the entropy constant
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for name in SYBIL_DISTRIBUTIONS:
@@ -185,7 +232,8 @@ fig
 # When the participant that splits holds most of the rewards, the split equalises the
 # distribution, the number ratio $N_{\rm eff}/N$ *rises*, and the term amplifies the sybil gain.
 # No single $\beta$ keeps the entropy constant: the last column, the $\beta$ that would, ranges
-# from negative values to about 0.5 across distributions and $k$.
+# from negative values (below -1) to above 1 across distributions and $k$ (about 1.07 for equal
+# shares split in two), and diverges where a split leaves $N_{\rm eff}/N$ almost unchanged.
 
 # %% [markdown]
 # ## Eq 41: class rewards
@@ -260,6 +308,7 @@ def forecasting_utility(tau: float, params: Params) -> float:
 # on its range:
 
 # %%
+# proof: eq 44
 tau = sp.symbols("tau", real=True)
 chi_expr = sp.Piecewise((sp.Rational(1, 10), tau < 0), (sp.Rational(2, 5) * tau + sp.Rational(1, 10), tau < 1),
                         (sp.Rational(1, 2), True))
@@ -293,6 +342,26 @@ def normalisation_factor(inference_entropy: float, forecasting_entropy: float, c
     if denominator == 0:
         return 1.0
     return (inference_entropy + forecasting_entropy) / denominator
+
+
+# %% [markdown]
+# With $W_i$ of eq 41 the three classes share out the topic reward exactly, $U_i + V_i + W_i =
+# E_{t,i}$, for every $\chi$ and positive entropies. The code (eqs 41 and 45 together) is
+# checked against the symbolic $U_i, V_i, W_i$ at rational points, where double precision
+# leaves only rounding:
+
+# %%
+# proof: eqs 41, 45
+W = H * E / (F + G + H)
+assert sp.simplify(U + V + W - E) == 0
+for point in [(1, 2, 3, 10, sp.Rational(1, 10)), (sp.Rational(1, 3), 5, sp.Rational(1, 7), 1, sp.Rational(1, 2)),
+              (2, sp.Rational(1, 4), 1, 100, sp.Rational(37, 100))]:
+    values = dict(zip((F, G, H, E, chi), point))
+    exact = [float(term.subs(values)) for term in (U, V, W)]
+    code = class_rewards(tuple(float(v) for v in point[:3]), float(point[4]), float(point[3]),
+                         (True, True, True))
+    np.testing.assert_allclose(code, exact, rtol=1e-14)
+    assert abs(code.sum() - float(point[3])) <= 1e-14 * float(point[3])
 
 
 # %% [markdown]

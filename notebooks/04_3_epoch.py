@@ -33,11 +33,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array, float64_guarded
+from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.confidence_intervals import confidence_interval
 from allora_ref.spec.inference_synthesis import (
-    NetworkInferences, Submissions, SynthesisState, regret_table_losses, settle, synthesise)
+    NetworkInferences, Submissions, SynthesisState, loss_vectors, regret_table_losses, settle,
+    synthesise)
 from allora_ref.spec.participant_rewards import (
     consensus_at, consensus_entries, listening_coefficients, mapped_scores,
     reputer_reward_fractions, reward_fractions, score_window, worker_scores)
@@ -100,8 +101,8 @@ class EpochInputs:
     submissions: Submissions
     """Inferences and forecasted log-losses (eqs 1-2)."""
     reported_log_losses: np.ndarray
-    """Every reputer's log-loss of every inference of eq 12, shape (N_r, loss vector); NaN =
-    not reported (eq 13)."""
+    """Every reputer's log-loss of every inference of eq 12 its profile's layout reports
+    (``loss_vector_layout``), shape (N_r, entries); NaN = not reported (eq 13)."""
     topic_reward: float
     """E_{t,i}, the topic's reward of the epoch (eqs 41, 55)."""
 
@@ -195,19 +196,39 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
 # delegators.
 
 # %% tags=["export"]
+def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
+    """ValueError unless the listening coefficients (eq 34) lie in [0, 1] and they and the
+    reports (eq 13) have one entry per reputer stake (the stakes are checked by eq 14)."""
+    n_reputers = np.size(state.stakes)
+    listening = checked_array(state.listening, "listening coefficients a_im", "eq 34", ndim=1)
+    check_shape(listening, (n_reputers,), "listening coefficients a_im", "eq 34")
+    if ((listening < 0) | (listening > 1)).any():
+        raise ValueError("listening coefficients a_im (eq 34) must lie in [0, 1]")
+    if reported.shape[0] != n_reputers:
+        raise ValueError(f"reported log-losses log L_im (eq 13) must have one row per reputer "
+                         f"({n_reputers}), got {reported.shape[0]}")
+
+
 @float64_guarded
-def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
+def step(state: TopicState, inputs: EpochInputs, params: Params,
+         inferred: NetworkInferences | None = None) -> tuple[Epoch, TopicState]:
     """Eqs 1-46, one epoch: §3 inference synthesis, then §4 scores and rewards, and the next
-    state."""
+    state.
+
+    ``inferred`` is ``synthesise(state.synthesis, inputs.submissions, params)`` when the caller
+    has it already (a simulation needs the inferences before the reputers can report on them);
+    it is computed here otherwise.
+    """
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
-    reported = checked_array(inputs.reported_log_losses, "reported log-losses log L_im",
-                             "eq 13", ndim=2, absent_allowed=True)
+    reported = loss_vectors(inputs.reported_log_losses, n_i, n_f, params)
     topic_reward = float(checked_array(inputs.topic_reward, "topic reward E_ti", "eq 41"))
     if topic_reward < 0:
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
+    check_reputer_state(state, reported)
 
-    inferred = synthesise(state.synthesis, submissions, params)
+    if inferred is None:
+        inferred = synthesise(state.synthesis, submissions, params)
     network = inferred.members[0]
     interval = (confidence_interval(inferred.values[0, network], inferred.weights[0, network],
                                     params) if network.any() else
@@ -280,7 +301,8 @@ n_epochs = 12
 # %%
 
 from allora_ref.params import load_profile, section_fields
-from allora_ref.spec.inference_synthesis import all_inferences, log_losses, squared_error
+from allora_ref.spec.inference_synthesis import (
+    all_inferences, log_losses, reported_entries, squared_error)
 
 whitepaper = load_profile("whitepaper")
 simulator = load_profile("allora-simulator")
@@ -295,8 +317,9 @@ for name, params in (("whitepaper", whitepaper), ("allora-simulator", simulator)
         vector = all_inferences(inferred.combined, inferred.forecast_implied,
                                 inferred.one_out_forecast_implied, submissions.inferences)
         exact = log_losses(vector, truth, squared_error, params.log_base)
+        exact = exact[reported_entries(3, 2, params)]           # the profile's eq 13 layout
         reports = exact + rng.normal(0, 0.01, size=(3, exact.size))
-        epoch, next_state = step(state, EpochInputs(submissions, reports, 100.0), params)
+        epoch, next_state = step(state, EpochInputs(submissions, reports, 100.0), params, inferred)
         paid = epoch.inferer_rewards.sum() + epoch.forecaster_rewards.sum() + epoch.reputer_rewards.sum()
         assert abs(paid - 100.0) < 1e-9
         np.testing.assert_allclose(next_state.stakes, state.stakes + epoch.reputer_rewards, rtol=1e-15)
@@ -304,6 +327,9 @@ for name, params in (("whitepaper", whitepaper), ("allora-simulator", simulator)
     print(f"{name:17s} after {n_epochs} epochs: "
           f"stakes {np.round(state.stakes, 1)}, listening {np.round(state.listening, 3)}, "
           f"chi {epoch.forecasting_utility:.3f}")
+    assert np.all((0 <= state.listening) & (state.listening <= 1))
+    assert params.chi_min <= epoch.forecasting_utility <= params.chi_max
+    assert np.all(state.stakes >= [100.0, 200.0, 300.0]) and state.stakes.sum() <= 600 + 100 * n_epochs
 
 # %% [markdown]
 # ## Profiles on the golden data
@@ -314,11 +340,14 @@ for name, params in (("whitepaper", whitepaper), ("allora-simulator", simulator)
 # score window of epochs 301-302 reaches before the file, 46 cells).
 
 # %%
+import os
+
 from allora_ref.golden import golden_synthesis_path
 from allora_ref.synthesis_table import deviation_effects
 
 golden = golden_synthesis_path(golden_dir or None)
 if golden is None:
+    assert os.environ.get("CI") != "true", "golden data not found: CI must measure the profiles"
     print("golden data not found: set ALLORA_GOLDEN_DIR or golden_dir to measure the profiles")
 else:
     effects = deviation_effects(golden, simulator, whitepaper, section_fields("4"))
@@ -326,3 +355,15 @@ else:
     for name, worst_rel, worst_column, skipped in effects:
         print(f"{name:62s} {worst_rel:14.3e} {skipped:6d}  {worst_column}")
     assert effects[0][1] < 1e-11 and effects[0][3] == 46
+    measured = {name: worst_rel for name, worst_rel, _, _ in effects}
+    assert measured["whitepaper"] > 0.5 and measured["simulator with one_in_share = all-subsets"] > 0.5
+    assert 0.05 < measured["simulator with consensus_with_one_out_forecast_implied = False"] < 0.5
+    assert 1e-5 < measured["simulator with listening_gradient = analytic"] < 1e-3
+    assert 1e-2 < measured["simulator with listening_max_iterations = 20"] < 1e-1
+    assert 1e-3 < measured["simulator with listening_scores_from = final"] < 1e-2
+    # the golden epochs do not reach these deployed rules: switching them changes nothing
+    for field in ("lone_forecaster_scores_zero", "equal_split_below_epsilon", "missing_loss_fill",
+                  "smoothing_start", "smoothed_state", "effective_number_from",
+                  "lone_participant_entropy", "forecasting_needs_two_inferers", "score_ratio_rule"):
+        name = next(name for name in measured if name.startswith(f"simulator with {field} ="))
+        assert measured[name] == measured["allora-simulator"], name

@@ -94,6 +94,7 @@ simulator = load_profile("allora-simulator")
 # could reach it.
 
 # %%
+# identity: eq 47
 e, staked, n_epochs = sp.symbols("e N_staked N_epochs", positive=True)
 per_step = e * staked / n_epochs
 assert sp.simplify(n_epochs * per_step - e * staked) == 0     # a month emits e N_staked
@@ -119,6 +120,7 @@ def total_emission(e, staked, epochs_per_month: float) -> np.ndarray:
 # depend on it; the emission *per staked token* is inversely proportional to it.
 
 # %%
+# proof: eq 48
 f_e, T, circ, N_total, r = sp.symbols("f_e T_total N_circ N_total r", positive=True)
 e_target = f_e * T * circ / (staked * N_total)
 monthly = e_target * staked                                   # eq 47 summed over a month
@@ -170,6 +172,7 @@ def target_emission(treasury, circulating, staked, total_supply: float, f_e: flo
 # $1.12^{1/12} - 1$ (`xi_max`).
 
 # %%
+# proof: eq 50
 xi, apy = sp.symbols("xi APY", positive=True)
 xi_of_apy = sp.solve(sp.Eq((1 + xi) ** 12, 1 + apy), xi)[0]
 assert sp.simplify(xi_of_apy - ((1 + apy) ** sp.Rational(1, 12) - 1)) == 0
@@ -228,6 +231,7 @@ def maximum_emission(xi_max: float, stakers_fraction) -> np.ndarray:
 # yield is capped while fewer than 47% of the circulating tokens are staked.
 
 # %%
+# proof: eq 51
 f_st, xi_max = sp.symbols("f_stakers xi_max", positive=True)
 r_star = sp.solve(sp.Eq(e_target.subs(staked, r * circ), xi_max / f_st), r)[0]
 assert sp.simplify(r_star - f_e * f_st * T / (xi_max * N_total)) == 0
@@ -263,6 +267,7 @@ def capped_target_emission(target, maximum) -> np.ndarray:
 # eq 56.
 
 # %%
+# identity: eq 52
 a, b_, alpha, n = sp.symbols("a b alpha n", positive=True)
 e_n = sp.Function("e")
 solution = sp.rsolve(e_n(n + 1) - alpha * b_ - (1 - alpha) * e_n(n), e_n(n), {e_n(0): a})
@@ -323,6 +328,41 @@ x_weekly = 1.0
 for _ in range(4):
     x_weekly = weekly * 0.0 + (1 - weekly) * x_weekly
 np.testing.assert_allclose(x_weekly, 1 - 0.1, rtol=1e-15)      # a month of decay either way
+
+# %% [markdown]
+# **Proof: $k$ steps with $\hat\alpha_e$ are one monthly step, for every $k$.** With a constant
+# target $x$ over the month, $k$ updates of eq 52 from $e_0$ give
+# $e_k = x + (1 - \hat\alpha_e)^k (e_0 - x)$ (by induction: $e_0$ holds and each update maps the
+# form for $m$ to the form for $m + 1$), and eq 53 makes $(1 - \hat\alpha_e)^k = 1 - \alpha_e$, so
+# $e_k = \alpha_e x + (1 - \alpha_e) e_0$: the monthly step. The code's EMA with the code's
+# $\hat\alpha_e$ is compared with the exact monthly step at rational points.
+
+# %%
+# proof: eq 53
+steps, m_step = sp.symbols("k m", positive=True, integer=True)
+e_start, x_target = sp.symbols("e_0 x", real=True)
+alpha_step = 1 - (1 - alpha) ** (1 / steps)                  # eq 53 with Delta t = month / k
+
+
+def after_updates(m):
+    """Closed form of m updates of eq 52 with alpha_step and a constant target."""
+    return x_target + (1 - alpha_step) ** m * (e_start - x_target)
+
+
+assert after_updates(0) == e_start
+assert sp.simplify(alpha_step * x_target + (1 - alpha_step) * after_updates(m_step)
+                   - after_updates(m_step + 1)) == 0          # the induction step
+assert sp.simplify(after_updates(steps) - (alpha * x_target + (1 - alpha) * e_start)) == 0
+for alpha_value, k_value, e0, x_value in [(sp.Rational(1, 10), 4, 3, 7), (sp.Rational(1, 2), 30, -2, 5),
+                                          (sp.Rational(9, 10), 7, 1, sp.Rational(1, 3))]:
+    step_alpha = recalibrated_alpha(float(alpha_value), float(k_value))
+    assert abs(step_alpha - float(alpha_step.subs({alpha: alpha_value, steps: k_value}))) <= 1e-16
+    smoothed = float(e0)
+    for _ in range(k_value):
+        smoothed = float(exponential_moving_average(float(x_value), smoothed, step_alpha, True,
+                                                    "first-value"))
+    monthly = alpha_value * x_value + (1 - alpha_value) * e0
+    assert abs(smoothed - float(monthly)) <= 1e-14 * max(1.0, abs(float(monthly)))
 
 # %% [markdown]
 # ## Eqs 47-53 together: one emission step and the supply
@@ -490,6 +530,40 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
 
 
 # %% [markdown]
+# **Proof: the supply identities of a step.** With treasury $T$, circulating $C$ (of which $S$
+# staked), locked $L$, an unlock $U$ (of which $U_s$ staked), the emission $E \le T$ and fees $F$
+# (returned to the treasury), the step books $T' = T - E + F$, $C' = C + U + E - F$,
+# $S' = S + U_s$, $L' = L - U$. Then $T' + C' + L' = T + C + L$ (the total supply is
+# conserved), the treasury pays out $T - T' = E - F$ (what is minted into circulation net of
+# the fees it takes back), the locked tokens fall by the unlock, and the unstaked circulating
+# supply $C' - S' = (C - S) + (U - U_s) + E - F$ stays non-negative as long as the fees come from
+# unstaked tokens. The code is checked step by step on a drained-treasury run of both profiles.
+
+# %%
+# proof: the supply identities of eqs 47-48
+T_, C_, S_, L_, U_, Us_, E_, F_ = sp.symbols("T C S L U U_s E F", nonnegative=True)
+after_supply = {"treasury": T_ - E_ + F_, "circulating": C_ + U_ + E_ - F_, "staked": S_ + Us_,
+                "locked": L_ - U_}
+assert sp.simplify(after_supply["treasury"] + after_supply["circulating"]
+                   + after_supply["locked"] - (T_ + C_ + L_)) == 0
+assert sp.simplify(T_ - after_supply["treasury"] - (E_ - F_)) == 0
+assert sp.simplify(after_supply["circulating"] - after_supply["staked"]
+                   - ((C_ - S_) + (U_ - Us_) + E_ - F_)) == 0
+for supply_params in (whitepaper, simulator):
+    state = EmissionState.genesis(Supply(4e6, 6e6, 3e6, 1e6), supply_params)
+    for month in range(40):
+        before = state.supply
+        flows = EmissionInputs(unlock=min(before.locked, 1e5), unlock_staked=5e4 * (before.locked > 0),
+                               fees=2e3 * month, reputer_fraction=1 / 3)
+        emission, state = emission_step(state, flows, supply_params)
+        after = state.supply
+        fees = flows.fees if supply_params.fees_to_treasury else 0.0
+        assert abs(after.total - before.total) <= 1e-15 * before.total * 4
+        assert abs((before.treasury - after.treasury) - (emission.total - fees)) <= 1e-6
+        assert after.locked == before.locked - flows.unlock and after.staked <= after.circulating
+
+
+# %% [markdown]
 # **The APY cap under the measured $f_{\text{stakers}}$.** Eq 52 smooths $e$, not $\xi$: $e_i$ is
 # an average of past caps $\xi_{\max}/f_{\text{stakers},j}$, while eq 49 multiplies it by the
 # current $f_{\text{stakers},i}$. With a constant $f_{\text{stakers}}$ (the research simulator)
@@ -551,9 +625,11 @@ assert (table[:11] == 0).all() and table[11, 0] == 50e6 / 3 and table[12, 0] == 
 from allora_ref.figure4 import Figure4Scenario, figure4_setups, run_scenario
 
 # %%
-scenario = Figure4Scenario(holder_staked_fraction=staked_fraction, unlock_month=unlock_month,
-                           locked=unlock_size, fee_rate=fee_rate)
 figure4_params = profile_with(profile, overrides)
+scenario = Figure4Scenario(   # the treasury holds what the unlock and the circulating leave
+    holder_staked_fraction=staked_fraction, unlock_month=unlock_month, locked=unlock_size,
+    treasury=figure4_params.total_supply - Figure4Scenario.circulating - unlock_size,
+    fee_rate=fee_rate)
 # The paper's set-up is checked below; another scenario or profile is shown, not judged.
 papers_setup = scenario == Figure4Scenario() and figure4_params == whitepaper
 setups = figure4_setups(figure4_params, scenario)
@@ -615,24 +691,30 @@ fig
 
 # %%
 alternatives = {
-    "xi_max = 1.12^(1/12) - 1": dataclasses.replace(whitepaper, xi_max=simulator.xi_max),
-    "f_stakers_rule = constant": dataclasses.replace(whitepaper, f_stakers_rule="constant"),
-    "fees_to_treasury = false": dataclasses.replace(whitepaper, fees_to_treasury=False),
-    "unlock_timing = after-emission": dataclasses.replace(whitepaper,
+    "xi_max = 1.12^(1/12) - 1": dataclasses.replace(figure4_params, xi_max=simulator.xi_max),
+    "f_stakers_rule = constant": dataclasses.replace(figure4_params, f_stakers_rule="constant"),
+    "fees_to_treasury = false": dataclasses.replace(figure4_params, fees_to_treasury=False),
+    "unlock_timing = after-emission": dataclasses.replace(figure4_params,
                                                           unlock_timing="after-emission"),
-    "ema_start = zero": dataclasses.replace(whitepaper, ema_start="zero"),
+    "ema_start = zero": dataclasses.replace(figure4_params, ema_start="zero"),
 }
 reference = setups["smoothing and fees"]["apy"]
 effects = {name: run_scenario(variant, scenario, scenario.fee_rate)["apy"] - reference
            for name, variant in alternatives.items()}
 effects["measured f_stakers, reputers 20%"] = run_scenario(
-    whitepaper, dataclasses.replace(scenario, reputer_fraction=0.2), scenario.fee_rate)["apy"] \
+    figure4_params, dataclasses.replace(scenario, reputer_fraction=0.2), scenario.fee_rate)["apy"] \
     - reference
 print(f"{'field (alone)':36s} {'max |APY change|':>17s}  at month")
 for name, change in effects.items():
     worst = int(np.argmax(np.abs(change)))
     print(f"{name:36s} {100 * abs(change[worst]):13.3f} pp  {month[worst]:8d}")
-assert np.abs(effects["f_stakers_rule = constant"]).max() < 1e-15
-assert np.abs(effects["xi_max = 1.12^(1/12) - 1"]).max() < 2e-4        # 12.02% vs 12% APY
-np.testing.assert_allclose(effects["fees_to_treasury = false"], smooth - reference, atol=1e-15)
+if papers_setup:
+    assert np.abs(effects["f_stakers_rule = constant"]).max() < 1e-15
+    assert np.abs(effects["xi_max = 1.12^(1/12) - 1"]).max() < 2e-4        # 12.02% vs 12% APY
+    np.testing.assert_allclose(effects["fees_to_treasury = false"], smooth - reference, atol=1e-15)
+    largest = {name: np.abs(change).max() for name, change in effects.items()}
+    assert 0.002 < largest["unlock_timing = after-emission"] < 0.004           # about 0.3 pp
+    assert 0.1 < largest["ema_start = zero"] < 0.12                             # about 11 pp
+    assert 0.03 < largest["fees_to_treasury = false"] < 0.05                    # about 4 pp
+    assert 0.02 < largest["measured f_stakers, reputers 20%"] < 0.03            # about 2.5 pp
 

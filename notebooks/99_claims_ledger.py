@@ -55,7 +55,8 @@ from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
     combined_inferences, forecast_implied_inferences, log_losses, regret_table_losses,
     squared_error)
-from allora_ref.spec.participant_rewards import one_in_scores, one_out_scores, worker_scores
+from allora_ref.spec.participant_rewards import (
+    mapped_scores, one_in_scores, one_out_scores, reward_fractions, score_window, worker_scores)
 from allora_ref.spec.task_rewards import effective_number, modified_entropy
 from allora_ref.spec.topic_rewards import (
     effective_fee_revenue, target_topic_weight, topic_emission, topic_weights)
@@ -83,12 +84,21 @@ other_profile = "allora-simulator"   # the profile the verdicts are also measure
 claims_path = "../reports/claims.md"
 
 # %%
+import os
+
+if os.environ.get("ALLORA_REF_NOTEBOOK_SIZE") == "small":   # `make test`: every check, small
+    epochs, n_seeds, sweep_seeds, sweep_epochs = 40, 3, 2, 20
+    shapley_sizes, shapley_seeds, shapley_epochs = [3], 2, 6
+    attack_seeds, attack_epochs, targeted_epochs = 2, 4, 6
+    dependence_seeds, sybil_seeds, sybil_epochs = 2, 2, 20
+
 from allora_ref.atomic import write_text_atomic
 from allora_ref.params import load_profile, profile_with
 
 params = profile_with(profile, overrides)
 settings = Settings(seed=seed, epochs=epochs)
-assert n_seeds >= max(dependence_seeds, sybil_seeds) and epochs >= sybil_epochs
+assert n_seeds >= max(dependence_seeds, sybil_seeds, sweep_seeds)     # runs shared between
+assert epochs >= max(sybil_epochs, sweep_epochs)                       # claims
 
 # %% [markdown]
 # ## The ledger's vocabulary
@@ -171,6 +181,19 @@ def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 
     """Runs of the §3.3 experiment over ``n_seeds`` seeds."""
     return parallel_map(functools.partial(simulate, params=params), seeded(settings, n_seeds),
                         processes)
+
+
+def truncated(run: Run, epochs: int) -> Run:
+    """The run as if it had lasted ``epochs`` epochs: every epoch's random draws come from
+    streams that do not depend on the length, so a shorter run is the start of a longer one."""
+    if not 1 <= epochs <= run.settings.epochs:
+        raise ValueError(f"a run of {run.settings.epochs} epochs cannot be cut to {epochs}")
+    per_epoch = {field.name: getattr(run, field.name)[:epochs]
+                 for field in dataclasses.fields(run)
+                 if isinstance(getattr(run, field.name), np.ndarray)
+                 and getattr(run, field.name).shape[:1] == (run.settings.epochs,)}
+    return dataclasses.replace(run, settings=dataclasses.replace(run.settings, epochs=epochs),
+                               **per_epoch)
 
 
 # %%
@@ -377,8 +400,11 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
 
 # %%
 sweep_settings = dataclasses.replace(settings, epochs=sweep_epochs)
-error_gains = sweep_gains([less_accurate_forecasters(sweep_settings, s) for s in ERROR_SCALES],
-                          params, sweep_seeds, processes)
+assert ERROR_SCALES[0] == 1 and less_accurate_forecasters(sweep_settings, 1) == sweep_settings
+error_gains = np.vstack([   # s = 1 is the start of the full runs
+    [network_gain(truncated(run, sweep_epochs)) for run in runs[:sweep_seeds]],
+    sweep_gains([less_accurate_forecasters(sweep_settings, s) for s in ERROR_SCALES[1:]],
+                params, sweep_seeds, processes)])
 context_gains = sweep_gains([dataclasses.replace(sweep_settings, context_sensitivity=f)
                              for f in CONTEXT_VALUES], params, sweep_seeds, processes)
 claims += forecasting_claims(error_gains, context_gains, settings)
@@ -446,12 +472,14 @@ def coalition_log_losses(observation: Observation, params: Params, players: str)
         own = np.broadcast_to(own, (members.shape[0], own.size))
     else:
         raise ValueError(f"players must be 'inferers' or 'forecasters', not {players!r}")
-    values = np.hstack([own, implied])
+    # the full coalition first: it is the network row, whose weights the "network-weights"
+    # reading of the secondary inferences (eqs 9-11) zeroes outside each other coalition
+    values = np.hstack([own, implied])[::-1]
     present = ~np.isnan(values)
     regrets = np.broadcast_to(synthesis.regrets[0], values.shape)
     combined, _ = combined_inferences(values, regrets, present, submissions.n_inferers,
                                       bool(np.isnan(previous)), params)
-    return log_losses(combined, observation.truth, squared_error, params.log_base)
+    return log_losses(combined[::-1], observation.truth, squared_error, params.log_base)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -818,6 +846,62 @@ for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
 
 # %% [markdown]
+# ## §4.1: reward fractions whatever the scale of the scores
+#
+# "Dividing by the standard deviation of the scores ensures a similar differentiation between
+# contributions, irrespective of the absolute scale of the score." The reward fractions of eqs
+# 26-28 for scores drawn once (five workers, a window of ten epochs) and multiplied by a common
+# scale $k$: the largest change of a fraction against $k = 1$. The $\epsilon$ of eq 28 sets the
+# scale below which this fails.
+
+# %% tags=["export"]
+SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
+"""Common factors on the scores and their window."""
+
+
+def scale_changes(params: Params, seeds: Iterable[int], n_workers: int = 5) -> np.ndarray:
+    """Eqs 26-28: the largest change of a reward fraction when every score and the window are
+    multiplied by each of SCORE_SCALES, against scale 1; shape (seeds, scales)."""
+    result = []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        window = rng.normal(0.0, 1.0, (params.score_window, n_workers))
+        scores = window[0]
+        fractions = lambda k: reward_fractions(mapped_scores(
+            k * scores, score_window(k * window, params), params.reward_p_inference,
+            params.reward_c, params))
+        reference = fractions(1.0)
+        result.append([np.abs(fractions(k) - reference).max() for k in SCORE_SCALES])
+    return np.array(result)
+
+
+def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) -> Claim:
+    """§4.1: the reward fractions under a change of the scores' scale (``scale_changes``)."""
+    kept = [k for k, c in zip(SCORE_SCALES, changes.T) if np.mean(c <= tolerance) >= 0.9]
+    if len(kept) == len(SCORE_SCALES):
+        verdict = "holds at every scale measured"
+    elif kept:
+        verdict = (f"holds only for scores on a scale of at least {min(kept):g} (the scores' "
+                   f"spread against epsilon = {params.epsilon:g} of eq 28)")
+    else:
+        verdict = "does not hold at any scale measured"
+    return Claim(
+        "Reward fractions do not depend on the scale of the scores", "§4.1",
+        "Dividing by the standard deviation of the scores ensures a similar differentiation "
+        "between contributions, irrespective of the absolute scale of the score.",
+        "`scale_changes`: the largest change of a reward fraction (eqs 26-28) when the scores "
+        f"and their window are multiplied by k, against k = 1; unchanged if within {tolerance}",
+        "; ".join(f"k = {k:g}: {spread(c, 3)}" for k, c in zip(SCORE_SCALES, changes.T)),
+        verdict, depends_on=f"epsilon of eq 28 ({params.epsilon:g}) against the scores' spread; "
+        f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
+        f"of {len(SCORE_SCALES)} scales")
+
+
+# %%
+claims.append(scale_claim(scale_changes(params, range(seed, seed + attack_seeds)), params))
+print(f"{claims[-1].title}: {claims[-1].measured} -> {claims[-1].verdict}")
+
+# %% [markdown]
 # ## §4.2: the sybil claim
 #
 # The measurement of the §4.2 notebook (`sybil_split`): the largest participant of a class splits
@@ -843,10 +927,10 @@ def sybil_entropy_ratios(plain: Sequence[Run], sybils: Sequence[Sequence[Run]]) 
     """F (eq 37, the inference class) over the last third of each run with the sybil over F of
     the same seed without it: shape (len(SYBIL_IDENTITIES), seeds); ``sybils[k][s]`` runs seed s
     with ``SYBIL_IDENTITIES[k]`` identities, ``plain[s]`` without (as long or longer)."""
-    def steady_entropy(run: Run, epochs: int) -> float:
-        start = int(round(epochs * (1 - STEADY_STATE)))
-        return float(run.entropies[start:epochs, 0].mean())
-    return np.array([[steady_entropy(s, s.settings.epochs) / steady_entropy(p, s.settings.epochs)
+    def steady_entropy(run: Run) -> float:
+        start = int(round(run.settings.epochs * (1 - STEADY_STATE)))
+        return float(run.entropies[start:, 0].mean())
+    return np.array([[steady_entropy(s) / steady_entropy(truncated(p, s.settings.epochs))
                       for p, s in zip(plain, row)] for row in sybils])
 
 
@@ -1077,6 +1161,15 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
             rows.append((weeks, f"{fee:g}", f"{share:.3f}", f"{fee / n_topics:g}"))
     cheap = min(DEFECTOR_FEES)
     long_cabal = max(CABAL_WEEKS)
+
+    def cabal_verdict(captures: list[int], longest: float) -> str:
+        if captures == list(CABAL_WEEKS):
+            return "holds"
+        if captures:
+            return (f"holds only once the cabal has lasted {min(captures)} weeks or more: "
+                    "before, the other topics' weights have not yet decayed (EMA of eq 56)")
+        return (f"does not hold: even after {long_cabal} weeks of zero fees a fee of {cheap:g} "
+                f"takes {longest:.1%} of the rewards in its week")
     tends = left[-1] < 0.01 and bool(np.all(np.diff(left) < 0))
     return [
         Claim("A topic whose consumers pay no fees loses its rewards", "§5.3",
@@ -1104,10 +1197,8 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "the cabal has lasted",
               "; ".join(f"W = {w}: fee {cheap:g} takes {captured[w, cheap]:.3f}, fee 1 takes "
                         f"{captured[w, 1.0]:.3f}" for w in CABAL_WEEKS),
-              "holds" if captured[long_cabal, cheap] > 0.9 else (
-                  f"does not hold: even after {long_cabal} weeks of zero fees a fee of {cheap:g} "
-                  f"takes {captured[long_cabal, cheap]:.1%} of the rewards in its week, because "
-                  "the other topics' weights decay only at the EMA rate of eq 56"),
+              cabal_verdict([w for w in CABAL_WEEKS if captured[w, cheap] > 0.9],
+                            captured[long_cabal, cheap]),
               markdown_table(("cabal weeks W", "single fee", "share of the topics' emission",
                               "fee / equal share of the fees before"), rows),
               "how long the cabal has lasted and the size of the fee (the table): the fee must "
@@ -1176,8 +1267,8 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
                 flipped.append(name)
         verdict = claim.verdict
         if flipped:
-            verdict += (f"; but not with {' or '.join(flipped)}: the paper does not determine "
-                        "this verdict")
+            verdict += (f"; it changes with {' or '.join(flipped)}: the paper does not "
+                        "determine this verdict")
         result.append(dataclasses.replace(claim, verdict=verdict, depends_on="; ".join(
             filter(None, [claim.depends_on, *lines]))))
     return result
@@ -1240,6 +1331,9 @@ CHECKABLE_CLAIMS = (
     ("The one-in inference differentiates forecasters better than the one-out",
      "The one-in naive network inference better differentiates between forecast-implied "
      "inferences than their associated one-out inferences"),
+    ("Reward fractions do not depend on the scale of the scores",
+     "Dividing by the standard deviation of the scores ensures a similar differentiation "
+     "between contributions, irrespective of the absolute scale of the score."),
     ("The adjusted stake defeats a majority-stake attack",
      "This formulation ensures that the consensus calculation is not susceptible to a majority "
      "attack"),

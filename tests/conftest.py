@@ -6,12 +6,16 @@ import os
 
 import pytest
 from hypothesis import settings
+from shared import EXPLORE
 
 from allora_ref.golden import GOLDEN_ENV, golden_synthesis_path, golden_tokenomics_path
 
-# Property tests are deterministic and never timed (speed is measured by `make bench`).
+# Property tests are never timed (speed is measured by `make bench`). `make test` runs them
+# deterministically; `make test-explore` (ALLORA_EXPLORE) from fresh seeds, remembering nothing.
 settings.register_profile("allora-ref", deadline=None, derandomize=True, database=None)
-settings.load_profile("allora-ref")
+settings.register_profile("explore", deadline=None, derandomize=False, database=None,
+                          print_blob=True)
+settings.load_profile("explore" if EXPLORE else "allora-ref")
 
 
 def pytest_configure(config):

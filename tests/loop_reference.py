@@ -239,7 +239,13 @@ def loop_epoch(state_regrets, previous_network_log_loss, inferences, forecasted_
         family_known = [state[r][l] for l in range(n_l)
                         if family(r, l) and not _isnan(state[r][l])]
         row_weights = [0.0] * n_l
-        if not member_known:                        # cold start of this row
+        cold = not member_known
+        if r == 0:
+            network_cold = cold
+        if params.secondary_weights == "network-weights" and r > 0:
+            cold = network_cold                     # the network row's weights, others zeroed
+            row_weights = [weights[0][l] if row_members[l] else 0.0 for l in range(n_l)]
+        elif cold:                                  # cold start of this row
             for l in cols:
                 if params.cold_start == "equal-weights" or l < n_i:
                     row_weights[l] = 1.0
@@ -248,7 +254,7 @@ def loop_epoch(state_regrets, previous_network_log_loss, inferences, forecasted_
             regrets = [start if _isnan(state[r][l]) else state[r][l] for l in cols]
             for l, w in zip(cols, _regret_weights(regrets, params)):
                 row_weights[l] = w
-        if not member_known and params.cold_start == "chain" and _isnan(previous) and cols:
+        if cold and params.cold_start == "chain" and _isnan(previous) and cols:
             combined.append(_median([row_values[l] for l in cols if l < n_i]))
         else:
             combined.append(_weighted_average([row_values[l] for l in cols],

@@ -1,18 +1,30 @@
-"""Helpers shared by several test modules and the benchmark: the catalog's sympy forms,
-hand-built cases, and one vectorised synthesis epoch."""
+"""Helpers shared by several test modules and the benchmark: the property tests' settings, the
+catalog's sympy forms, hand-built cases, and one vectorised synthesis epoch."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import sympy
+from hypothesis import settings
 
 from allora_ref.spec.confidence_intervals import confidence_interval
+from allora_ref.spec.epoch import EpochInputs, TopicState, step
 from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, settle, synthesise
 
 CATALOG = Path(__file__).resolve().parent.parent / "equations" / "catalog.toml"
+
+#: ``make test-explore`` sets ALLORA_EXPLORE to a factor: every property then runs that many times
+#: more examples, from fresh random seeds (conftest.py); unset, the properties are deterministic.
+EXPLORE = int(os.environ.get("ALLORA_EXPLORE", "0"))
+
+
+def examples(n: int) -> settings:
+    """Hypothesis settings of a property: ``n`` examples, or ``n`` x ALLORA_EXPLORE."""
+    return settings(max_examples=n * EXPLORE if EXPLORE else n)
 
 
 def catalog_form(number: int):
@@ -34,6 +46,25 @@ def silencing_case():
     outliers = truth + np.array([[1.5, 0, 0, 0, 0, 0], [0, -1.5, 0, 0, 0, 0],
                                  [0, 0, 1.5, 0, -1.0, 0]])
     return np.vstack([np.tile(truth, (3, 1)), outliers]), np.array([1.0, 1, 1, 2, 2, 2])
+
+
+#: One inferer, two forecasters: the loss vector every reputer reports, in the DEVIATIONS §2
+#: order - network, naive, inferer 0, forecast-implied 0-1, one-out forecast-implied (k0 j0,
+#: k1 j0), one-out inferer 0, one-out forecasters 0-1, one-in forecasters 0-1. The one-out row of
+#: the lone inferer and the one-out forecast-implied inferences do not exist (nothing is left
+#: when inferer 0 is withheld).
+ONE_INFERER_LOSSES = [-2.0, -1.8, -2.0, -2.0, -2.0, np.nan, np.nan, np.nan, -1.9, -2.05, -1.95,
+                      -1.85]
+
+
+def one_inferer_epoch(params, topic_reward: float = 100.0):
+    """The first epoch of a topic with one inferer, two forecasters and two reputers of equal
+    stake that both report ONE_INFERER_LOSSES."""
+    submissions = Submissions([0.3], [[-2.1], [-1.9]])
+    state = TopicState.initial(1, 2, [1.0, 1.0], params)
+    epoch, _ = step(state, EpochInputs(submissions, np.tile(ONE_INFERER_LOSSES, (2, 1)),
+                                       topic_reward), params)
+    return epoch
 
 
 def spec_epoch(inputs: dict, params) -> dict:

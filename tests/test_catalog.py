@@ -39,7 +39,15 @@ STATUSES = {"specified", "pending"}
 SYMPY_REQUIRED = {4, 6, 7, 8, 15, 17}
 
 COMMON_KEYS = {"number", "section", "title", "latex", "status", "printed", "note"}
-SPECIFIED_KEYS = {"functions", "notebook", "tests", "deviations", "sympy", "symbols"}
+SPECIFIED_KEYS = {"functions", "notebook", "tests", "deviations", "sympy", "symbols",
+                  "established", "cell"}
+#: How the spec establishes an equation: a "proof" of its asserted properties or of its form for
+#: every value of its symbols, a symbolic "identity" it is checked against, "numeric" checks only,
+#: or a "definition" with nothing to derive.
+ESTABLISHED = {"proof", "identity", "numeric", "definition"}
+#: The closed forms (DESIGN "Symbolic where the paper is symbolic", and the properties the paper
+#: asserts of them): each needs a proof or identity cell.
+CLOSED_FORMS = {5, 6, 7, 15, 17, 18, 25, 28, 29, 37, 40, 41, 44, 45, 47, 48, 50, 51, 52, 53, 57}
 PENDING_KEYS = {"notebook", "deviations_expected"}
 
 #: Public functions of the generated spec modules that implement no numbered equation. Keep this
@@ -80,7 +88,8 @@ def cited(text: str) -> set[int]:
     return numbers
 
 
-@pytest.mark.parametrize("text, numbers", [
+#: Texts and the equation numbers they cite.
+CITATIONS = [
     ("Eq 6: phi", {6}),
     ("Eqs 3, 9: sum", {3, 9}),
     ("Eqs 3-8: I_ik", {3, 4, 5, 6, 7, 8}),
@@ -92,9 +101,13 @@ def cited(text: str) -> set[int]:
     ("EQ 2", {2}),
     ("the squared-error loss (eq 13)", {13}),
     ("sequence 3 of frequencies 4", set()),
-])
-def test_citation_parser(text, numbers):
-    assert cited(text) == numbers
+]
+
+
+def test_citation_parser():
+    wrong = [f"{text!r}: {sorted(cited(text))}, not {sorted(numbers)}"
+             for text, numbers in CITATIONS if cited(text) != numbers]
+    assert not wrong, "citations misread: " + "; ".join(wrong)
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -175,6 +188,13 @@ def generated_modules() -> list[str]:
 
 
 # --- shape of the catalog ---------------------------------------------------------------------
+# Each check walks every equation and lists every one that fails it, in one assertion.
+
+def assert_none(problems, what: str) -> None:
+    """Fail with every problem found (one line each), if there is any."""
+    problems = list(problems)
+    assert not problems, f"{len(problems)} {what}:\n" + "\n".join(problems)
+
 
 def test_numbers_are_1_to_57_in_order():
     numbers = [e.get("number") for e in catalog()]
@@ -182,23 +202,30 @@ def test_numbers_are_1_to_57_in_order():
         f"catalog numbers must be 1..{N_EQUATIONS} in order, got {numbers}"
 
 
-@pytest.mark.parametrize("number", range(1, N_EQUATIONS + 1))
-def test_every_entry_has_section_title_latex_status(number):
-    e = entry(number)
+def entry_shape_problems(e: dict):
+    number = e["number"]
     for key in ("section", "title", "latex", "status"):
-        assert isinstance(e.get(key), str) and e[key].strip(), f"eq {number}: no {key}"
-    assert re.fullmatch(r"\d+\.\d+", e["section"]), \
-        f"eq {number}: section {e['section']!r} is not like '3.1'"
-    assert e["status"] in STATUSES, f"eq {number}: status {e['status']!r} not in {STATUSES}"
+        if not (isinstance(e.get(key), str) and e[key].strip()):
+            yield f"eq {number}: no {key}"
+            return
+    if not re.fullmatch(r"\d+\.\d+", e["section"]):
+        yield f"eq {number}: section {e['section']!r} is not like '3.1'"
+    if e["status"] not in STATUSES:
+        yield f"eq {number}: status {e['status']!r} not in {STATUSES}"
     allowed = COMMON_KEYS | (SPECIFIED_KEYS if e["status"] == "specified" else PENDING_KEYS)
-    assert not set(e) - allowed, f"eq {number}: unknown fields {sorted(set(e) - allowed)}"
-    assert not re.search(r"\\quad \(\d+\)\s*$", e["latex"]), \
-        f"eq {number}: latex carries its equation tag; the number is a field of its own"
-    if "printed" in e:
-        assert e["printed"] != e["latex"] and e.get("note"), \
-            f"eq {number}: 'printed' (the erratum as printed) needs a different latex and a note"
+    if set(e) - allowed:
+        yield f"eq {number}: unknown fields {sorted(set(e) - allowed)}"
+    if re.search(r"\\quad \(\d+\)\s*$", e["latex"]):
+        yield f"eq {number}: latex carries its equation tag; the number is a field of its own"
+    if "printed" in e and not (e["printed"] != e["latex"] and e.get("note")):
+        yield f"eq {number}: 'printed' (the erratum as printed) needs a different latex and a note"
     for key in ("note", "deviations_expected"):
-        assert isinstance(e.get(key, ""), str), f"eq {number}: {key} must be text"
+        if not isinstance(e.get(key, ""), str):
+            yield f"eq {number}: {key} must be text"
+
+
+def test_every_entry_has_section_title_latex_status():
+    assert_none((p for e in catalog() for p in entry_shape_problems(e)), "malformed entries")
 
 
 def test_sections_follow_the_paper():
@@ -207,10 +234,10 @@ def test_sections_follow_the_paper():
     assert entry(1)["section"] == "3.1" and entry(N_EQUATIONS)["section"] == "5.2"
 
 
-@pytest.mark.parametrize("number", SPECIFIED)
-def test_implemented_equations_are_specified(number):
-    assert entry(number)["status"] == "specified", \
-        f"eq {number}: implemented now, so its status must be 'specified'"
+def test_implemented_equations_are_specified():
+    assert_none((f"eq {n}: implemented now, so its status must be 'specified'"
+                 for n in SPECIFIED if entry(n)["status"] != "specified"),
+                "implemented equations not marked specified")
 
 
 def test_latex_is_the_papers():
@@ -228,73 +255,98 @@ def test_latex_is_the_papers():
         if match:
             paper[int(match[2])] = match[1]
     assert sorted(paper) == list(range(1, N_EQUATIONS + 1)), "the paper numbers eqs 1-57"
-    wrong = [e["number"] for e in catalog() if e.get("printed", e["latex"]) != paper[e["number"]]]
-    assert not wrong, "latex differs from the paper (fix only errata, keeping 'printed') for " \
-        + "; ".join(f"eq {n}: paper {paper[n]!r}" for n in wrong)
+    assert_none((f"eq {e['number']}: paper {paper[e['number']]!r}" for e in catalog()
+                 if e.get("printed", e["latex"]) != paper[e["number"]]),
+                "latex entries differ from the paper (fix only errata, keeping 'printed')")
 
 
 # --- specified equations: functions, notebooks, tests, deviations -----------------------------
 
-def _function_cases():
-    for e in specified():
-        for qualified in e.get("functions", []):
-            yield pytest.param(e["number"], qualified,
-                               id=f"eq{e['number']:02d}-{qualified.rpartition('.')[2]}")
-
-
-@pytest.mark.parametrize("number", SPECIFIED)
-def test_specified_equation_has_functions_notebook_tests(number):
+def listing_problems(number: int):
     e = entry(number)
     for key in ("functions", "tests", "deviations"):
-        assert isinstance(e.get(key), list), f"eq {number}: '{key}' must be a list"
-    assert e["functions"], f"eq {number}: no implementing function"
-    assert e["tests"], f"eq {number}: no test"
-    assert isinstance(e.get("notebook"), str), f"eq {number}: no notebook"
+        if not isinstance(e.get(key), list):
+            yield f"eq {number}: '{key}' must be a list"
+            return
+    if not e["functions"]:
+        yield f"eq {number}: no implementing function"
+    if not e["tests"]:
+        yield f"eq {number}: no test"
+    if not isinstance(e.get("notebook"), str):
+        yield f"eq {number}: no notebook"
     for key in ("functions", "tests", "deviations"):
-        assert len(set(e[key])) == len(e[key]), f"eq {number}: duplicate {key}"
+        if len(set(e[key])) != len(e[key]):
+            yield f"eq {number}: duplicate {key}"
 
 
-@pytest.mark.parametrize("number, qualified", list(_function_cases()))
-def test_function_exists_and_cites_its_equation(number, qualified):
+def test_specified_equation_has_functions_notebook_tests():
+    assert_none((p for n in SPECIFIED for p in listing_problems(n)), "incomplete entries")
+
+
+def function_problems(number: int, qualified: str):
     try:
         function = resolve(qualified)
     except (ImportError, AttributeError) as error:
-        pytest.fail(f"eq {number}: function {qualified} does not import ({error})")
-    assert callable(function), f"eq {number}: {qualified} is not callable"
-    assert f"{function.__module__}.{function.__qualname__}" == qualified, \
-        f"eq {number}: {qualified} is defined as {function.__module__}.{function.__qualname__}"
+        yield f"eq {number}: function {qualified} does not import ({error})"
+        return
+    if not callable(function):
+        yield f"eq {number}: {qualified} is not callable"
+        return
+    defined = f"{function.__module__}.{function.__qualname__}"
+    if defined != qualified:
+        yield f"eq {number}: {qualified} is defined as {defined}"
     doc = inspect.getdoc(function) or ""
-    assert number in cited(doc), \
-        f"eq {number}: the docstring of {qualified} does not cite eq {number}: {doc[:120]!r}"
+    if number not in cited(doc):
+        yield f"eq {number}: the docstring of {qualified} does not cite eq {number}: {doc[:120]!r}"
 
 
-@pytest.mark.parametrize("number", SPECIFIED)
-def test_notebook_heading_cites_the_equation(number):
+def test_function_exists_and_cites_its_equation():
+    functions = [(e["number"], q) for e in specified() for q in e.get("functions", [])]
+    assert functions, "the catalog names no function"
+    assert_none((p for number, q in functions for p in function_problems(number, q)),
+                "catalogued functions missing or not citing their equation")
+
+
+def heading_problems(number: int):
     e = entry(number)
     path = ROOT / e["notebook"]
-    assert path.is_file(), f"eq {number}: notebook {e['notebook']} does not exist"
+    if not path.is_file():
+        yield f"eq {number}: notebook {e['notebook']} does not exist"
+        return
     headings = [line for line in path.read_text(encoding="utf-8").splitlines()
                 if re.match(r"# ##+ ", line)]
-    assert any(number in cited(h) for h in headings), \
-        f"eq {number}: no '# ## ...' heading of {e['notebook']} cites eq {number}"
+    if not any(number in cited(h) for h in headings):
+        yield f"eq {number}: no '# ## ...' heading of {e['notebook']} cites eq {number}"
 
 
-@pytest.mark.parametrize("number", SPECIFIED)
-def test_listed_tests_exist_and_carry_the_marker(number):
+def test_notebook_heading_cites_the_equation():
+    assert_none((p for n in SPECIFIED for p in heading_problems(n)),
+                "equations without a notebook heading")
+
+
+def listed_test_problems(number: int):
     for nodeid in entry(number)["tests"]:
         path, _, name = nodeid.partition("::")
-        assert (ROOT / path).is_file(), f"eq {number}: test file {path} does not exist"
-        assert nodeid in marked_tests(), f"eq {number}: test {nodeid} is not defined"
-        assert number in marked_tests()[nodeid], \
-            f"eq {number}: test {nodeid} has no pytest.mark.eq(...) naming {number}"
+        if not (ROOT / path).is_file():
+            yield f"eq {number}: test file {path} does not exist"
+        elif nodeid not in marked_tests():
+            yield f"eq {number}: test {nodeid} is not defined"
+        elif number not in marked_tests()[nodeid]:
+            yield f"eq {number}: test {nodeid} has no pytest.mark.eq(...) naming {number}"
 
 
-@pytest.mark.parametrize("number", SPECIFIED)
-def test_every_marked_test_is_listed(number):
-    listed = set(entry(number)["tests"])
-    missing = sorted(nodeid for nodeid, numbers in marked_tests().items()
-                     if number in numbers and nodeid not in listed)
-    assert not missing, f"eq {number}: tests marked eq({number}) but not listed: {missing}"
+def test_listed_tests_exist_and_carry_the_marker():
+    assert_none((p for n in SPECIFIED for p in listed_test_problems(n)),
+                "listed tests missing or unmarked")
+
+
+def test_every_marked_test_is_listed():
+    def unlisted(number):
+        listed = set(entry(number)["tests"])
+        return [f"eq {number}: {nodeid} is marked eq({number}) but not listed"
+                for nodeid, numbers in sorted(marked_tests().items())
+                if number in numbers and nodeid not in listed]
+    assert_none((p for n in SPECIFIED for p in unlisted(n)), "marked tests not in the catalog")
 
 
 def test_markers_name_catalogued_equations():
@@ -303,10 +355,11 @@ def test_markers_name_catalogued_equations():
     assert not {k: v for k, v in wrong.items() if v}, f"markers outside eqs 1-57: {wrong}"
 
 
-@pytest.mark.parametrize("number", SPECIFIED)
-def test_deviations_are_params_fields(number):
-    unknown = sorted(set(entry(number)["deviations"]) - params_fields())
-    assert not unknown, f"eq {number}: deviations {unknown} are not fields of Params"
+def test_deviations_are_params_fields():
+    assert_none((f"eq {n}: deviations {sorted(set(entry(n)['deviations']) - params_fields())} "
+                 "are not fields of Params" for n in SPECIFIED
+                 if set(entry(n)["deviations"]) - params_fields()),
+                "deviations that are not Params fields")
 
 
 def test_every_spec_function_is_catalogued():
@@ -338,17 +391,32 @@ def symbolic(number: int) -> tuple[sympy.Expr, dict[str, sympy.Symbol]]:
     return expr, symbols
 
 
-@pytest.mark.parametrize("number", SYMPY_REQUIRED)
-def test_closed_forms_have_sympy(number):
-    assert entry(number).get("sympy"), f"eq {number}: closed form without a 'sympy' field"
+def test_closed_forms_have_sympy():
+    assert_none((f"eq {n}: closed form without a 'sympy' field" for n in sorted(SYMPY_REQUIRED)
+                 if not entry(n).get("sympy")), "closed forms without sympy")
 
 
-@pytest.mark.parametrize("number", [e["number"] for e in catalog() if "sympy" in e])
-def test_sympy_parses_with_declared_symbols(number):
-    expr, symbols = symbolic(number)
-    assert expr.free_symbols == set(symbols.values()), \
-        f"eq {number}: sympy uses {sorted(map(str, expr.free_symbols))}, " \
-        f"declares {sorted(symbols)}"
+def sympy_problems(number: int):
+    e = entry(number)
+    names = e.get("symbols", "").split()
+    if not names:
+        yield f"eq {number}: sympy form without 'symbols'"
+        return
+    symbols = {name: sympy.Symbol(name, real=True) for name in names}
+    try:
+        expr = sympy.sympify(e["sympy"], locals=symbols)
+    except (sympy.SympifyError, SyntaxError, TypeError) as error:
+        yield f"eq {number}: sympy {e['sympy']!r} does not parse: {error}"
+        return
+    if expr.free_symbols != set(symbols.values()):
+        yield (f"eq {number}: sympy uses {sorted(map(str, expr.free_symbols))}, "
+               f"declares {sorted(symbols)}")
+
+
+def test_sympy_parses_with_declared_symbols():
+    forms = [e["number"] for e in catalog() if "sympy" in e]
+    assert forms, "the catalog has no sympy form"
+    assert_none((p for n in forms for p in sympy_problems(n)), "sympy forms that do not parse")
 
 
 def test_eq07_is_the_derivative_of_eq06():
@@ -485,3 +553,37 @@ def test_sympy_section_5_agrees_with_the_package():
     for number, values, got in _section_5_cases():
         np.testing.assert_allclose(got, _exact(number, **values), rtol=1e-13,
                                    err_msg=f"eq {number} differs from its sympy form")
+
+
+# --- how each equation is established ---------------------------------------------------------
+
+def code_cells(notebook: str) -> list[str]:
+    """The sources of the code cells of a py:percent notebook (markdown cells excluded)."""
+    cells = re.split(r"^# %%", (ROOT / notebook).read_text(encoding="utf-8"), flags=re.M)[1:]
+    return [cell for cell in cells if not cell.startswith(" [markdown]")]
+
+
+def test_every_equation_says_how_it_is_established():
+    """``established`` is one of ESTABLISHED; a proof or identity names its ``cell``: a code cell
+    of the equation's notebook with the comment line ``# <cell>``, which cites the equation and
+    asserts; every closed form is established by a proof or an identity."""
+    failures = []
+    for e in catalog():
+        n, how, cell = e.get("number"), e.get("established"), e.get("cell")
+        if how not in ESTABLISHED:
+            failures.append(f"eq {n}: established {how!r} is not one of {sorted(ESTABLISHED)}")
+        elif n in CLOSED_FORMS and how not in ("proof", "identity"):
+            failures.append(f"eq {n}: a closed form established as {how!r}, not by a proof")
+        elif how in ("proof", "identity"):
+            found = [c for c in code_cells(e.get("notebook", "")) if
+                     re.search(rf"^# {re.escape(cell)}\s*$", c, re.M)] if cell else []
+            if not cell or not cell.startswith(f"{how}:") or n not in cited(cell):
+                failures.append(f"eq {n}: cell {cell!r} must read '{how}: eq {n}' (or cite it)")
+            elif len(found) != 1 or not re.search(r"^\s*(assert|np\.testing\.assert)", found[0],
+                                                  re.M):
+                failures.append(f"eq {n}: {e.get('notebook')} has {len(found)} code cells with "
+                                f"'# {cell}' (need one, with an assert)")
+        elif cell is not None:
+            failures.append(f"eq {n}: a {how} equation names no cell")
+    assert not failures, "\n".join(failures)
+

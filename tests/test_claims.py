@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import shutil
 from itertools import permutations
 from pathlib import Path
@@ -12,15 +13,22 @@ import numpy as np
 import pytest
 
 from allora_ref import reports
+from allora_ref.attacks import attack_reports
 from allora_ref.claims import (
-    CONTEXT_VALUES, ERROR_SCALES, HOLDER_MODELS, STAKE_SHARES, Claim, accuracy_claims,
-    attack_claims, attack_table, coalition_log_losses, coalitions, ensemble, figure4_claims,
-    forecasting_claims, ledger, less_accurate_forecasters, network_gain, rank_correlation,
-    reward_claims, shapley_claims, shapley_comparison, shapley_samples, shapley_values,
-    figure4_checks, share_verdict, spread, sweep_gains, sybil_claims)
-from allora_ref.experiment import Settings, observations
-from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
+    CHECKABLE_CLAIMS, CONTEXT_VALUES, ERROR_SCALES, HOLDER_MODELS, MINORITY_SHARES, MISREPORTS,
+    SCORE_SCALES, STAKE_SHARES, STEADY_STATE, SYBIL_IDENTITIES, accuracy_claims, attack_table,
+    Claim, coalition_log_losses, coalitions, coverage, differentiation_claims, ensemble,
+    epochs_beating_every_participant, epochs_to_silence, fee_claims, figure4_checks,
+    figure4_claims, forecaster_score_terms, forecasting_claims, ledger,
+    less_accurate_forecasters, majority_claim, network_gain, outcome, parallel_map,
+    rank_correlation, reward_claims, scale_changes, scale_claim, shapley_claims,
+    shapley_comparison, shapley_samples, shapley_values, share_verdict, spread, sweep_gains,
+    sybil_claims, sybil_entropy_ratios, targeted_claim, targeted_table, topic_shares, truncated,
+    with_dependence)
+from allora_ref.experiment import Settings, observations, simulate
+from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups, unlock_jump
 from allora_ref.params import load_profile
+from allora_ref.sybil import split_fractions, sybil_premise
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,11 +119,11 @@ def test_shapley_comparison_measures_the_approximation():
 
 def test_accuracy_claims_on_a_small_ensemble(runs):
     claims = accuracy_claims(runs)
-    assert len(claims) == 4
+    assert len(claims) == 5
     gains = np.array([network_gain(r) for r in runs])
     assert (gains > 0.5).all()                          # forecasting improves every seed
     assert claims[1].verdict == "holds (4 of 4 seeds)"  # forecast-implied beat the naive network
-    assert "a factor" in claims[3].measured
+    assert "a factor" in claims[4].measured and "whole run" in claims[4].depends_on
     # the naive network is close to the best inferer, and better than the worst
     assert all(r.naive_loss.mean() - r.inferer_losses.mean(0).min() < 0.2 for r in runs)
     assert all(r.naive_loss.mean() < r.inferer_losses.mean(0).max() for r in runs)
@@ -150,16 +158,19 @@ def test_reward_claims_on_a_small_ensemble(runs):
     assert inference.verdict.split()[0] == "holds"
 
 
-def test_attack_claims():
+def test_majority_claim():
     table = attack_table(WHITEPAPER, range(2), 8)
     assert table.shape == (2, len(STAKE_SHARES), 10)
     shares = np.array(STAKE_SHARES)
     np.testing.assert_allclose(table[:, :, 0], np.tile(shares, (2, 1)), rtol=1e-2)
     np.testing.assert_allclose(table[:, :, 1], np.tile(1 / (1 + 5 * (1 - shares)), (2, 1)),
                                rtol=1e-2)
-    majority, minority = attack_claims(table)
+    majority = majority_claim(table)
     assert majority.verdict.startswith("does not hold (0 of 2 seeds)")
-    assert minority.verdict.startswith("holds (2 of 2 seeds), within 3 epochs")
+    # an attacker with half of the stake or less is silenced by listening within 3 epochs ...
+    assert (np.abs(table[:, shares <= 0.5, 2 + 2]) < 0.05).all()
+    # ... one with 90% is listened to instead: the consensus is its report
+    assert (table[:, -1, -1] > 0.9).all()
 
 
 def test_sybil_claims():
@@ -188,16 +199,29 @@ def test_figure4_claims():
     measures = figure4_measures(figure4_setups(WHITEPAPER, scenario), scenario)
     assert all(figure4_checks(measures).values())       # the §5.1 notebook's own set-up
     assert measures["unlock_drop"] < -0.2 and measures["decline_without_fees"] > 0.2
+    # the unlock stands out from its neighbours without smoothing, not with it
+    assert measures["jump_without_smoothing"] > 10 > 3 > measures["jump_with_smoothing"]
+    assert 0.55 < measures["staked_share"] < 0.65       # the paper's "approximately 60%"
     claims = figure4_claims(WHITEPAPER)
     assert [c.source for c in claims] == ["§5.1, Figure 4"] * 3
     assert claims[0].details.count("\n") == len(HOLDER_MODELS) + 1
-    assert "| 45% | 75% | -25.0% |" in claims[0].details
+    assert "| 45% | 75% | 62.8% (near 60%) | -25.0% |" in claims[0].details
     # a holder model that stakes little of the unlock hardly sees a drop at all
-    assert "| 35% | 65% | -8.5% |" in claims[0].details
-    assert claims[0].verdict == "holds in 78% of the variants (7 of 9 variants)"
+    assert "| 35% | 65% | 53.0% | -8.5% |" in claims[0].details
+    assert claims[0].details.count("(near 60%)") == 5
+    assert claims[1].verdict == "holds (5 of 5 variants)"
+    assert all(c.depends_on.startswith(("the holder model", "the holder")) for c in claims)
 
 
-def test_reports_are_byte_identical_when_rerun(tmp_path):
+def test_unlock_jump_by_hand():
+    apy = 0.2 * 0.99 ** np.arange(24)                  # -1% a month ...
+    apy[11:] *= 0.8                                    # ... and -20% into month 12
+    change_at_unlock = 1 - 0.8 * 0.99
+    assert unlock_jump(apy, 12) == pytest.approx(change_at_unlock / 0.01, rel=1e-12)
+    assert unlock_jump(0.2 * 0.99 ** np.arange(24), 12) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_reports_are_byte_identical_when_rerun(tmp_path, monkeypatch):
     """`make reports` twice gives the same files: the experiment and the claims ledger (small
     parameters) run twice through the reports runner, every output compared byte for byte."""
     notebooks = tmp_path / "notebooks"
@@ -206,8 +230,10 @@ def test_reports_are_byte_identical_when_rerun(tmp_path):
         shutil.copy(ROOT / "notebooks" / name, notebooks / name)
     small = {"epochs": "12", "n_seeds": "2", "sweep_seeds": "1", "sweep_epochs": "8",
              "shapley_sizes": "[3]", "shapley_seeds": "1", "shapley_epochs": "4",
-             "attack_seeds": "1", "attack_epochs": "2", "seed": "5"}
+             "attack_seeds": "1", "attack_epochs": "2", "targeted_epochs": "2",
+             "dependence_seeds": "1", "sybil_seeds": "1", "sybil_epochs": "6", "seed": "5"}
     arguments = [item for name, value in small.items() for item in ("-p", name, value)]
+    monkeypatch.delenv("ALLORA_REF_NOTEBOOK_SIZE", raising=False)   # the sizes above
     outputs = {}
     for attempt in ("first", "second"):
         out = tmp_path / "reports"
@@ -225,3 +251,160 @@ def test_reports_are_byte_identical_when_rerun(tmp_path):
     for name, content in outputs["first"].items():
         assert content == outputs["second"][name], f"{name} differs between two runs"
     assert b"seeds 5-6" in outputs["first"]["claims.md"]
+
+
+WHITEPAPER_TEXT = Path(os.environ.get("ALLORA_WHITEPAPER_DIR")
+                       or ROOT.parent / "shared" / "whitepaper")
+
+
+def test_every_checkable_claim_is_quoted_from_the_paper():
+    texts = sorted(WHITEPAPER_TEXT.glob("*.txt")) if WHITEPAPER_TEXT.is_dir() else []
+    if not texts:
+        pytest.skip("whitepaper text not found (../shared/whitepaper or $ALLORA_WHITEPAPER_DIR)")
+    paper = " ".join(path.read_text(encoding="utf-8") for path in texts)
+    missing = [sentence for _, sentence in CHECKABLE_CLAIMS if sentence not in paper]
+    assert missing == []
+    assert len({title for title, _ in CHECKABLE_CLAIMS}) == len(CHECKABLE_CLAIMS)
+
+
+def test_ledger_header_counts_the_checkable_claims():
+    claims = [Claim(title, "§", sentence, "check", "measured", "holds")
+              for title, sentence in CHECKABLE_CLAIMS]
+    assert coverage(claims) == (len(CHECKABLE_CLAIMS), [])
+    assert f"makes {len(CHECKABLE_CLAIMS)} checkable claims" in ledger(claims, "c")
+    assert "every one is an entry below." in ledger(claims, "c")
+    text = ledger(claims[1:], "c")
+    assert f"1 are missing: {CHECKABLE_CLAIMS[0][0]}." in text
+    assert "- **Depends on:** nothing measured changes it" in text
+
+
+def test_runs_in_worker_processes_are_the_runs_in_order():
+    settings = Settings(seed=3, epochs=5)
+    serial = ensemble(settings, WHITEPAPER, 3)
+    parallel = ensemble(settings, WHITEPAPER, 3, processes=2)
+    assert [r.settings.seed for r in parallel] == [3, 4, 5]
+    for a, b in zip(serial, parallel):
+        assert a.true_log10_losses.tobytes() == b.true_log10_losses.tobytes()
+        assert a.reputer_rewards.tobytes() == b.reputer_rewards.tobytes()
+    assert parallel_map(abs, [-2, 3, -1], processes=2) == [2, 3, 1]
+
+
+def test_steady_state_gain_and_beating_every_participant_by_hand(runs):
+    run = runs[0]
+    start = run.settings.epochs - run.settings.epochs // 3          # 120 epochs: the last 40
+    by_hand = np.mean(run.true_log10_losses[start:, 1]) - np.mean(run.true_log10_losses[start:, 0])
+    assert network_gain(run, STEADY_STATE) == pytest.approx(by_hand, rel=1e-12)
+    epochs_won = sum(row[0] < min(row[2:8]) for row in run.true_log10_losses)  # 3 + 3 workers
+    assert epochs_beating_every_participant(run) == epochs_won / run.settings.epochs
+
+
+def test_forecaster_score_terms_read_the_loss_vector(runs):
+    """Eqs 23-24 by hand from the eq 12 layout with three workers: network, naive, 3 inferences,
+    3 forecast-implied, 9 one-out forecast-implied, 6 one-out rows, 3 one-in rows."""
+    run = runs[1]
+    one_out, one_in = forecaster_score_terms(run)
+    losses = run.true_log10_losses
+    np.testing.assert_allclose(one_out, losses[:, 20:23] - losses[:, :1], rtol=1e-15)
+    np.testing.assert_allclose(one_in, losses[:, 1:2] - losses[:, 23:26], rtol=1e-15)
+    (claim,) = differentiation_claims(runs)
+    assert claim.verdict.split()[0] in {"holds", "does"} and "one-in" in claim.measured
+
+
+def test_targeted_misreport_pulls_by_the_attackers_stake():
+    reports = attack_reports(np.random.default_rng(0), offset=-0.3, attacked=1)
+    honest = reports[:4].mean(axis=0)
+    np.testing.assert_allclose(reports[4, 1:], honest[1:], rtol=1e-15)
+    assert reports[4, 0] == pytest.approx(honest[0] - 0.3, rel=1e-15)
+    table = targeted_table(WHITEPAPER, range(2), 12)
+    assert table.shape == (2, len(MISREPORTS), len(MINORITY_SHARES), 14)
+    # with raw stakes the consensus is the stake-weighted mean: a pull of phi * misreport
+    expected = -np.outer(MISREPORTS, MINORITY_SHARES)
+    np.testing.assert_allclose(table[:, :, :, 0], np.broadcast_to(expected, table.shape[:3]),
+                               rtol=1e-12)
+    needed = epochs_to_silence(table)
+    assert np.isfinite(needed[:, -1]).all()             # 1 dex stands out: silenced ...
+    assert not np.isfinite(needed[:, 0]).any()          # ... 0.1 dex does not, within 12 epochs
+    claim = targeted_claim(table, attack_table(WHITEPAPER, range(2), 4))
+    assert claim.verdict.startswith("holds only for large misreports")
+
+
+def test_epochs_to_silence_by_hand():
+    table = np.array([[0.2, 0.1, 0.05, 0.02, 0.009], [0.2, 0.1, 0.1, 0.1, 0.1]])
+    np.testing.assert_array_equal(epochs_to_silence(table), [3, np.inf])
+
+
+def test_sybil_under_the_premise_by_hand():
+    f = np.full(5, 0.2)
+    split = split_fractions(f, 2)
+    np.testing.assert_allclose(np.sort(split), [0.1, 0.1, 0.2, 0.2, 0.2, 0.2])
+    entropy = lambda x: -np.sum(x * np.log(x))
+    beta = WHITEPAPER.beta_entropy
+    by_hand = entropy(split) * (5 / 6) ** beta / entropy(f)
+    assert sybil_premise(f, 2, WHITEPAPER) == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_a_sybil_inferer_runs_through_the_step():
+    run = simulate(Settings(seed=0, epochs=10, sybil_copies=2), WHITEPAPER)
+    assert run.inferer_losses.shape == (10, 5) and run.inferer_rewards.shape == (10, 5)
+    np.testing.assert_array_equal(run.inferer_losses[:, 3:], run.inferer_losses[:, :1].repeat(2, 1))
+    plain = simulate(Settings(seed=0, epochs=10), WHITEPAPER)
+    np.testing.assert_array_equal(run.inferer_losses[:, :3], plain.inferer_losses)
+    ratios = sybil_entropy_ratios([plain], [[plain], [run]])
+    assert ratios.shape == (2, 1) and ratios[0, 0] == 1.0 and ratios[1, 0] != 1.0
+    (claim,) = sybil_claims(WHITEPAPER, step_ratios=np.ones((len(SYBIL_IDENTITIES), 3)))
+    assert "N_eff held constant" in claim.depends_on and "1.00 [1.00, 1.00]" in claim.depends_on
+    with pytest.raises(ValueError, match="sybil_copies"):
+        Settings(sybil_copies=-1)
+
+
+def test_topic_shares_by_hand():
+    fees = np.array([[1.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    shares = topic_shares(fees, np.ones(2), WHITEPAPER)      # alpha_t = 0.5 a week
+    np.testing.assert_allclose(shares[:, 0], [0.5, 0.5 / 1.5, 0.25 / 1.25], rtol=1e-12)
+    # a cabal of W weeks, then one fee e: (e^1/2 / 2 + 2^-(W+1)) / (e^1/2 / 2 + 5 2^-(W+1))
+    weeks, fee = 16, 1e-6
+    fees = np.zeros((10 + weeks + 1, 5))
+    fees[:10], fees[-1, 0] = 1.0, fee
+    rest = 0.5 ** (weeks + 1)
+    assert topic_shares(fees, np.ones(5), WHITEPAPER)[-1, 0] == pytest.approx(
+        (fee**0.5 / 2 + rest) / (fee**0.5 / 2 + 5 * rest), rel=1e-12)
+    quitting, cabal = fee_claims(WHITEPAPER)
+    assert quitting.verdict == "holds"
+    assert "| 16 | 1e-06 | 0.943 |" in cabal.details and "| 8 | 1e-06 | 0.239 |" in cabal.details
+    assert "| 1 | 1e-06 |" in cabal.details and cabal.details.count("\n") == 13
+
+
+def test_with_dependence_flags_only_unstated_choices():
+    base = [Claim("a", "§", "q", "c", "m", "holds (9 of 9 seeds)"),
+            Claim("b", "§", "q", "c", "m", "does not hold (0 of 9 seeds)", depends_on="own")]
+    variants = {"stake 1": [dataclasses.replace(base[0], verdict="holds in 50% of the seeds")],
+                "fewer seeds": [base[0], dataclasses.replace(base[1], verdict="holds")]}
+    a, b = with_dependence(base, variants, {"stake 1"})
+    assert a.verdict == ("holds (9 of 9 seeds); it changes with stake 1: the paper does not "
+                         "determine this verdict")
+    assert "stake 1: holds in 50% of the seeds - the verdict changes (m)" in a.depends_on
+    assert b.verdict == base[1].verdict                 # a change by the number of seeds only
+    assert b.depends_on == "own; fewer seeds: holds - the verdict changes (m)"
+    assert [outcome(v) for v in ("holds", "holds (1 of 1 seeds)", "holds only for x",
+                                 "does not hold")] == ["holds", "holds", "partly", "does not hold"]
+
+
+def test_truncated_run_is_the_shorter_run():
+    short, long = (simulate(Settings(seed=4, epochs=e), WHITEPAPER) for e in (6, 10))
+    cut = truncated(long, 6)
+    assert cut.settings == short.settings
+    for field in dataclasses.fields(short):
+        a, b = getattr(short, field.name), getattr(cut, field.name)
+        if isinstance(a, np.ndarray):
+            assert a.tobytes() == b.tobytes(), field.name
+    with pytest.raises(ValueError, match="cannot be cut"):
+        truncated(long, 11)
+
+
+def test_reward_fractions_are_scale_free_without_epsilon():
+    exact = scale_changes(dataclasses.replace(WHITEPAPER, epsilon=1e-12), range(2))
+    assert exact.shape == (2, len(SCORE_SCALES)) and exact.max() < 1e-6
+    changes = scale_changes(WHITEPAPER, range(2))
+    assert (changes[:, 0] > 0.1).all()                  # scores of 1e-4 drown in epsilon
+    claim = scale_claim(changes, WHITEPAPER)
+    assert claim.verdict.startswith("holds only for scores on a scale of at least")

@@ -3,8 +3,9 @@
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from shared import examples
 
 from allora_ref.compare import column_family, compare_tables
 from allora_ref.table import Table, format_number, read_table
@@ -192,7 +193,7 @@ def tables(draw):
     return Table(("epoch", *columns), rows)
 
 
-@settings(max_examples=200)
+@examples(200)
 @given(tables())
 def test_a_table_equals_itself(t):
     comparison = compare_tables(t, t, rtol=0.0, atol=0.0)
@@ -202,7 +203,7 @@ def test_a_table_equals_itself(t):
     assert re.fullmatch(r"\d+ passed, \d+ failed, \d+ skipped", comparison.lines()[-1])
 
 
-@settings(max_examples=200)
+@examples(200)
 @given(tables(), finite, st.floats(0, 0.1), st.floats(0, 0.1), st.data())
 def test_perturbing_one_number_beyond_the_tolerance_fails_exactly_that_cell(
         t, value, rtol, atol, data):

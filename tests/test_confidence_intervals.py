@@ -6,8 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from shared import examples
 
 from allora_ref.params import load_profile
 from allora_ref.spec import confidence_intervals as ci
@@ -54,7 +55,7 @@ def test_bad_input_names_the_equations():
 
 
 @pytest.mark.eq(16, 17, 18)
-@settings(max_examples=100, deadline=None, derandomize=True)
+@examples(100)
 @given(st.lists(st.integers(-10**6, 10**6), min_size=1, max_size=12, unique=True),
        st.lists(st.floats(0.01, 10), min_size=12, max_size=12), st.floats(-1e3, 1e3))
 def test_quantiles_are_ordered_bounded_and_shift_equivariant(integers, all_weights, shift):
@@ -74,3 +75,14 @@ def test_extrapolated_ends_leave_the_inner_percentiles_alone():
     ext = ci.confidence_interval(values, np.ones(5), extrapolate)
     np.testing.assert_array_equal(clamp[1:3], ext[1:3])
     assert ext[0] < clamp[0] == -2.0 and ext[-1] > clamp[-1] == 2.0
+
+
+def test_tie_order_example_of_the_implementer_docs():
+    """IMPLEMENTING.md's example: tied inferences keep their workers' order (a stable sort), and
+    eq 17 depends on it - the 30th percentile of (0, 1, 1) is 1.0 with weights (1, 1, 3) and 0.5
+    with weights (1, 3, 1)."""
+    values = [0.0, 1.0, 1.0]
+    np.testing.assert_allclose(ci.weighted_cdf(np.array([1.0, 1.0, 3.0])), [0.1, 0.3, 0.7])
+    np.testing.assert_allclose(ci.weighted_cdf(np.array([1.0, 3.0, 1.0])), [0.1, 0.5, 0.9])
+    assert ci.weighted_quantiles(values, [1, 1, 3], [0.3], "clamp")[0] == 1.0
+    assert ci.weighted_quantiles(values, [1, 3, 1], [0.3], "clamp")[0] == pytest.approx(0.5, rel=1e-15)

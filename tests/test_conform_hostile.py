@@ -19,10 +19,11 @@ from typing import NamedTuple
 import pytest
 
 import allora_ref
+from allora_ref import conformance
 from allora_ref.cli import main
 from allora_ref.examples.adapter import respond
-from allora_ref.program import DEPTH_LIMIT, LINE_LIMIT, NUMBER_LIMIT, STDERR_LIMIT
-from allora_ref.vectors import case_id, read_set, write_set
+from allora_ref.program import LINE_LIMIT, STDERR_LIMIT
+from allora_ref.vectors import DEPTH_LIMIT, NUMBER_LIMIT, case_id, read_set, write_set
 
 COMMITTED = Path(allora_ref.__file__).parent / "vectors_data"
 POTENTIAL = "whitepaper/function/potential/grid"
@@ -276,3 +277,11 @@ def running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_an_endless_results_file_is_refused(conform, monkeypatch):
+    monkeypatch.setattr(conformance, "RESULTS_LIMIT", 3 * LINE_LIMIT)
+    result, seconds = conform("--results", "/dev/zero")
+    assert result.returncode == 2 and seconds < 15
+    assert result.stderr == (f"allora-ref: error: /dev/zero: longer than {3 * LINE_LIMIT} bytes "
+                             "(the limit of a results file)\n")

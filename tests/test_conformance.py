@@ -1,5 +1,11 @@
 """The conformance runner: the example adapter both ways, the golden rows, and every way an
-implementation under test can misbehave."""
+implementation under test can misbehave.
+
+The example adapter is the reference itself, and so are the vectors' expected values: the tests
+that run it over the committed set check the runner (and detect change), not the paper. Only the
+golden rows of the research simulator are an expectation independent of this code; the function
+kinds meet hand-derived values in tests/test_vector_kinds.py.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,9 @@ def failed_ids(stdout: str) -> set[str]:
     return {line.split()[1] for line in stdout.splitlines() if line.startswith(("FAIL", "ERROR"))}
 
 
-def test_the_reference_adapter_passes_every_case(tmp_path):
+def test_runner_passes_the_reference_adapter_on_its_own_vectors(tmp_path):
+    """Runner and change detection: the reference meets its own outputs in every case, and the
+    runner counts, reports and writes JUnit for all of them."""
     junit = tmp_path / "conform.xml"
     result = conform("--cmd", ADAPTER, "--junit", junit)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
@@ -49,7 +57,9 @@ def test_the_reference_adapter_passes_every_case(tmp_path):
     assert case.find("system-out").text.startswith("max abs 0, rel 0, ulp 0")
 
 
-def test_chain_defaults_fail_exactly_the_documented_cases():
+def test_runner_reports_the_chain_defaults_failing_exactly_the_documented_cases():
+    """Runner: an implementation with other parameters (the reference under chain-defaults)
+    fails exactly the cases its exclusion file documents, with the worst value named."""
     command = f"{ADAPTER} --profile chain-defaults"
     result = conform("--profile", "allora-simulator", "--cmd", command)
     assert result.returncode == 1

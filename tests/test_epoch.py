@@ -14,9 +14,9 @@ import statistics
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from shared import silencing_case
+from shared import examples, silencing_case
 
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as synthesis
@@ -58,8 +58,9 @@ def submissions(n_i: int, n_f: int, seed: int = 0) -> synthesis.Submissions:
 
 
 def run(params, reports, stakes, n_i: int, n_f: int, state=None, subs=None):
-    """One step on hand-made reports."""
+    """One step on hand-made reports (loss vectors, reduced to the profile's eq 13 layout)."""
     reports = np.atleast_2d(np.asarray(reports, dtype=float))
+    reports = reports[:, synthesis.reported_entries(n_i, n_f, params)]
     if state is None:
         state = TopicState.initial(n_i, n_f, stakes, params)
     subs = subs if subs is not None else submissions(n_i, n_f)
@@ -72,6 +73,7 @@ def measured_reports(state, subs, truth, params, stakes_count, rng, noise=0.02):
     vector = synthesis.all_inferences(inferred.combined, inferred.forecast_implied,
                                       inferred.one_out_forecast_implied, subs.inferences)
     exact = synthesis.log_losses(vector, truth, synthesis.squared_error, params.log_base)
+    exact = exact[synthesis.reported_entries(subs.n_inferers, subs.n_forecasters, params)]
     return exact[None, :] + rng.normal(0, noise, size=(stakes_count, exact.size))
 
 
@@ -441,9 +443,9 @@ def test_step_is_deterministic_and_pure(params):
     # the step does not modify the state it is given, and repeats itself on it
     state = first[1][0]
     kept = [a.copy() for a in state_arrays(state)]
+    width = synthesis.reported_entries(4, 2, params).sum()
     inputs = EpochInputs(submissions(4, 2, seed=3),
-                         np.random.default_rng(3).normal(-2, 0.1, (3, synthesis.loss_vector_size(4, 2))),
-                         E)
+                         np.random.default_rng(3).normal(-2, 0.1, (3, width)), E)
     once, after_once = step(state, inputs, params)
     twice, after_twice = step(state, inputs, params)
     for a, b in zip(kept, state_arrays(state)):
@@ -488,7 +490,7 @@ def generated_runs(draw):
 
 
 @pytest.mark.eq(26, 27, 35, 41, 46)
-@settings(max_examples=30, deadline=None, derandomize=True)
+@examples(30)
 @given(generated_runs())
 def test_rewards_of_an_epoch_sum_to_the_topic_reward(case):
     """Both profiles, N_i 1-5, N_f 0-3, N_r 1-4, absent inferers and forecasters, reputers that
@@ -529,7 +531,7 @@ def test_unreported_naive_loss_keeps_tau_and_pays_everyone(params):
     """Without the naive loss eq 42 is undefined: tau keeps its previous value (not NaN) and the
     topic reward is still paid out in full."""
     submissions = synthesis.Submissions(np.array([0.1, 0.2, 0.4]), np.array([[-1.0, -1.2, -0.9]]))
-    reports = np.random.default_rng(3).normal(-2, 0.1, (2, synthesis.loss_vector_size(3, 1)))
+    reports = np.random.default_rng(3).normal(-2, 0.1, (2, synthesis.reported_entries(3, 1, params).sum()))
     reports[:, 1] = np.nan
     state = dataclasses.replace(TopicState.initial(3, 1, [1.0, 2.0], params), score_ratio=0.7)
     epoch, after = step(state, EpochInputs(submissions, reports, 10.0), params)
@@ -545,10 +547,48 @@ def test_all_reputers_silent_pays_nothing(params):
     """No loss reported: no worker or reputer can be scored; nothing is paid, nothing is NaN in
     the next state's listening coefficients or tau."""
     submissions = synthesis.Submissions(np.array([0.1, 0.2]), np.array([[-1.0, -1.2]]))
-    reports = np.full((2, synthesis.loss_vector_size(2, 1)), np.nan)
+    reports = np.full((2, synthesis.reported_entries(2, 1, params).sum()), np.nan)
     epoch, after = step(TopicState.initial(2, 1, [1.0, 2.0], params),
                         EpochInputs(submissions, reports, 10.0), params)
     assert np.isnan(epoch.inferer_scores).all() and np.isnan(epoch.forecaster_scores).all()
     np.testing.assert_array_equal(epoch.class_rewards, [0.0, 0.0, 0.0])
     np.testing.assert_array_equal(after.listening, [1.0, 1.0])
     assert after.score_ratio == 0.0 and np.array_equal(after.stakes, [1.0, 2.0])
+
+
+@pytest.mark.eq(12, 13, 14, 15, 21, 22, 23, 24, 25)
+def test_the_papers_21_entry_report_through_the_step():
+    """Eq 13 as written, 5 inferers and 3 forecasters: 1 + 5 + 3 + 1 + 8 + 3 = 21 losses per
+    reputer. The step takes them (whitepaper profile), scores every worker from them (eqs
+    21-25) and leaves the one-out forecast-implied losses, which eq 13 does not list, absent."""
+    network, naive = -2.0, -1.5
+    inferers = [-1.0, -1.2, -1.4, -1.6, -1.8]
+    forecast_implied = [-1.9, -1.7, -2.1]
+    one_out = [-1.9, -1.95, -2.05, -2.0, -1.8, -1.99, -2.02, -1.97]
+    one_in = [-1.6, -1.4, -1.7]
+    report = [network, naive] + inferers + forecast_implied + one_out + one_in
+    assert len(report) == 21
+    subs = synthesis.Submissions(np.array([0.1, 0.3, -0.2, 0.0, 0.2]),
+                                 np.random.default_rng(5).normal(-1.5, 0.3, (3, 5)))
+    state = TopicState.initial(5, 3, [1.0, 2.0, 3.0], WHITEPAPER)
+    epoch, after = step(state, EpochInputs(subs, np.tile(report, (3, 1)), E), WHITEPAPER)
+
+    np.testing.assert_allclose(epoch.inferer_scores, [0.1, 0.05, -0.05, 0.0, 0.2], atol=1e-15)
+    one_out_scores = np.array([0.01, -0.02, 0.03])             # eq 23: L^-_ki - L_i
+    one_in_scores = np.array([0.1, -0.1, 0.2])                 # eq 24: L^-_i - L^+_ki
+    np.testing.assert_allclose(epoch.forecaster_scores,        # eqs 22, 25: f+ = 1/2^3
+                               7 / 8 * one_out_scores + 1 / 8 * one_in_scores, atol=1e-15)
+    assert np.isnan(epoch.losses[10:25]).all()                 # the 15 entries eq 13 lacks
+    np.testing.assert_allclose(np.delete(epoch.losses, np.s_[10:25]), report, atol=1e-15)
+    # eq 15 from R_0 = 0: the network row's regrets are alpha (log L_i - log L_il)
+    np.testing.assert_allclose(after.synthesis.regrets[0],
+                               0.1 * (network - np.array(inferers + forecast_implied)),
+                               atol=1e-15)
+    assert np.isnan(after.synthesis.regrets[2:7, 5:]).all()   # one-out rows: never needed
+    assert paid(epoch) == pytest.approx(E, rel=1e-12)
+
+    with pytest.raises(ValueError, match=r"eq 13.*21 columns"):
+        step(state, EpochInputs(subs, np.zeros((3, 36)), E), WHITEPAPER)
+    with pytest.raises(ValueError, match=r"eq 13.*36 columns"):
+        step(TopicState.initial(5, 3, [1.0, 2.0, 3.0], SIMULATOR),
+             EpochInputs(subs, np.tile(report, (3, 1)), E), SIMULATOR)

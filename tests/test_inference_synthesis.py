@@ -7,9 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from shared import examples
 
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as spec
@@ -225,6 +226,59 @@ def test_cold_start_combination_rows():
     assert sim_first[0] == 2.0                   # first epoch, deployed: median of inferers
 
 
+def secondary_table():
+    """2 inferers (I = 1, 2), 1 forecaster (I_ik = 4; 5 without inferer 0, 6 without inferer 1),
+    the six rows of eqs 9-11 and each row's own regrets (the naive row prefers inferer 1, the
+    network row inferer 0)."""
+    values = np.array([[1.0, 2.0, 4.0], [1.0, 2.0, 4.0], [1.0, 2.0, 5.0], [1.0, 2.0, 6.0],
+                       [1.0, 2.0, 4.0], [1.0, 2.0, 4.0]])
+    members = spec.row_families(2, 1) & ~np.vstack([np.zeros((2, 3), bool), np.eye(3, dtype=bool),
+                                                    np.zeros((1, 3), bool)])
+    regrets = np.array([[0.3, -0.3, 0.0], [-0.2, 0.2, np.nan], [0.0, 0.1, 0.2],
+                        [0.1, 0.0, -0.1], [0.2, -0.2, 0.0], [0.0, 0.0, 0.0]])
+    return values, np.where(spec.row_families(2, 1), regrets, np.nan), members
+
+
+def phi_prime(x, p=3.0, c=0.75):
+    return p / (math.exp(-p * (x - c)) + 1)
+
+
+@pytest.mark.eq(9, 10, 11)
+def test_secondary_inferences_with_the_network_weights_zeroed():
+    """§3.1 items 1-3 read literally: the network row's eq 10 weights, omitted entries zeroed."""
+    values, regrets, members = secondary_table()
+    scale = math.sqrt(0.06) + 0.01                   # population sigma of (0.3, -0.3, 0) + epsilon
+    w = [phi_prime(0.3 / scale), phi_prime(-0.3 / scale), phi_prime(0.0)]
+    expected = [(w[0] * 1 + w[1] * 2 + w[2] * 4) / sum(w),          # network
+                (w[0] * 1 + w[1] * 2) / (w[0] + w[1]),              # naive: forecaster zeroed
+                (w[1] * 2 + w[2] * 5) / (w[1] + w[2]),              # one-out inferer 0
+                (w[0] * 1 + w[2] * 6) / (w[0] + w[2]),              # one-out inferer 1
+                (w[0] * 1 + w[1] * 2) / (w[0] + w[1]),              # one-out forecaster
+                (w[0] * 1 + w[1] * 2 + w[2] * 4) / sum(w)]          # one-in: the only forecaster
+    literal = dataclasses.replace(WHITEPAPER, secondary_weights="network-weights")
+    combined, weights = spec.combined_inferences(values, regrets, members, 2, False, literal)
+    np.testing.assert_allclose(combined, expected, rtol=1e-14)
+    np.testing.assert_allclose(weights[1, :2] / weights[1, 0], [1.0, w[1] / w[0]], rtol=1e-14)
+    assert weights[1, 2] == 0.0 and weights.max(axis=1).tolist() == [1.0] * 6
+
+
+@pytest.mark.eq(9, 10, 11)
+def test_secondary_inferences_with_their_own_regrets():
+    """The deployed reading: each row's own regrets, normalised over its own members."""
+    values, regrets, members = secondary_table()
+    own = dataclasses.replace(WHITEPAPER, secondary_weights="own-regrets")
+    combined, _ = spec.combined_inferences(values, regrets, members, 2, False, own)
+    naive = [phi_prime(-0.2 / 0.21), phi_prime(0.2 / 0.21)]          # sigma(-0.2, 0.2) = 0.2
+    one_out_0 = [phi_prime(0.1 / 0.06), phi_prime(0.2 / 0.06)]      # (0.1, 0.2): sigma 0.05
+    assert combined[1] == pytest.approx((naive[0] * 1 + naive[1] * 2) / sum(naive), rel=1e-14)
+    assert combined[2] == pytest.approx((one_out_0[0] * 2 + one_out_0[1] * 5) / sum(one_out_0),
+                                        rel=1e-14)
+    assert combined[5] == pytest.approx(7 / 3, rel=1e-14)             # equal regrets: plain mean
+    literal, _ = spec.combined_inferences(values, regrets, members, 2, False, WHITEPAPER)
+    assert combined[0] == literal[0]                  # the network inference is the same
+    assert combined[1] > 1.5 > literal[1]             # the readings disagree on the naive one
+
+
 # --- eq 12-13 ------------------------------------------------------------------------------
 
 @pytest.mark.eq(12)
@@ -345,7 +399,7 @@ def epochs(draw):
 
 
 @pytest.mark.eq(9, 10)
-@settings(max_examples=60, deadline=None, derandomize=True)
+@examples(60)
 @given(epochs())
 def test_every_inference_is_a_convex_combination(case):
     state, submissions, _, _, params, _ = case
@@ -359,7 +413,7 @@ def test_every_inference_is_a_convex_combination(case):
     assert np.all(inferred.combined[rows] <= high[rows] + tolerance[rows])
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@examples(40)
 @given(epochs(), st.floats(-1e3, 1e3))
 def test_shifting_every_inference_shifts_every_output(case, shift):
     state, submissions, _, _, params, _ = case
@@ -371,7 +425,7 @@ def test_shifting_every_inference_shifts_every_output(case, shift):
     np.testing.assert_allclose(moved.forecast_implied, base.forecast_implied + shift, atol=scale)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@examples(40)
 @given(epochs())
 def test_permuting_inferers_permutes_outputs(case):
     state, submissions, _, _, params, rng = case
@@ -390,7 +444,7 @@ def test_permuting_inferers_permutes_outputs(case):
 
 
 @pytest.mark.eq(10, 11)
-@settings(max_examples=40, deadline=None, derandomize=True)
+@examples(40)
 @given(hnp.arrays(float, st.integers(1, 8), elements=st.floats(-1, 1)), st.floats(-5, 5))
 def test_equal_regrets_give_equal_weights(values, regret):
     for params in PROFILES:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from allora_ref.params import load_profile
 from allora_ref.spec.inference_synthesis import loss_vector_size
 from loop_reference import loop_epoch
-from shared import spec_epoch
+from shared import examples, spec_epoch
 
 RTOL, ATOL = 1e-10, 1e-12
 PROFILES = ("whitepaper", "allora-simulator")
@@ -140,8 +140,7 @@ scenarios = st.builds(
 
 
 @pytest.mark.eq(3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18)
-@settings(max_examples=2000, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(examples(2000), suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios)
 def test_spec_agrees_with_loop_reference(scenario: Scenario):
     params = load_profile(scenario.profile)

@@ -1,5 +1,7 @@
-"""The one-out forecast-implied kernel (§3.1 item 2, eqs 3-8 per withheld inferer) against the
-plain formula it computes: every profile variant, absences, magnitudes, block sizes."""
+"""The fast paths of the epoch step against what they replace: the one-out forecast-implied
+kernel (§3.1 item 2, eqs 3-8 per withheld inferer) against the plain formula in every profile
+variant, with absences, magnitudes and block sizes; a step given its inferences against the step
+that synthesises them."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 
 from allora_ref.params import load_profile
 from allora_ref.spec import inference_synthesis as spec
+from allora_ref.spec.epoch import EpochInputs, TopicState, step
 
 WHITEPAPER = load_profile("whitepaper")
 SIMULATOR = load_profile("allora-simulator")
@@ -108,3 +111,20 @@ def test_memory_is_one_block_not_the_cube():
     finally:
         tracemalloc.stop()
     assert peak < 4 * 2**20
+
+
+def test_a_step_given_the_inferences_equals_the_step_that_synthesises_them():
+    rng = np.random.default_rng(5)
+    for params in (WHITEPAPER, SIMULATOR):
+        state = TopicState.initial(4, 3, [1.0, 2.0, 3.0], params)
+        for _ in range(3):
+            submissions = spec.Submissions(rng.normal(0, 1, 4), rng.normal(-1, 0.3, (3, 4)))
+            inferred = spec.synthesise(state.synthesis, submissions, params)
+            reports = rng.normal(-1, 0.2, (3, spec.loss_vector_size(4, 3)))
+            inputs = EpochInputs(submissions, reports, 10.0)
+            given_epoch, given_state = step(state, inputs, params, inferred)
+            epoch, state = step(state, inputs, params)
+            assert given_epoch.inferences is inferred
+            for name in ("inferer_rewards", "forecaster_rewards", "reputer_rewards", "listening"):
+                np.testing.assert_array_equal(getattr(given_epoch, name), getattr(epoch, name))
+            np.testing.assert_array_equal(given_state.synthesis.regrets, state.synthesis.regrets)

@@ -28,7 +28,10 @@ def test_params_are_frozen_and_validated():
                                   ("cold_start", "guess", "cold_start"),
                                   ("xi_max", 0.0, "eq 50"), ("alpha_e", 1.5, "eq 52"),
                                   ("f_v", 1.0, "eqs 54-55"),
-                                  ("unlock_timing", "later", "unlock_timing must be one of")]:
+                                  ("unlock_timing", "later", "unlock_timing must be one of"),
+                                  ("secondary_weights", "own", "secondary_weights must be one of"),
+                                  ("loss_vector_layout", "eq 13",
+                                   "loss_vector_layout must be one of")]:
         with pytest.raises(ValueError, match=message):
             dataclasses.replace(params, **{field: value})
 

@@ -17,7 +17,7 @@ import pytest
 
 from allora_ref.site import build_site
 from allora_ref.site.notebooks import link_citations
-from tests.chromium import Browser, chromium
+from chromium import Browser, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "03_2_confidence_intervals"        # the catalog's notebook of eqs 16-18
@@ -32,7 +32,8 @@ def site(tmp_path_factory) -> Path:
         nbformat.v4.new_markdown_cell(
             "# §3.2 Confidence intervals (eqs 16-18)\n\n## Eq 16: cumulative weights\n\n"
             "The cumulative weights $$C_i = \\sum_{j \\le i} w_j \\qquad (16)$$ feed eqs 17 and "
-            "18; `eq 5` in code and $eq 6$ in math stay as they are."),
+            "18; `eq 5` in code and $eq 6$ in math stay as they are.\n\n"
+            "## Figure 3 (§4.2): drawn here"),
         nbformat.v4.new_code_cell("print(1 + 1)", execution_count=1, outputs=[
             nbformat.v4.new_output("stream", name="stdout", text="2\n")])])
     nbformat.write(nb, reports / f"{NOTEBOOK}.ipynb")
@@ -112,6 +113,7 @@ def test_notebook_page_links_equations_and_keeps_math_and_code(site):
     assert "../eq/05.html" not in text and "../eq/06.html" not in text
     assert "cdn" not in text.lower() and "require.js" not in text
     assert (site / "eq" / "16.html").read_text().count(f"../notebooks/{NOTEBOOK}.html#eq-16") == 1
+    assert f'href="notebooks/{NOTEBOOK}.html#figure-3"' in (site / "index.html").read_text()
 
 
 def test_citations_are_linked_outside_math_code_and_links():

@@ -8,8 +8,9 @@ import math
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from shared import examples
 
 from allora_ref.params import load_profile
 from allora_ref.spec import token_emission as spec
@@ -85,7 +86,7 @@ def test_eq52_ema_and_its_start():
 
 
 @pytest.mark.eq(52)
-@settings(max_examples=60, deadline=None, derandomize=True)
+@examples(60)
 @given(st.floats(0.01, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(1, 40))
 def test_eq52_step_response_is_geometric(alpha, start, level, steps):
     """After the target jumps to b, e_n = b + (e_0 - b)(1 - alpha)^n (the notebook's solution)."""
@@ -97,7 +98,7 @@ def test_eq52_step_response_is_geometric(alpha, start, level, steps):
 
 
 @pytest.mark.eq(53)
-@settings(max_examples=60, deadline=None, derandomize=True)
+@examples(60)
 @given(st.floats(1e-6, 1.0), st.integers(1, 60))
 def test_eq53_recalibrated_alpha_keeps_the_smoothing_per_unit_time(alpha, steps):
     alpha_hat = spec.recalibrated_alpha(alpha, steps)
@@ -228,7 +229,7 @@ def histories(draw):
 
 
 @pytest.mark.eq(47, 48, 49, 50, 51, 52, 53)
-@settings(max_examples=80, deadline=None, derandomize=True)
+@examples(80)
 @given(histories())
 def test_emission_bounded_cap_respected_supply_conserved(history):
     """Emission never exceeds the treasury; with a constant f_stakers the APY never exceeds the

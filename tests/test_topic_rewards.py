@@ -6,8 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from shared import examples
 
 from allora_ref.params import load_profile
 from allora_ref.spec import topic_rewards as spec
@@ -70,7 +71,7 @@ def test_eq57_geometric_mean_of_stake_and_fees():
 
 
 @pytest.mark.eq(57)
-@settings(max_examples=50, deadline=None, derandomize=True)
+@examples(50)
 @given(st.floats(0.0, 1e6), st.floats(1e-3, 1e3), st.sampled_from([2.0, 24.0, 168.0]),
        st.integers(1, 200))
 def test_eq57_fee_revenue_decays_to_a_window_of_fees(start, fee, epochs_per_week, epochs):
@@ -89,7 +90,7 @@ def test_eq57_fee_revenue_at_monthly_steps_is_the_months_fees():
 
 
 @pytest.mark.eq(55, 57)
-@settings(max_examples=50, deadline=None, derandomize=True)
+@examples(50)
 @given(st.lists(st.floats(1.0, 1e6), min_size=2, max_size=8), st.floats(1.0, 1e6),
        st.floats(1.0, 1e6))
 def test_topic_share_elasticity_to_its_fees(other_weights, stake, fees):

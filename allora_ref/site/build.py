@@ -9,7 +9,7 @@ from pathlib import Path
 
 from allora_ref.atomic import write_text_atomic
 from allora_ref.site.equations import Equation, equations, read_catalog
-from allora_ref.site.notebooks import notebook_html, tagged_numbers
+from allora_ref.site.notebooks import figure_numbers, notebook_html, tagged_numbers
 from allora_ref.site.pages import eq_href, page
 
 # The paper's table of contents (sections 3-5 hold the numbered equations and Figures 2-4).
@@ -26,14 +26,12 @@ SECTIONS = {
     "5.2": "Reward Distribution to Topics and Network Validators",
     "5.3": "Consumer Fee Pricing Model",
 }
-# Where each of the paper's figures is drawn: (section, notebook, heading anchor, caption).
-FIGURES = [
-    ("3.3", "03_3_numerical_experiment", "Figure-2", "Figure 2: losses of the inferences, "
-     "forecast-implied inferences and the network inference"),
-    ("4.2", "03_3_numerical_experiment", "Figure-3-(§4.2):-the-rewards-of-the-same-run",
-     "Figure 3: rewards per class and participant"),
-    ("5.1", "05_1_token_emission", "Figure-4", "Figure 4: staking APY through a major unlock"),
-]
+# The paper's figures drawn by the notebooks: number -> (section, caption).
+FIGURES = {
+    2: ("3.3", "Figure 2: losses of the inferences, forecast-implied inferences and the network"),
+    3: ("4.2", "Figure 3: rewards per class and participant"),
+    4: ("5.1", "Figure 4: staking APY through a major unlock"),
+}
 MATHJAX_SKIP = ("a11y", "localization")
 
 
@@ -102,7 +100,9 @@ def equation_page(eq: Equation, notebooks: dict[str, str], anchors: dict[str, se
         parts.append(f'<p class="note">{escape(e["note"])}</p>')
     established = e.get("established")
     if established:
-        items = established if isinstance(established, list) else [established]
+        items = (established if isinstance(established, list) else
+                 [f"{k}: {v}" for k, v in established.items()] if isinstance(established, dict)
+                 else [established])
         parts.append("<h2>How it is established</h2><ul>"
                      + "".join(f"<li>{escape(str(item))}</li>" for item in items) + "</ul>")
     if e.get("sympy"):
@@ -123,9 +123,11 @@ def equation_page(eq: Equation, notebooks: dict[str, str], anchors: dict[str, se
         for t in eq.tests))
     parts.append(f"<h2>Vectors ({len(eq.vectors)} cases)</h2>")
     if eq.vectors:
-        parts.append('<table class="vectors"><tr><th>case</th><th>description</th></tr>' + "".join(
+        parts.append(f'<details{" open" if len(eq.vectors) <= 12 else ""}><summary>the cases '
+                     f'that cover eq {n}</summary><table class="vectors"><tr><th>case</th>'
+                     '<th>description</th></tr>' + "".join(
             f'<tr><td><code>{escape(v["id"])}</code></td><td>{escape(v.get("description", ""))}</td></tr>'
-            for v in eq.vectors) + "</table>")
+            for v in eq.vectors) + "</table></details>")
     parts.append("<h2>Profile fields that change it</h2>")
     if eq.fields:
         names = list(eq.fields[0].values)
@@ -141,7 +143,8 @@ def equation_page(eq: Equation, notebooks: dict[str, str], anchors: dict[str, se
     return page(f"Eq {n}: {e['title']}", "\n".join(parts), root)
 
 
-def index_page(eqs: list[Equation], notebooks: dict[str, str], claims: bool) -> str:
+def index_page(eqs: list[Equation], notebooks: dict[str, str], figures: dict[int, str],
+               claims: bool) -> str:
     """``index.html``: the paper's table of contents, every equation one click away."""
     by_section: dict[str, list[Equation]] = {}
     for eq in eqs:
@@ -165,8 +168,9 @@ def index_page(eqs: list[Equation], notebooks: dict[str, str], claims: bool) -> 
                  for s in stems]
         items += [f'<li><a href="{eq_href(eq.number, "")}">Eq {eq.number}</a> '
                   f'{escape(eq.entry["title"])}</li>' for eq in by_section.get(section, [])]
-        items += [f'<li class="figure"><a href="notebooks/{stem}.html#{anchor}">{escape(caption)}</a></li>'
-                  for sec, stem, anchor, caption in FIGURES if sec == section and stem in notebooks]
+        items += [f'<li class="figure"><a href="notebooks/{figures[n]}.html#figure-{n}">'
+                  f"{escape(caption)}</a></li>"
+                  for n, (sec, caption) in FIGURES.items() if sec == section and n in figures]
         if items:
             parts.append("<ul>" + "".join(items) + "</ul>")
     rest = [s for s in notebooks if s not in used]
@@ -204,6 +208,7 @@ def build_site(reports_dir: Path, out_dir: Path, vectors_dir: Path | None = None
                 for path in sorted(reports_dir.glob("*.ipynb")) if not path.stem.endswith(".failed")}
     titles = {stem: notebook_title(nb, stem) for stem, nb in executed.items()}
     anchors = {stem: tagged_numbers(nb) & numbers for stem, nb in executed.items()}
+    figures = {n: stem for stem, nb in executed.items() for n in figure_numbers(nb)}
     newest_code = max(path.stat().st_mtime for path in Path(__file__).parent.rglob("*.*"))
     for stem, nb in executed.items():
         target = out_dir / "notebooks" / f"{stem}.html"
@@ -217,7 +222,7 @@ def build_site(reports_dir: Path, out_dir: Path, vectors_dir: Path | None = None
     claims = reports_dir / "claims.md"
     write_text_atomic(out_dir / "claims.html",
                       claims_page(claims.read_text() if claims.is_file() else None))
-    write_text_atomic(out_dir / "index.html", index_page(eqs, titles, claims.is_file()))
+    write_text_atomic(out_dir / "index.html", index_page(eqs, titles, figures, claims.is_file()))
     write_text_atomic(out_dir / "style.css", stylesheet())
     copy_mathjax(out_dir)
     return len(executed) + len(eqs) + 2

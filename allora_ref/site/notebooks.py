@@ -16,6 +16,8 @@ PROTECTED = re.compile(r"```.*?```|\$\$.*?\$\$|`[^`\n]*`|\$[^$\n]*\$|\[[^\]\n]*\
 # "Eq 3", "eqs 3-8", "Eqs 3, 9", "eqs 5 and 10": the word, then numbers joined by - , and.
 CITATION = re.compile(r"\b([Ee]qs?\.?)(\s+)(\d+(?:(?:\s*[-\u2013,]\s*|\s+and\s+)\d+)*)")
 NUMBER = re.compile(r"\d+")
+# A heading that shows one of the paper's figures: "## Figure 2 ...".
+FIGURE_HEADING = re.compile(r"^(#+ +Figure (\d+)\b)", re.M)
 # A display equation tagged as the paper does: "$$ ... \qquad (N)$$".
 TAGGED = re.compile(r"(\$\$(?:(?!\$\$).)*?\\q?quad\s*\((\d+)\)\s*\$\$)", re.S)
 
@@ -43,6 +45,17 @@ def anchor_equations(text: str, numbers: set[int]) -> str:
                       + m[1], text)
 
 
+def anchor_figures(text: str) -> str:
+    """Markdown ``text`` with an anchor ``figure-N`` before each heading "Figure N"."""
+    return FIGURE_HEADING.sub(lambda m: f'<span id="figure-{m[2]}"></span>\n\n{m[1]}', text)
+
+
+def figure_numbers(nb) -> set[int]:
+    """The figures of the paper that the notebook shows under a heading of their own."""
+    return {int(m[2]) for cell in nb.cells if cell.cell_type == "markdown"
+            for m in FIGURE_HEADING.finditer(cell.source)}
+
+
 def tagged_numbers(nb) -> set[int]:
     """The equation numbers that have an anchor ``eq-N`` on the notebook's page."""
     return {int(m[2]) for cell in nb.cells if cell.cell_type == "markdown"
@@ -54,7 +67,8 @@ def cross_linked(nb, numbers: set[int], root: str):
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = anchor_equations(link_citations(cell.source, numbers, root), numbers)
+            cell.source = anchor_figures(
+                anchor_equations(link_citations(cell.source, numbers, root), numbers))
     return nb
 
 

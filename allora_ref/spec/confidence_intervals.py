@@ -11,7 +11,7 @@ import numpy as np
 
 from allora_ref.params import Params
 
-# --- notebooks/03_2_confidence_intervals.py:65 (Eq 17: the weighted CDF)
+# --- notebooks/03_2_confidence_intervals.py:66 (Eq 17: the weighted CDF)
 def cumulative_weights(weights: np.ndarray) -> np.ndarray:
     """Eq 16: c_l = sum_{l' <= l} w_l' of weights already in the order of their inferences."""
     return np.cumsum(weights, axis=-1)
@@ -22,7 +22,7 @@ def weighted_cdf(weights: np.ndarray) -> np.ndarray:
     cumulative = cumulative_weights(weights)
     return (cumulative - 0.5 * weights) / cumulative[..., -1:]
 
-# --- notebooks/03_2_confidence_intervals.py:91 (Eq 18: interpolating a quantile)
+# --- notebooks/03_2_confidence_intervals.py:92 (Eq 18: interpolating a quantile)
 def weighted_quantiles(values, weights, quantiles, ends: str) -> np.ndarray:
     """Eqs 16-18: the weighted quantiles I^q of ``values`` (1-D) for each q in ``quantiles``."""
     values, weights = np.asarray(values, float), np.asarray(weights, float)

@@ -11,11 +11,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, checked_array, float64_guarded
+from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.confidence_intervals import confidence_interval
 from allora_ref.spec.inference_synthesis import (
-    NetworkInferences, Submissions, SynthesisState, regret_table_losses, settle, synthesise)
+    NetworkInferences, Submissions, SynthesisState, loss_vectors, regret_table_losses, settle,
+    synthesise)
 from allora_ref.spec.participant_rewards import (
     consensus_at, consensus_entries, listening_coefficients, mapped_scores,
     reputer_reward_fractions, reward_fractions, score_window, worker_scores)
@@ -24,7 +25,7 @@ from allora_ref.spec.task_rewards import (
     forecasting_utility, modified_fractions, paid_amounts, participant_rewards,
     reputer_reward_split, smoothed_fractions)
 
-# --- notebooks/04_3_epoch.py:52 (State, inputs and the epoch record)
+# --- notebooks/04_3_epoch.py:53 (State, inputs and the epoch record)
 @dataclass(frozen=True)
 class TopicState:
     """What a topic remembers between epochs."""
@@ -75,8 +76,8 @@ class EpochInputs:
     submissions: Submissions
     """Inferences and forecasted log-losses (eqs 1-2)."""
     reported_log_losses: np.ndarray
-    """Every reputer's log-loss of every inference of eq 12, shape (N_r, loss vector); NaN =
-    not reported (eq 13)."""
+    """Every reputer's log-loss of every inference of eq 12 its profile's layout reports
+    (``loss_vector_layout``), shape (N_r, entries); NaN = not reported (eq 13)."""
     topic_reward: float
     """E_{t,i}, the topic's reward of the epoch (eqs 41, 55)."""
 
@@ -110,14 +111,14 @@ class Epoch:
     """What each reputer's delegators are paid (``Params.delegator_reward_split``); None
     without delegated stake or without the split."""
 
-# --- notebooks/04_3_epoch.py:145 (Workers' reward fractions (eqs 21-28))
+# --- notebooks/04_3_epoch.py:146 (Workers' reward fractions (eqs 21-28))
 def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: Params
                      ) -> np.ndarray:
     """Eqs 26-28 for one class: reward fractions of the workers with a score (NaN otherwise)."""
     window = score_window(np.vstack([scores[None, :], history]), params)
     return reward_fractions(mapped_scores(scores, window, p, params.reward_c, params))
 
-# --- notebooks/04_3_epoch.py:160 (Reputers (eqs 29-36))
+# --- notebooks/04_3_epoch.py:161 (Reputers (eqs 29-36))
 def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
                     n_forecasters: int, params: Params):
     """Eqs 29-35: final listening coefficients, and the adjusted stakes, scores and reward
@@ -140,20 +141,40 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
         fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
     return listening, adjusted, scores, fractions
 
-# --- notebooks/04_3_epoch.py:197 (The step)
+# --- notebooks/04_3_epoch.py:198 (The step)
+def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
+    """ValueError unless the listening coefficients (eq 34) lie in [0, 1] and they and the
+    reports (eq 13) have one entry per reputer stake (the stakes are checked by eq 14)."""
+    n_reputers = np.size(state.stakes)
+    listening = checked_array(state.listening, "listening coefficients a_im", "eq 34", ndim=1)
+    check_shape(listening, (n_reputers,), "listening coefficients a_im", "eq 34")
+    if ((listening < 0) | (listening > 1)).any():
+        raise ValueError("listening coefficients a_im (eq 34) must lie in [0, 1]")
+    if reported.shape[0] != n_reputers:
+        raise ValueError(f"reported log-losses log L_im (eq 13) must have one row per reputer "
+                         f"({n_reputers}), got {reported.shape[0]}")
+
+
 @float64_guarded
-def step(state: TopicState, inputs: EpochInputs, params: Params) -> tuple[Epoch, TopicState]:
+def step(state: TopicState, inputs: EpochInputs, params: Params,
+         inferred: NetworkInferences | None = None) -> tuple[Epoch, TopicState]:
     """Eqs 1-46, one epoch: §3 inference synthesis, then §4 scores and rewards, and the next
-    state."""
+    state.
+
+    ``inferred`` is ``synthesise(state.synthesis, inputs.submissions, params)`` when the caller
+    has it already (a simulation needs the inferences before the reputers can report on them);
+    it is computed here otherwise.
+    """
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
-    reported = checked_array(inputs.reported_log_losses, "reported log-losses log L_im",
-                             "eq 13", ndim=2, absent_allowed=True)
+    reported = loss_vectors(inputs.reported_log_losses, n_i, n_f, params)
     topic_reward = float(checked_array(inputs.topic_reward, "topic reward E_ti", "eq 41"))
     if topic_reward < 0:
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
+    check_reputer_state(state, reported)
 
-    inferred = synthesise(state.synthesis, submissions, params)
+    if inferred is None:
+        inferred = synthesise(state.synthesis, submissions, params)
     network = inferred.members[0]
     interval = (confidence_interval(inferred.values[0, network], inferred.weights[0, network],
                                     params) if network.any() else

@@ -15,7 +15,7 @@ import numpy as np
 from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 
-# --- notebooks/03_1_inference_synthesis.py:78 (Eqs 1-2: inferences and forecasted losses)
+# --- notebooks/03_1_inference_synthesis.py:79 (Eqs 1-2: inferences and forecasted losses)
 def inferences(values) -> np.ndarray:
     """Eq 1: the inferences I_ij of one epoch over the topic's inferers (NaN = not submitted)."""
     return checked_array(values, "inferences I_ij", "eq 1", ndim=1, absent_allowed=True)
@@ -28,7 +28,7 @@ def forecasted_log_losses(losses, log_base: float) -> np.ndarray:
         raise ValueError("forecasted losses L_ijk (eq 2) must be > 0 to take their logarithm")
     return np.log(losses) / np.log(log_base)
 
-# --- notebooks/03_1_inference_synthesis.py:102 (Eq 3: the forecast-implied inference)
+# --- notebooks/03_1_inference_synthesis.py:103 (Eq 3: the forecast-implied inference)
 def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Eqs 3, 9: sum_l w_l I_l / sum_l w_l over the last axis (NaN where every weight is 0)."""
     total = weights.sum(axis=-1)
@@ -37,13 +37,13 @@ def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     numerator = np.einsum("...l,...l->...", weights, values)
     return np.where(total > 0, numerator / np.where(total > 0, total, 1.0), np.nan)
 
-# --- notebooks/03_1_inference_synthesis.py:119 (Eq 4: forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:120 (Eq 4: forecasted regrets)
 def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: np.ndarray
                        ) -> np.ndarray:
     """Eq 4: R_ijk = log L_{i-1} - log L_ijk, shape (N_f, N_i)."""
     return previous_network_log_loss - forecasted_log_losses
 
-# --- notebooks/03_1_inference_synthesis.py:136 (Eq 5: weights from forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:137 (Eq 5: weights from forecasted regrets)
 def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
     """Eqs 5, 10 (with 8, 11): w = phi'_{p,c}(R_hat) over the members of the last axis.
 
@@ -54,6 +54,13 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     best = best_member(x, members)
     if params.regret_guard_rails:
         x, members, best = guard_railed_regrets(x, members, best, params)
+    return scaled_potential_gradients(x, members, best, params)
+
+
+def scaled_potential_gradients(x: np.ndarray, members: np.ndarray, best: np.ndarray,
+                               params: Params) -> np.ndarray:
+    """Eqs 5, 10: phi'_{p,c}(x) over the members of the last axis, divided by its value at
+    ``best`` (the largest member x of each row), so that the largest weight is 1; 0 elsewhere."""
     top = log_potential_gradient(np.where(np.isfinite(best), best, params.c), params.p, params.c)
     log_w = log_potential_gradient(x, params.p, params.c)    # phi' increases: top is its max
     log_w -= top
@@ -62,13 +69,14 @@ def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> 
     log_w *= members
     return log_w
 
-# --- notebooks/03_1_inference_synthesis.py:189 (Eq 6: the potential function)
+# --- notebooks/03_1_inference_synthesis.py:198 (Eq 6: the potential function)
 @float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
-    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow for any finite x."""
-    return np.logaddexp(0.0, p * (np.asarray(x, dtype=float) - c))
+    """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow wherever the value is a
+    float64 (about p x < 1.8e308)."""
+    return np.logaddexp(0.0, p * (checked_array(x, "the argument x of phi_{p,c}", "eq 6") - c))
 
-# --- notebooks/03_1_inference_synthesis.py:224 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:235 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     z = np.subtract(x, c, out=np.empty(np.shape(x)))
@@ -89,7 +97,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:277 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:288 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -108,7 +116,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     normalised *= scale[..., None]
     return normalised
 
-# --- notebooks/03_1_inference_synthesis.py:343 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:354 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
                          params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -129,7 +137,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:406 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:450 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params,
                                 initial_regret: float = 0.0) -> np.ndarray:
@@ -180,7 +188,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:489 (The one-out kernel)
+# --- notebooks/03_1_inference_synthesis.py:533 (The one-out kernel)
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
 
@@ -209,7 +217,8 @@ def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_l
             return one_out_medians(inferences, members, block_elements)
         equal = members.astype(float)
         return one_out_weighted_inferences(
-            inferences, lambda rows: np.repeat(equal[None], rows.stop - rows.start, axis=0),
+            inferences, lambda rows, cols: np.repeat(equal[None, cols], rows.stop - rows.start,
+                                                     axis=0),
             n_f, block_elements)
     weights = OneOutWeights.of(
         forecasted_regrets(previous_network_log_loss, forecasted_log_losses), members, params)
@@ -236,6 +245,8 @@ class OneOutWeights:
     floor: np.ndarray
     general: np.ndarray
     """Which (j, k) rows take the general form, shape (N_i, N_f)."""
+    any_general: np.ndarray
+    """Whether any row of withheld inferer j takes the general form, shape (N_i,)."""
     offset: np.ndarray
     best_floor: np.ndarray
     ceiling: float
@@ -262,21 +273,24 @@ class OneOutWeights:
         z_0 = np.minimum(p * (best + shift - c), 0.0)
         return cls(np.where(members, regrets, -np.inf), (-p * scale)[..., None], cap,
                    np.exp(np.clip(p * (shift - c), -400, 400))[..., None], general,
+                   general.any(axis=1),
                    (z_0 - p * (shift - c))[..., None], np.exp(z_0)[..., None], ceiling, cut)
 
-    def block(self, rows: slice) -> np.ndarray:
-        """The weights of withheld inferers ``rows``, a new array (B, N_f, N_i)."""
+    def block(self, rows: slice, cols: slice) -> np.ndarray:
+        """The weights of withheld inferers ``rows`` and forecasters ``cols``, a new array
+        (B, F, N_i)."""
         if self.cap is None:
-            weights = np.multiply(self.slope[rows], self.ranked)
+            weights = np.multiply(self.slope[rows, cols], self.ranked[cols])
         else:
-            weights = np.minimum(self.ranked, self.cap[rows])
-            weights *= self.slope[rows]
+            weights = np.minimum(self.ranked[cols], self.cap[rows, cols])
+            weights *= self.slope[rows, cols]
         np.exp(weights, out=weights)
-        weights += self.floor[rows]
+        weights += self.floor[rows, cols]
         np.divide(1.0, weights, out=weights)
-        blocks, forecasters = np.nonzero(self.general[rows])
-        if blocks.size:
-            weights[blocks, forecasters] = self.general_rows(blocks + rows.start, forecasters)
+        if self.any_general[rows].any():
+            blocks, forecasters = np.nonzero(self.general[rows, cols])
+            weights[blocks, forecasters] = self.general_rows(blocks + rows.start,
+                                                             forecasters + cols.start)
         return weights
 
     def general_rows(self, withheld: np.ndarray, forecasters: np.ndarray) -> np.ndarray:
@@ -323,28 +337,31 @@ def one_out_largest(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     return np.where(np.arange(ranked.shape[1])[:, None] == top, second, first)
 
 
-def one_out_blocks(n_inferers: int, n_forecasters: int, block_elements: int) -> list[slice]:
-    """Consecutive withheld inferers, about ``block_elements`` (N_f N_i per inferer) at a time."""
-    size = max(1, block_elements // max(n_forecasters * n_inferers, 1))
-    return [slice(start, min(start + size, n_inferers)) for start in range(0, n_inferers, size)]
+def one_out_blocks(n_inferers: int, n_forecasters: int, block_elements: int
+                   ) -> list[tuple[slice, slice]]:
+    """(withheld inferers, forecasters) blocks of about ``block_elements`` (N_i per pair)."""
+    per_inferer = max(n_forecasters * n_inferers, 1)
+    rows = max(1, block_elements // per_inferer)
+    cols = n_forecasters if rows > 1 else max(1, block_elements // max(n_inferers, 1))
+    return [(slice(j, min(j + rows, n_inferers)), slice(k, min(k + cols, n_forecasters)))
+            for j in range(0, n_inferers, rows) for k in range(0, max(n_forecasters, 1), cols)]
 
 
 def one_out_weighted_inferences(inferences: np.ndarray, block_weights, n_forecasters: int,
                                 block_elements: int) -> np.ndarray:
-    """Eq 3 for every withheld inferer j, shape (N_i, N_f): ``block_weights(rows)`` is a new
-    (B, N_f, N_i) array of the weights for withheld inferers ``rows``; j's own weight is set to
-    0 here. NaN where no weight is positive."""
+    """Eq 3 for every withheld inferer j, shape (N_i, N_f): ``block_weights(rows, cols)`` is a
+    new (B, F, N_i) array of the weights of withheld inferers ``rows`` and forecasters ``cols``;
+    j's own weight is set to 0 here. NaN where no weight is positive."""
     n_i = inferences.size
     known = np.column_stack([np.where(np.isnan(inferences), 0.0, inferences), np.ones(n_i)])
-    result = np.empty((n_i, n_forecasters))
-    for rows in one_out_blocks(n_i, n_forecasters, block_elements):
-        weights = block_weights(rows)
+    sums = np.empty((n_i, n_forecasters, 2))
+    for rows, cols in one_out_blocks(n_i, n_forecasters, block_elements):
+        weights = block_weights(rows, cols)
         withheld = np.arange(rows.start, rows.stop)
         weights[withheld - rows.start, :, withheld] = 0.0
-        sums = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
-        total = sums[..., 1]
-        result[rows] = np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
-    return result
+        sums[rows, cols] = (weights.reshape(-1, n_i) @ known).reshape(weights.shape[:2] + (2,))
+    total = sums[..., 1]
+    return np.where(total > 0, sums[..., 0] / np.where(total > 0, total, 1.0), np.nan)
 
 
 def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements: int
@@ -353,19 +370,37 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
     (N_i, N_f), a block of withheld inferers at a time."""
     n_f, n_i = members.shape
     result = np.empty((n_i, n_f))
-    for rows in one_out_blocks(n_i, n_f, block_elements):
+    for rows, cols in one_out_blocks(n_i, n_f, block_elements):
         withheld = np.arange(rows.start, rows.stop)[:, None, None] == np.arange(n_i)
-        kept = members & ~withheld
-        result[rows] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
+        kept = members[cols] & ~withheld
+        result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:721 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:802 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
     is_inferer = np.arange(n) < n_inferers
     one_in = is_inferer | (np.arange(n)[None, :] == n_inferers + np.arange(n_forecasters)[:, None])
     return np.vstack([np.ones(n, bool), is_inferer, np.ones((n, n), bool), one_in])
+
+
+def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Params
+                    ) -> np.ndarray:
+    """Eqs 9-10 for every row, read literally (``network-weights``): the network row's weights
+    w_il = phi'(R_hat_{i-1,l}) (``network_regrets``: row 0, shape (1, N_l); members: row 0 of
+    ``members``), with the weights of the workers a row omits set to zero.
+
+    Each row is scaled so that its largest weight is 1 (eq 9 cancels the factor), which keeps a
+    row's weights finite even when the network row's largest weight belongs to an omitted worker.
+    """
+    x = normalised_regrets(network_regrets, members[:1], params)
+    kept = members[:1]
+    if params.regret_guard_rails:
+        x, kept, _ = guard_railed_regrets(x, kept, best_member(x, kept), params)
+    rows = members & kept
+    x = np.broadcast_to(x, rows.shape)
+    return scaled_potential_gradients(x, rows, best_member(x, rows), params)
 
 
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params,
@@ -399,19 +434,26 @@ def offset_quantile(regrets: np.ndarray, known: np.ndarray, params: Params) -> n
 def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.ndarray,
                         n_inferers: int, first_epoch: bool, params: Params,
                         initial_regret: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Eqs 9-11 for every row: (inferences, weights); weights from phi' of the rows' regrets.
+    """Eqs 9-11 for every row: (inferences, weights); weights from phi' of each row's own
+    regrets, or of the network row's with the omitted entries zeroed (``secondary_weights``).
 
-    A row none of whose members has a regret is a cold start (see ``Params.cold_start``); with
+    A row none of whose members has a regret is a cold start (see ``Params.cold_start``); under
+    ``network-weights`` every row is cold when the network row is; with
     ``while-initial-regret-zero`` every row is, while the topic's ``initial_regret`` R0 is 0.
     """
     cold = ~(members & ~np.isnan(regrets)).any(axis=-1, keepdims=True)
-    chain = params.cold_start != "equal-weights"
+    if params.secondary_weights == "network-weights":
+        cold = np.broadcast_to(cold[:1], cold.shape)
+        warm = network_weights(initial_regrets(regrets[:1], members[:1], params, initial_regret),
+                               members, params)
+    else:
+        warm = regret_weights(initial_regrets(regrets, members, params, initial_regret), members,
+                              params)
     if params.cold_start == "while-initial-regret-zero":
         cold = np.full(cold.shape, initial_regret == 0.0)
+    chain = params.cold_start != "equal-weights"
     cold_members = members & (np.arange(members.shape[-1]) < n_inferers if chain else members)
-    weights = np.where(cold, cold_members.astype(float),
-                       regret_weights(initial_regrets(regrets, members, params, initial_regret),
-                                      members, params))
+    weights = np.where(cold, cold_members.astype(float), warm)
     combined = weighted_inference(values, weights)
     if params.cold_start == "while-initial-regret-zero" and first_epoch:
         return first_network_inferences(values[0], cold_members[0], len(combined)), weights
@@ -428,11 +470,42 @@ def first_network_inferences(values: np.ndarray, inferers: np.ndarray, rows: int
     naive = 0.0 if inferers.sum() > 1 else median
     return np.concatenate([[median, naive], np.full(rows - 2, np.nan)])
 
-# --- notebooks/03_1_inference_synthesis.py:808 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:932 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
         + (n_inferers + n_forecasters) + n_forecasters
+
+
+def one_out_forecast_implied_entries(n_inferers: int, n_forecasters: int) -> slice:
+    """Eqs 12-13: where the one-out recomputed forecast-implied losses sit in the loss vector."""
+    start = 2 + n_inferers + n_forecasters
+    return slice(start, start + n_forecasters * n_inferers)
+
+
+def reported_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
+    """Eq 13: which loss-vector entries a reputer reports (``loss_vector_layout``)."""
+    entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
+    if params.loss_vector_layout == "eq-13":
+        entries[one_out_forecast_implied_entries(n_inferers, n_forecasters)] = False
+    return entries
+
+
+def loss_vectors(reported_log_losses, n_inferers: int, n_forecasters: int, params: Params
+                 ) -> np.ndarray:
+    """Eq 13: the reputers' reports (one row each, in the profile's layout) as loss vectors;
+    entries the layout does not report are absent (NaN)."""
+    reported = checked_array(reported_log_losses, "reported log-losses log L_im", "eq 13",
+                             ndim=2, absent_allowed=True)
+    entries = reported_entries(n_inferers, n_forecasters, params)
+    if reported.shape[1] != entries.sum():
+        raise ValueError(f"reported log-losses log L_im (eq 13) must have {entries.sum()} "
+                         f"columns (loss_vector_layout {params.loss_vector_layout!r}, "
+                         f"{n_inferers} inferers, {n_forecasters} forecasters), "
+                         f"got shape {reported.shape}")
+    vectors = np.full((reported.shape[0], entries.size), np.nan)
+    vectors[:, entries] = reported
+    return vectors
 
 
 def all_inferences(network: np.ndarray, forecast_implied: np.ndarray,
@@ -458,7 +531,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:847 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:1002 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -473,17 +546,16 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:888 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:1044 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
     n_l = n_inferers + n_forecasters
-    one_out_fi = losses[2 + n_l: 2 + n_l + n_forecasters * n_inferers].reshape(
-        n_forecasters, n_inferers)
+    block = one_out_forecast_implied_entries(n_inferers, n_forecasters)
     workers = losses[2: 2 + n_l]
     members = np.tile(workers, (2 + n_l + n_forecasters, 1))
-    members[2: 2 + n_inferers, n_inferers:] = one_out_fi.T
-    reference = np.concatenate([losses[:2], losses[2 + n_l + n_forecasters * n_inferers:]])
+    members[2: 2 + n_inferers, n_inferers:] = losses[block].reshape(n_forecasters, n_inferers).T
+    reference = np.concatenate([losses[:2], losses[block.stop:]])
     return reference, members
 
 
@@ -502,7 +574,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:927 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:1082 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""

@@ -14,9 +14,10 @@ import numpy as np
 
 from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
-from allora_ref.spec.inference_synthesis import masked_std, potential
+from allora_ref.spec.inference_synthesis import (
+    loss_vector_size, masked_std, one_out_forecast_implied_entries, potential)
 
-# --- notebooks/04_1_participant_rewards.py:73 (Eqs 22-24: forecaster scores)
+# --- notebooks/04_1_participant_rewards.py:74 (Eqs 22-24: forecaster scores)
 def one_out_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
     """Eqs 21, 23: T_ij = log L^-_ji - log L_i (inferers), T^-_ik = log L^-_ki - log L_i
     (forecasters): the one-out score of each worker."""
@@ -32,7 +33,7 @@ def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) ->
     """Eq 22: T_ik = (1 - f+) T^-_ik + f+ T^+_ik."""
     return (1.0 - f_plus) * one_out + f_plus * one_in
 
-# --- notebooks/04_1_participant_rewards.py:113 (Eq 25: the weight of the one-in score)
+# --- notebooks/04_1_participant_rewards.py:144 (Eq 25: the weight of the one-in score)
 def one_in_fraction(n_forecasters: int, params: Params) -> float:
     """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
     exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
@@ -62,7 +63,7 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
         forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:178 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:222 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
@@ -99,7 +100,7 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:235 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:279 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -108,14 +109,12 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:271 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:342 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
-    n_workers = n_inferers + n_forecasters
-    entries = np.ones(2 + n_workers + n_forecasters * n_inferers + n_workers + n_forecasters,
-                      bool)
+    entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
     if not params.consensus_with_one_out_forecast_implied:
-        entries[2 + n_workers: 2 + n_workers + n_forecasters * n_inferers] = False
+        entries[one_out_forecast_implied_entries(n_inferers, n_forecasters)] = False
     return entries
 
 
@@ -160,7 +159,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
     return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
 
-# --- notebooks/04_1_participant_rewards.py:349 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:418 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return (scores * stakes).sum(axis=-1) / stakes.sum()
@@ -236,6 +235,9 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
     """
     coefficients = previous.astype(float)
     scored = coefficients
+    scale = stakes.max(initial=0.0)
+    if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
+        stakes = stakes / scale
     floor = params.listened_stake_floor
     for _ in range(params.listening_max_iterations):
         step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
@@ -252,7 +254,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:522 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:599 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and

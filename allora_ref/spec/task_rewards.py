@@ -53,7 +53,7 @@ def effective_number(fractions: np.ndarray) -> float:
     present = fractions[~np.isnan(fractions)]
     return float(1.0 / np.sum(present**2)) if present.size else 0.0
 
-# --- notebooks/04_2_task_rewards.py:202 (Eq 41: class rewards)
+# --- notebooks/04_2_task_rewards.py:250 (Eq 41: class rewards)
 def class_rewards(entropies: tuple[float, float, float], chi: float, topic_reward: float,
                   present: tuple[bool, bool, bool]) -> np.ndarray:
     """Eq 41 (with 45): (U_i, V_i, W_i) from the entropies (F, G, H), chi and E_{t,i}."""
@@ -65,7 +65,7 @@ def class_rewards(entropies: tuple[float, float, float], chi: float, topic_rewar
     gamma = normalisation_factor(f, g, chi)
     return topic_reward / total * np.array([(1 - chi) * gamma * f, chi * gamma * g, h])
 
-# --- notebooks/04_2_task_rewards.py:230 (Eqs 42-44: the utility of the forecasting task)
+# --- notebooks/04_2_task_rewards.py:278 (Eqs 42-44: the utility of the forecasting task)
 def forecasting_task_score(naive_log_loss: float, network_log_loss: float) -> float:
     """Eq 42: T_i = log L^-_i - log L_i."""
     return float(naive_log_loss - network_log_loss)
@@ -92,7 +92,7 @@ def forecasting_utility(tau: float, params: Params) -> float:
     low, high = params.chi_min, params.chi_max
     return float(np.clip(low + (high - low) * tau, low, high))
 
-# --- notebooks/04_2_task_rewards.py:288 (Eq 45: the normalisation $\gamma$)
+# --- notebooks/04_2_task_rewards.py:337 (Eq 45: the normalisation $\gamma$)
 def normalisation_factor(inference_entropy: float, forecasting_entropy: float, chi: float
                          ) -> float:
     """Eq 45: gamma = (F + G) / ((1 - chi) F + chi G) (1 when F = G = 0)."""
@@ -101,7 +101,7 @@ def normalisation_factor(inference_entropy: float, forecasting_entropy: float, c
         return 1.0
     return (inference_entropy + forecasting_entropy) / denominator
 
-# --- notebooks/04_2_task_rewards.py:312 (Eq 46: per-participant rewards)
+# --- notebooks/04_2_task_rewards.py:381 (Eq 46: per-participant rewards)
 def participant_rewards(fractions: np.ndarray, class_reward: float) -> np.ndarray:
     """Eq 46: the reward of each participant of a class, fraction x class reward (absent: 0)."""
     return np.where(np.isnan(fractions), 0.0, fractions) * class_reward

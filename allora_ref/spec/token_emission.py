@@ -22,14 +22,14 @@ def amount(value, quantity: str, equation: str) -> np.ndarray:
     check_non_negative(array, quantity, equation)
     return array
 
-# --- notebooks/05_1_token_emission.py:101 (Eq 47: the emission of a step)
+# --- notebooks/05_1_token_emission.py:102 (Eq 47: the emission of a step)
 def total_emission(e, staked, epochs_per_month: float) -> np.ndarray:
     """Eq 47: E_i = e_i N_staked,i / N_epochs, the tokens emitted in one step."""
     e = amount(e, "emission per staked token e_i", "eq 47")
     staked = amount(staked, "staked supply N_staked,i", "eq 47")
     return e * staked / epochs_per_month
 
-# --- notebooks/05_1_token_emission.py:137 (Eq 48: the target emission per staked token)
+# --- notebooks/05_1_token_emission.py:139 (Eq 48: the target emission per staked token)
 def target_emission(treasury, circulating, staked, total_supply: float, f_e: float) -> np.ndarray:
     """Eq 48: e^_target,i = f_e T_total,i N_circ,i / (N_staked,i N_total), per staked token."""
     treasury = amount(treasury, "treasury T_total,i", "eq 48")
@@ -40,7 +40,7 @@ def target_emission(treasury, circulating, staked, total_supply: float, f_e: flo
                          "staked token")
     return f_e * treasury * circulating / (staked * total_supply)
 
-# --- notebooks/05_1_token_emission.py:189 (Eqs 49-50: the APY cap)
+# --- notebooks/05_1_token_emission.py:192 (Eqs 49-50: the APY cap)
 def monthly_percentage_yield(stakers_fraction, e) -> np.ndarray:
     """Eq 49: xi_i = f_stakers,i e_i, the monthly yield of a staked token."""
     return amount(stakers_fraction, "staker fraction f_stakers,i", "eq 49") * amount(
@@ -70,13 +70,13 @@ def maximum_emission(xi_max: float, stakers_fraction) -> np.ndarray:
         raise ValueError("staker fraction f_stakers,i (eq 50) must be > 0")
     return xi_max / fraction
 
-# --- notebooks/05_1_token_emission.py:239 (Eq 51: the capped target)
+# --- notebooks/05_1_token_emission.py:243 (Eq 51: the capped target)
 def capped_target_emission(target, maximum) -> np.ndarray:
     """Eq 51: e^_i = min(e^_target,i, e^_max,i) (NaN = unknown propagates)."""
     return np.minimum(amount(target, "target e^_target,i", "eq 51"),
                       amount(maximum, "cap e^_max,i", "eq 51"))
 
-# --- notebooks/05_1_token_emission.py:275 (Eq 52: emission smoothing)
+# --- notebooks/05_1_token_emission.py:280 (Eq 52: emission smoothing)
 def exponential_moving_average(new, previous, alpha, has_history, start: str) -> np.ndarray:
     """Eqs 52, 56: alpha new + (1 - alpha) previous, elementwise.
 
@@ -87,7 +87,7 @@ def exponential_moving_average(new, previous, alpha, has_history, start: str) ->
     first = new if start == "first-value" else alpha * new
     return np.where(has_history, alpha * new + (1.0 - alpha) * previous, first)
 
-# --- notebooks/05_1_token_emission.py:308 (Eq 53: smoothing at other cadences)
+# --- notebooks/05_1_token_emission.py:313 (Eq 53: smoothing at other cadences)
 def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     """Eq 53: alpha^ = 1 - (1 - alpha)^(Delta t / period), with steps_per_period = period / Delta t.
 
@@ -96,7 +96,7 @@ def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     with np.errstate(divide="ignore"):                        # alpha = 1: log1p(-1) = -inf
         return -np.expm1(np.log1p(-np.asarray(alpha, dtype=float)) / steps_per_period)
 
-# --- notebooks/05_1_token_emission.py:350 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:390 (Eqs 47-53 together: one emission step and the supply)
 @dataclass(frozen=True)
 class Supply:
     """The token supply (eq 48's quantities): treasury + circulating + locked = N_total.
@@ -237,7 +237,7 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
                         float(total / requested) if requested > 0 else 1.0)
     return emission, EmissionState(after, float(e), True, float(following))
 
-# --- notebooks/05_1_token_emission.py:515 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:589 (Eqs 47-53 together: one emission step and the supply)
 def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> np.ndarray:
     """Tokens unlocked in each month (not in the paper): nothing before the cliff, then linear.
 

@@ -14,7 +14,7 @@ from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.token_emission import amount, exponential_moving_average, recalibrated_alpha
 
-# --- notebooks/05_2_topic_rewards.py:79 (Eqs 54-55: validators and topics)
+# --- notebooks/05_2_topic_rewards.py:80 (Eqs 54-55: validators and topics)
 def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 54-55 summed: (f_v E_i to the validators, (1 - f_v) E_i to the topics)."""
     total = amount(total, "emission E_i", "eqs 54-55")
@@ -25,9 +25,14 @@ def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
 def validator_emission(total, validator_stakes, f_v: float) -> np.ndarray:
     """Eq 54: E_v,i = f_v E_i S_v,i / sum_v S_v,i over all network validators v."""
     stakes = amount(validator_stakes, "validator stakes S_v,i", "eq 54")
-    if stakes.ndim != 1 or not stakes.sum() > 0:
+    if stakes.ndim != 1 or not stakes.max(initial=0.0) > 0:
         raise ValueError("validator stakes S_v,i (eq 54) must be a vector with a positive sum")
-    return emission_split(total, f_v)[0] * (stakes / stakes.sum())
+    with np.errstate(over="ignore"):
+        stake_sum = stakes.sum()
+    if np.isinf(stake_sum):                  # beyond float64: the same shares, scaled first
+        stakes = stakes / stakes.max()
+        stake_sum = stakes.sum()
+    return emission_split(total, f_v)[0] * (stakes / stake_sum)
 
 
 @float64_guarded
@@ -44,7 +49,7 @@ def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndar
         raise ValueError("sum of topic weights (eq 55) must be > 0")
     return emission_split(total, f_v)[1] * (weights / weight_sum)
 
-# --- notebooks/05_2_topic_rewards.py:121 (Eq 56: topic weights)
+# --- notebooks/05_2_topic_rewards.py:127 (Eq 56: topic weights)
 def topic_weight_alpha(params: Params) -> float:
     """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs; as it is
     with ``topic_weight_cadence = "topic-epoch"`` (one EMA step per topic epoch)."""
@@ -71,7 +76,7 @@ def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
     return exponential_moving_average(target, previous, topic_weight_alpha(params), has_history,
                                       params.ema_start)
 
-# --- notebooks/05_2_topic_rewards.py:186 (Eq 57: the target topic weight)
+# --- notebooks/05_2_topic_rewards.py:194 (Eq 57: the target topic weight)
 def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
     """Eq 57: w^_t,i = S_t,i^mu C_t,i^nu (mu = nu = 1/2: the geometric mean)."""
     stake = amount(stake, "topic reputer stake S_t,i", "eq 57")
@@ -91,7 +96,7 @@ def effective_fee_revenue(previous, fees, params: Params) -> np.ndarray:
     decayed = np.maximum(previous - previous / topic_epochs_per_week(params), 0.0)
     return (np.trunc(decayed) if params.fee_revenue_integer else decayed) + fees
 
-# --- notebooks/05_2_topic_rewards.py:369 (The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57))
+# --- notebooks/05_2_topic_rewards.py:391 (The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57))
 def topic_weight(stake, fee_revenue, previous, has_history, params: Params) -> np.ndarray:
     """Eqs 56-57 at a topic's step: the target S^mu C^nu (C per block of the topic's epoch
     with ``topic_weight_fee_per_block``), then the EMA; weight 0 where C = 0 with

@@ -1,0 +1,42 @@
+"""`make reports` options are checked before any notebook runs: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from allora_ref import reports
+
+NOTEBOOKS = str(Path(__file__).resolve().parent.parent / "notebooks")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--set", "nope=1"], "unknown parameter(s) nope"),
+    (["--set", "alpha_regret=1.5"], "parameter alpha_regret must lie in (0, 1] (eq 15)"),
+    (["--set", "p=fast"], "parameter p must be a float (like 3.0), not 'fast'"),
+    (["--set", "p"], "parameter 'p' is not FIELD=VALUE"),
+    (["--profile", "mainnet"], "unknown profile 'mainnet'"),
+    (["--only", "77"], "no report notebook named 77"),
+    (["-p", "epochz", "3"], "no notebook has parameter(s) epochz"),
+])
+def test_bad_option_is_one_line_and_exit_2(arguments, message, tmp_path, capsys):
+    assert reports.main([*arguments, "--notebooks", NOTEBOOKS, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not any(tmp_path.iterdir())
+
+
+def test_parameters_reach_only_the_notebooks_that_declare_them(tmp_path):
+    """Figure 4's scenario goes to 05_1 alone; the profile and its overrides to every notebook
+    that has them; figures and the ledger are written where --out says."""
+    args = reports.argparse.Namespace(
+        parameter=[["unlock_month", "18"]], set=["xi_max=0.008"], profile="allora-simulator")
+    sources = reports.selected(reports.report_notebooks(Path(NOTEBOOKS)), ["05_1", "03_2"])
+    notebooks = {src: reports.read_notebook(src) for src in sources}
+    given = {src.stem: p for src, p in reports.report_parameters(args, notebooks, tmp_path).items()}
+    assert given["03_2_confidence_intervals"] == {}
+    assert given["05_1_token_emission"]["unlock_month"] == 18
+    assert given["05_1_token_emission"]["profile"] == "allora-simulator"
+    assert given["05_1_token_emission"]["overrides"] == {"xi_max": 0.008}
+    assert (Path(NOTEBOOKS) / given["05_1_token_emission"]["figure_dir"]).resolve() == tmp_path.resolve()
