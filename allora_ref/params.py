@@ -4,8 +4,8 @@ A profile is a complete assignment of these fields. Profiles are data (``presets
 code: ``whitepaper`` reads the paper literally and settles its ambiguities; ``allora-simulator``
 reproduces the Allora research simulator (the golden data); ``chain-defaults`` is the simulator
 with the Allora chain's default parameters where they differ (DEVIATIONS.md §5); ``chain-v0.6``
-is the deployed chain at v0.6 (chain/v0.6.md), its rules, state and parameter ranges. Each field's documentation says which
-equation it enters and, where the two presets differ, why.
+is the deployed chain at v0.6 (chain/v0.6.md), its rules, state and parameter ranges. Each
+field's documentation says which equation it enters and, where the two presets differ, why.
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ class Params:
     validation: Validation
     """The ranges the profile declares for its fields, beyond the mechanism's own checks:
     "none", or "chain-v0.6" (the chain's parameter validation, chain/v0.6.md §12), listed in
-    ``presets/ranges.toml``. ``check_ranges`` applies them."""
+    ``presets/ranges/chain-v0.6.toml``. ``check_ranges`` applies them."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -373,11 +373,11 @@ def parse_range(text: str) -> tuple[float, bool, float, bool]:
 
 
 def declared_ranges(validation: str) -> dict[str, str]:
-    """The ranges of the named validation set (``presets/ranges.toml``), {field: interval}."""
+    """The ranges of the named validation set (``presets/ranges/NAME.toml``), {field: interval}."""
     if validation == "none":
         return {}
-    text = resources.files("allora_ref.presets").joinpath("ranges.toml").read_text()
-    return tomllib.loads(text)[validation]
+    ranges = resources.files("allora_ref.presets").joinpath("ranges", f"{validation}.toml")
+    return tomllib.loads(ranges.read_text())
 
 
 def check_ranges(params: Params) -> Params:

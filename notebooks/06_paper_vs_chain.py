@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 from IPython.display import Markdown, display
 
+import allora_ref
 from allora_ref.atomic import write_text_atomic
 from allora_ref.experiment import Settings, simulate
 from allora_ref.params import load_profile, profile_differences, section_fields
@@ -61,7 +62,8 @@ whitepaper = load_profile("whitepaper")
 simulator = load_profile("allora-simulator")
 chain = load_profile("chain-v0.6")
 settings = Settings(seed=seed, epochs=epochs, mean_emission=mean_emission)
-catalog = tomllib.loads(Path("../equations/catalog.toml").read_text())
+catalog = tomllib.loads((Path(allora_ref.__file__).resolve().parents[1] / "equations"
+                         / "catalog.toml").read_text())
 equations: dict[str, list[int]] = {}
 for entry in catalog["equation"]:
     for field in entry.get("deviations", []):

@@ -213,6 +213,20 @@ CASES = {
                             {"target_topic_weight": [6.0, 4.0]}),
     "effective_fee_revenue": ("whitepaper", {"previous": [10.0], "fees": [3.0]},
                               {"effective_fee_revenue": [3.0]}),   # monthly: a month's fees
+    # --- chain-v0.6 (chain/v0.6.md §1-4, §9): d = trunc(1000.7 * 100/300) = 333, W - d -> 667;
+    # one experienced worker: R0 = R + (0.75 - 8.25/3) 0.01; 0.5 sqrt(1e6 * 1200/1200) + 0.5 * 0;
+    # a treasury of 5000 short of 750 * 1200 split 3:1
+    "reputer_reward_split": ("chain-v0.6", {"reputer_rewards": [1000.7, 50.0],
+                                            "stakes": [300.0, 80.0],
+                                            "delegated_stakes": [100.0, 0.0]},
+                             {"reputer_rewards": [667.0, 50.0], "delegator_rewards": [333.0, 0.0]}),
+    "topic_initial_regret": ("chain-v0.6", {"experienced_regrets": [0.3], "initial_regret": 0.0},
+                             {"initial_regret": 0.3 - 2 * 0.01}),
+    "topic_weight": ("chain-v0.6", {"stake": [1e6], "fee_revenue": [1200.0], "previous": [0.0],
+                                    "has_history": [True]}, {"topic_weight": [500.0]}),
+    "topic_rewards": ("chain-v0.6", {"emission": 1000.0, "topic_weights": [300.0, 100.0],
+                                     "weight_sum": 400.0, "treasury": 5000.0},
+                      {"topic_rewards": [3750.0, 1250.0]}),
 }
 
 
