@@ -158,3 +158,14 @@ def test_site_in_chromium_offline(site, tmp_path):
     if os.environ.get("ALLORA_SITE_SCREENSHOTS"):
         for png in tmp_path.glob("*.png"):
             shutil.copy(png, Path(os.environ["ALLORA_SITE_SCREENSHOTS"]) / f"site-{png.name}")
+
+
+def test_equation_page_shows_how_it_is_established(site):
+    """A proven equation's page names how it is established and shows the notebook's proof
+    cell (the cell the catalog names, found in the notebook's source)."""
+    entry = next(e for e in tomllib.loads((ROOT / "equations" / "catalog.toml").read_text())
+                 ["equation"] if e.get("cell"))
+    text = html.unescape(re.sub("<[^>]+>", "", (site / "eq" / f"{entry['number']:02d}.html")
+                                .read_text()))
+    assert "How it is established" in text and entry["established"] in text
+    assert f"# {entry['cell']}\n" in text and "assert" in text.split(f"# {entry['cell']}")[1]

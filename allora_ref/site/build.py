@@ -105,6 +105,9 @@ def equation_page(eq: Equation, notebooks: dict[str, str], anchors: dict[str, se
                  else [established])
         parts.append("<h2>How it is established</h2><ul>"
                      + "".join(f"<li>{escape(str(item))}</li>" for item in items) + "</ul>")
+    if eq.check:
+        parts.append(f"<p>The notebook's cell <code>{escape(eq.check.name)}</code>:</p>"
+                     + highlighted(eq.check.code))
     if e.get("sympy"):
         parts.append(f'<p>Closed form checked with sympy: <code>{escape(e["sympy"])}</code> '
                      f'(symbols <code>{escape(e.get("symbols", ""))}</code>).</p>')

@@ -46,6 +46,7 @@ class Equation:
     tests: list[Source]
     vectors: list[dict]             # the manifests of the vector cases that cover it
     fields: list[ProfileField]
+    check: Source | None = None     # the notebook cell that proves it or checks its identity
 
     @property
     def number(self) -> int:
@@ -79,6 +80,17 @@ def source_of_test(test_id: str, root: Path = ROOT) -> Source:
     """The source of ``tests/FILE.py::test_name`` (empty if the file or function is missing)."""
     file, _, name = test_id.partition("::")
     return Source(test_id, test_functions(root / file).get(name, ""))
+
+
+def marked_cell(notebook: Path, marker: str) -> Source | None:
+    """The code cell of a py:percent notebook whose first line is ``# <marker>``."""
+    if not notebook.is_file():
+        return None
+    for cell in notebook.read_text().split("\n# %%")[1:]:
+        lines = cell.split("\n")[1:]
+        if lines and lines[0].strip() == f"# {marker}":
+            return Source(f"{notebook.name}: {marker}", "\n".join(lines).strip() + "\n")
+    return None
 
 
 def vector_manifests(vectors_dir: Path = VECTORS) -> list[dict]:
@@ -127,5 +139,7 @@ def equations(catalog: list[dict] | None = None, vectors_dir: Path = VECTORS) ->
             functions=[function_source(name) for name in entry.get("functions", [])],
             tests=[source_of_test(test) for test in entry.get("tests", [])],
             vectors=[m for m in manifests if number in m.get("equations", [])],
-            fields=fields))
+            fields=fields,
+            check=marked_cell(ROOT / entry.get("notebook", ""), entry["cell"])
+            if entry.get("cell") and entry.get("notebook") else None))
     return result
