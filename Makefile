@@ -69,7 +69,8 @@ help: ## List the commands
 	@echo "  make export    regenerate allora_ref/spec/*.py from the notebooks' export cells"
 	@echo "  make vectors   regenerate the test vectors in allora_ref/vectors_data"
 	@echo "  make bench     benchmark the epoch step by part, its memory, and the one-out kernel"
-	@echo "                 against a compiled loop (BENCH_ARGS=--big: also (2048, 512, 128))"
+	@echo "                 against a compiled loop (BENCH_ARGS=--big: also (2048, 512, 128)),"
+	@echo "                 then the claims ledger and the whole of make reports"
 	@echo "  make venv      only create/update the virtual environment .venv"
 	@echo "  make clean     remove generated files (keeps .venv)"
 	@echo "  make distclean clean, and remove .venv"
@@ -129,6 +130,7 @@ vectors: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python tests/bench_synthesis.py $(BENCH_ARGS)
 	$(BIN)/python tests/bench_claims.py
+	$(BIN)/python tests/bench_claims.py --all
 
 clean:
 	rm -f notebooks/*.ipynb

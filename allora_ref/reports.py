@@ -7,8 +7,9 @@ Each report notebook (a jupytext py:percent file) is read into a notebook in mem
 with papermill on the ``allora-ref`` Jupyter kernel with the notebook's own folder as working
 directory, and written to ``reports/<name>.ipynb``. Then the site is built from every executed
 notebook in ``reports/`` (``allora_ref.site``): one page per notebook and per equation, opened
-from the file system with no network. Progress: one line per notebook (its place, name and
-seconds) and one for the site.
+from the file system with no network. Two notebooks run side by side (``--jobs N``: N), the
+claims ledger first; the files written do not depend on N. Progress: one line per notebook as
+it finishes (its place, name and seconds) and one for the site.
 
 Parameters: ``-p seed 7`` is passed to every notebook whose ``parameters``-tagged cell assigns
 ``seed``; a parameter that no notebook assigns is an error (exit status 2). Values are Python
@@ -33,9 +34,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from allora_ref.atomic import write_text_atomic
@@ -49,6 +53,10 @@ KERNELSPEC = {"name": KERNEL, "display_name": "allora-ref (Python 3.11)", "langu
 KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
 # Seconds a kernel may take to start: on a busy machine it can take more than papermill's 60.
 KERNEL_START_TIMEOUT = 300
+# The notebook that takes longest, started first when notebooks run side by side.
+LONGEST = "99_claims_ledger"
+# Notebooks run side by side (this machine's cores; the ledger's own worker processes aside).
+JOBS = 2
 VOLATILE = ("start_time", "end_time", "duration", "input_path", "output_path")
 
 
@@ -142,6 +150,42 @@ def run_report(nb, name: str, cwd: Path, out_dir: Path, parameters: dict) -> Non
     failed.unlink(missing_ok=True)
 
 
+def timed_report(job: tuple) -> tuple[Path, float, str]:
+    """Run one report (``run_report``'s arguments after the source path) and return (source,
+    seconds, error: "" if it ran, else the failing cell and error, or "NoSuchKernel")."""
+    from jupyter_client.kernelspec import NoSuchKernel
+    from papermill import PapermillExecutionError
+
+    src, *arguments = job
+    start = time.perf_counter()
+    try:
+        run_report(*arguments)
+        error = ""
+    except PapermillExecutionError as e:
+        error = f"[{e.exec_count}] {e.ename}: {e.evalue}"
+    except NoSuchKernel:
+        error = "NoSuchKernel"
+    return src, time.perf_counter() - start, error
+
+
+def executed(jobs: list[tuple], at_once: int) -> Iterator[tuple[Path, float, str]]:
+    """``timed_report`` of every job, ``at_once`` of them at a time, yielded as they finish.
+
+    The longest notebook (the claims ledger, last by name) starts first, so the others run
+    beside it. Every report is written by its own job alone, so the files do not depend on
+    the order in which the jobs finish.
+    """
+    jobs = sorted(jobs, key=lambda job: job[0].stem != LONGEST)
+    if at_once <= 1 or len(jobs) <= 1:
+        yield from map(timed_report, jobs)
+        return
+    context = multiprocessing.get_context("fork")     # no kernel is running yet in this process
+    with ProcessPoolExecutor(min(at_once, len(jobs)), mp_context=context) as pool:
+        futures = [pool.submit(timed_report, job) for job in jobs]
+        for future in as_completed(futures):
+            yield future.result()
+
+
 def parse_overrides(items: list[str]) -> dict:
     """``["p=2", "cold_start=chain"]`` -> ``{"p": 2, "cold_start": "chain"}``."""
     overrides = {}
@@ -200,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="replace one Params field of the profile (repeatable)")
     parser.add_argument("--only", action="append", default=[], metavar="NOTEBOOK",
                         help="run only this notebook (name or prefix; repeatable)")
+    parser.add_argument("--jobs", type=int, default=JOBS, metavar="N",
+                        help=f"notebooks run side by side (default: {JOBS})")
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="default: notebooks")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="default: reports")
     args = parser.parse_args(argv)
@@ -215,26 +261,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reports: {e}", file=sys.stderr)
         return 2
 
-    from jupyter_client.kernelspec import NoSuchKernel
-    from papermill import PapermillExecutionError
-
     from allora_ref.site import build_site
 
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
-    for i, (src, nb) in enumerate(notebooks.items(), start=1):
-        print(f"[{i}/{len(notebooks)}] {src.stem:<36}", end=" ", flush=True)
-        start = time.perf_counter()
-        try:
-            run_report(nb, src.stem, src.parent.resolve(), out_dir, parameters[src])
-            status = ""
-        except PapermillExecutionError as e:
-            failures += 1
-            status = f"  FAILED in cell [{e.exec_count}] {e.ename}: {e.evalue} (see {args.out / src.stem}.failed.ipynb)"
-        except NoSuchKernel:
+    order = {src: i for i, src in enumerate(notebooks, start=1)}
+    jobs = [(src, nb, src.stem, src.parent.resolve(), out_dir, parameters[src])
+            for src, nb in notebooks.items()]
+    for src, seconds, error in executed(jobs, args.jobs):
+        print(f"[{order[src]}/{len(notebooks)}] {src.stem:<36} {seconds:7.1f} s", end="")
+        if error == "NoSuchKernel":
             print(f"\nreports: Jupyter kernel '{KERNEL}' not found; run 'make venv'", file=sys.stderr)
             return 2
-        print(f"{time.perf_counter() - start:7.1f} s{status}", flush=True)
+        if error:
+            failures += 1
+            print(f"  FAILED in cell {error} (see {args.out / src.stem}.failed.ipynb)", end="")
+        print(flush=True)
     print(f"{len(sources) - failures} of {len(sources)} reports written to {args.out}/", flush=True)
     print(f"{'site':<42}", end=" ", flush=True)
     start = time.perf_counter()

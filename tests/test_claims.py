@@ -223,7 +223,8 @@ def test_unlock_jump_by_hand():
 
 def test_reports_are_byte_identical_when_rerun(tmp_path, monkeypatch):
     """`make reports` twice gives the same files: the experiment and the claims ledger (small
-    parameters) run twice through the reports runner, every output compared byte for byte."""
+    parameters) run twice through the reports runner, side by side and one after the other,
+    every output compared byte for byte."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     for name in ("03_3_numerical_experiment.py", "99_claims_ledger.py"):
@@ -235,9 +236,10 @@ def test_reports_are_byte_identical_when_rerun(tmp_path, monkeypatch):
     arguments = [item for name, value in small.items() for item in ("-p", name, value)]
     monkeypatch.delenv("ALLORA_REF_NOTEBOOK_SIZE", raising=False)   # the sizes above
     outputs = {}
-    for attempt in ("first", "second"):
+    for attempt, jobs in (("first", "2"), ("second", "1")):
         out = tmp_path / "reports"
-        assert reports.main([*arguments, "--notebooks", str(notebooks), "--out", str(out)]) == 0
+        assert reports.main([*arguments, "--jobs", jobs, "--notebooks", str(notebooks),
+                             "--out", str(out)]) == 0
         outputs[attempt] = {path.relative_to(out).as_posix(): path.read_bytes()
                             for path in sorted(out.rglob("*")) if path.is_file()
                             and "mathjax" not in path.relative_to(out).parts}
