@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 
 import numpy as np
@@ -85,13 +86,42 @@ def _reason(error: Exception) -> str:
 
 def _infinite(value) -> bool:
     """Whether an infinity is among the numbers of ``value`` (arrays, numbers, tuples,
-    dataclasses of them)."""
+    dataclasses of them). Small arrays are checked together, in one pass."""
+    small: list[np.ndarray] = []
+    if _infinite_large(value, small):
+        return True
+    return bool(small) and bool(np.isinf(np.concatenate(small)).any())
+
+
+SMALL_ARRAY = 256
+"""Arrays up to this size are gathered and checked together by ``_infinite``."""
+
+
+def _infinite_large(value, small: list) -> bool:
+    """Whether an infinity is among the large float arrays and the numbers of ``value``; its
+    small float arrays are appended, flattened, to ``small``."""
     if isinstance(value, np.ndarray):
-        return value.dtype.kind == "f" and bool(np.isinf(value).any())
+        if value.dtype.kind != "f":
+            return False
+        if value.size > SMALL_ARRAY:
+            return bool(np.isinf(value).any())
+        small.append(value.ravel())
+        return False
     if isinstance(value, (float, np.floating)):
-        return bool(np.isinf(value))
+        return math.isinf(value)
     if isinstance(value, (tuple, list)):
-        return any(_infinite(item) for item in value)
+        for item in value:
+            if _infinite_large(item, small):
+                return True
+        return False
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return any(_infinite(getattr(value, field.name)) for field in dataclasses.fields(value))
+        for name in _field_names(type(value)):
+            if _infinite_large(getattr(value, name), small):
+                return True
     return False
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """The field names of a dataclass."""
+    return tuple(field.name for field in dataclasses.fields(kind))
