@@ -70,11 +70,6 @@ HELPERS = {
     "allora_ref.spec.inference_synthesis.one_out_weighted_inferences",
     # Masked maximum shared by the guard rails and the weight scaling of eqs 5, 10.
     "allora_ref.spec.inference_synthesis.best_member",
-    # The one-out kernel's bookkeeping (eqs 3-8 per withheld inferer): its blocks, each row's
-    # best member from its top two, and the chain cold start's median a block at a time.
-    "allora_ref.spec.inference_synthesis.one_out_blocks",
-    "allora_ref.spec.inference_synthesis.one_out_largest",
-    "allora_ref.spec.inference_synthesis.one_out_medians",
     # The epoch driver (DESIGN: "one epoch is one pure step"): it only composes eqs 1-46, each
     # catalogued at the function that computes it, and its docstring cites no equation.
     "allora_ref.spec.epoch.step",
