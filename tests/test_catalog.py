@@ -71,9 +71,10 @@ HELPERS = {
     # Masked maximum shared by the guard rails and the weight scaling of eqs 5, 10.
     "allora_ref.spec.inference_synthesis.best_member",
     # The epoch driver (DESIGN: "one epoch is one pure step"): it only composes eqs 1-46, each
-    # catalogued at the function that computes it, and its docstring cites no equation.
+    # catalogued at the function that computes it; its docstring cites the range for the
+    # float64 guard's errors.
     "allora_ref.spec.epoch.step",
-    # The step's input check of a reputer state against the epoch's reports (no equation).
+    # The epoch's input check on the reputers' state (listening coefficients of eq 34).
     "allora_ref.spec.epoch.check_reputer_state",
     # §5 input check shared by every tokenomics function: a finite, non-negative token amount.
     "allora_ref.spec.token_emission.amount",
