@@ -13,7 +13,8 @@ from hypothesis import settings
 
 from allora_ref.spec.confidence_intervals import confidence_interval
 from allora_ref.spec.epoch import EpochInputs, TopicState, step
-from allora_ref.spec.inference_synthesis import Submissions, SynthesisState, settle, synthesise
+from allora_ref.spec.inference_synthesis import (
+    Submissions, SynthesisState, reported_entries, settle, synthesise)
 
 CATALOG = Path(__file__).resolve().parent.parent / "equations" / "catalog.toml"
 
@@ -59,11 +60,11 @@ ONE_INFERER_LOSSES = [-2.0, -1.8, -2.0, -2.0, -2.0, np.nan, np.nan, np.nan, -1.9
 
 def one_inferer_epoch(params, topic_reward: float = 100.0):
     """The first epoch of a topic with one inferer, two forecasters and two reputers of equal
-    stake that both report ONE_INFERER_LOSSES."""
+    stake that both report ONE_INFERER_LOSSES (the entries of the profile's layout)."""
     submissions = Submissions([0.3], [[-2.1], [-1.9]])
     state = TopicState.initial(1, 2, [1.0, 1.0], params)
-    epoch, _ = step(state, EpochInputs(submissions, np.tile(ONE_INFERER_LOSSES, (2, 1)),
-                                       topic_reward), params)
+    reports = np.tile(ONE_INFERER_LOSSES, (2, 1))[:, reported_entries(1, 2, params)]
+    epoch, _ = step(state, EpochInputs(submissions, reports, topic_reward), params)
     return epoch
 
 

@@ -59,16 +59,23 @@ HELPERS = {
     # Bookkeeping for the §3.1 secondary inferences (prose items 1-3, no equation): which workers
     # each combination row may hold.
     "allora_ref.spec.inference_synthesis.row_families",
-    # Masked maximum shared by the guard rails and the weight scaling of eqs 5, 10.
-    "allora_ref.spec.inference_synthesis.best_member",
-    # The one-out kernel's bookkeeping (eqs 3-8 per withheld inferer): its blocks, each row's
-    # best member from its top two, and the chain cold start's median a block at a time.
+    # The parts of the one-out forecast-implied kernel (§3.1 item 2 with eqs 3-8), which the
+    # catalogued one_out_forecast_implied_inferences composes; _plain is its formula written
+    # out, the kernel's test oracle.
     "allora_ref.spec.inference_synthesis.one_out_blocks",
+    "allora_ref.spec.inference_synthesis.one_out_forecast_implied_plain",
     "allora_ref.spec.inference_synthesis.one_out_largest",
     "allora_ref.spec.inference_synthesis.one_out_medians",
+    "allora_ref.spec.inference_synthesis.one_out_spreads",
+    "allora_ref.spec.inference_synthesis.one_out_weighted_inferences",
+    # Masked maximum shared by the guard rails and the weight scaling of eqs 5, 10.
+    "allora_ref.spec.inference_synthesis.best_member",
     # The epoch driver (DESIGN: "one epoch is one pure step"): it only composes eqs 1-46, each
-    # catalogued at the function that computes it, and its docstring cites no equation.
+    # catalogued at the function that computes it; its docstring cites the range for the
+    # float64 guard's errors.
     "allora_ref.spec.epoch.step",
+    # The epoch's input check on the reputers' state (listening coefficients of eq 34).
+    "allora_ref.spec.epoch.check_reputer_state",
     # §5 input check shared by every tokenomics function: a finite, non-negative token amount.
     "allora_ref.spec.token_emission.amount",
     # §5 supply bookkeeping: the vesting schedule of the allocation, which the paper does not give.

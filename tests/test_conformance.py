@@ -211,7 +211,9 @@ def test_results_file_flags_cases_never_run(tmp_path):
              json.dumps({"id": "whitepaper/function/potential/unknown", "error": "x"})]
     results = tmp_path / "results.jsonl"
     results.write_text("\n".join(lines) + "\n")
-    result = conform("--results", results, "--name", "*/potential/*")
+    profiles = sorted({case["manifest"]["profile"] for case in chosen})
+    result = conform("--results", results, "--name", "*/potential/*",
+                     *[arg for profile in profiles for arg in ("--profile", profile)])
     out = result.stdout.splitlines()
     assert result.returncode == 1
     assert out[-1] == "1 passed, 2 failed, 0 skipped"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from shared import one_inferer_epoch, silencing_case
 
-from allora_ref.params import Params, load_profile
+from allora_ref.params import Params, check_ranges, load_profile
 from allora_ref.spec import inference_synthesis as synthesis
 from allora_ref.spec import participant_rewards as rewards
 from allora_ref.spec import task_rewards as tasks
@@ -139,8 +139,9 @@ def epochs(params):
     state = TopicState.initial(2, 2, [1.0, 2.0], params)
     out = []
     for seed in (1, 2):
-        reports = -2.0 + np.random.default_rng(seed).normal(
-            0, 0.05, (2, synthesis.loss_vector_size(2, 2)))
+        reports = (-2.0 + np.random.default_rng(seed).normal(
+            0, 0.05, (2, synthesis.loss_vector_size(2, 2))))[:, synthesis.reported_entries(
+                2, 2, params)]
         epoch, state = step(state, EpochInputs(subs, reports, 100.0), params)
         out += [epoch.inferer_fractions, epoch.forecaster_fractions, epoch.class_rewards]
     out += list(state.smoothed)
@@ -171,6 +172,56 @@ def topic_weighting(params):
                                            dataclasses.replace(params, epochs_per_month=30.0)
                                            if params.epochs_per_month == 1.0 else params)
     return np.concatenate([weights, target, revenue])
+
+
+def chain_topics(params):
+    """Eqs 55-57 at the chain's cadence: a topic weight with and without fees, the decayed fee
+    revenue, the topics' rewards paid from a full and from a short treasury."""
+    weight = topics.topic_weight([4.0, 16.0], [9.5e6, 0.0], [4.0, 1.0], [True, True], params)
+    revenue = topics.effective_fee_revenue([1e6 + 0.5], [3.0], params)
+    paid = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 1e9, params)
+    short = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 10.0, params)
+    return np.concatenate([weight, revenue, paid, short])
+
+
+def reputer_payments(params):
+    """Eqs 35, 36, 46: a reputer's reward split with its delegators, and eq 35 at zero stakes."""
+    restaked, delegators = tasks.reputer_reward_split(np.array([10.5, 20.25]), np.array([4.0, 8.0]),
+                                                      np.array([1.0, 2.0]), params)
+    try:
+        zero = rewards.reputer_reward_fractions(np.zeros(2), np.ones(2), params)
+    except ValueError:
+        zero = np.array([-1.0, -1.0])                   # "undefined": the paper's 0/0
+    return np.concatenate([restaked, delegators if delegators is not None else [-1.0], zero])
+
+
+def unscored_epoch(params):
+    """Eqs 41, 46 in an epoch none of whose one-out losses was reported: no inferer score."""
+    subs = synthesis.Submissions([0.3, -0.1], [[-2.1, -1.9], [-1.8, -2.2]])
+    vector = -2.0 + np.random.default_rng(5).normal(0, 0.05, synthesis.loss_vector_size(2, 2))
+    vector[2 + 4 + 4: 2 + 4 + 4 + 4] = np.nan                   # one-out rows (DEVIATIONS §2)
+    reports = np.tile(vector, (2, 1))[:, synthesis.reported_entries(2, 2, params)]
+    epoch, _ = step(TopicState.initial(2, 2, [1.0, 2.0], params),
+                    EpochInputs(subs, reports, 100.0), params)
+    return epoch.class_rewards
+
+
+def secondary_inferences(params):
+    """Eqs 9-11: the secondary rows of an epoch with regrets, and the layout of eq 13."""
+    state = synthesis.SynthesisState(-2.0, np.array([[0.0, 1.0], [0.5, -0.5], [0.2, 0.3],
+                                                     [0.4, 0.1]]))
+    inferred = synthesis.synthesise(state, synthesis.Submissions([1.0, 3.0], np.empty((0, 2))),
+                                    params)
+    return np.concatenate([inferred.combined, synthesis.reported_entries(2, 2, params)])
+
+
+def ranges(params):
+    """The profile's declared ranges (presets/ranges.toml): a value outside them is rejected."""
+    try:
+        check_ranges(dataclasses.replace(params, p=5.0))         # PNorm: [2.5, 4.5]
+        return [1.0]
+    except ValueError:
+        return [0.0]
 
 
 #: field -> (probe, profile it is probed from, changed value; None: the default change).
@@ -236,6 +287,22 @@ PROBES = {
     "weeks_per_month": (topic_weighting, "whitepaper", None),
     "mu": (topic_weighting, "whitepaper", None),
     "nu": (topic_weighting, "whitepaper", None),
+    "secondary_weights": (secondary_inferences, "whitepaper", None),
+    "loss_vector_layout": (secondary_inferences, "whitepaper", None),
+    "reputer_fraction_zero_total": (reputer_payments, "chain-v0.6", None),
+    "delegator_reward_split": (reputer_payments, "chain-v0.6", None),
+    "token_amount_rounding": (reputer_payments, "chain-v0.6", None),
+    "distribution_needs_inferer_scores": (unscored_epoch, "chain-v0.6", None),
+    "topic_weight_cadence": (chain_topics, "chain-v0.6", None),
+    "topic_weight_fee_per_block": (chain_topics, "chain-v0.6", None),
+    "topic_weight_zero_fee_is_zero": (chain_topics, "chain-v0.6", None),
+    "fee_revenue_integer": (chain_topics, "chain-v0.6", None),
+    "blocks_per_month": (chain_topics, "chain-v0.6", None),
+    "epoch_length": (chain_topics, "chain-v0.6", None),
+    "topic_reward_accrual": (chain_topics, "chain-v0.6", None),
+    "treasury_shortfall_rule": (chain_topics, "chain-v0.6", None),
+    "min_topic_weight": (chain_topics, "chain-v0.6", None),
+    "validation": (ranges, "chain-v0.6", None),
 }
 
 #: field -> why no output of the spec can show a change of it.

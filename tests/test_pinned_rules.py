@@ -65,7 +65,7 @@ def test_forecasting_class_is_paid_with_two_inferers_under_the_rule():
     params = dataclasses.replace(WHITEPAPER, forecasting_needs_two_inferers=True)
     rng = np.random.default_rng(3)
     n = synthesis.loss_vector_size(2, 2)
-    reports = -2.0 + rng.normal(0, 0.05, size=(2, n))
+    reports = (-2.0 + rng.normal(0, 0.05, size=(2, n)))[:, synthesis.reported_entries(2, 2, params)]
     subs = synthesis.Submissions([0.3, -0.1], [[-2.1, -1.9], [-1.8, -2.2]])
     epoch, _ = step(TopicState.initial(2, 2, [1.0, 1.0], params),
                     EpochInputs(subs, reports, E), params)

@@ -77,10 +77,11 @@ def regrets_case():
 
 
 def synthesis_case():
-    """Eqs 9-11, two inferers (1, 3), no forecasters, previous loss -1. Network row regrets
-    (0, 1): sigma 0.5, x = (0, 1/0.51); naive row regrets equal: weights equal, I^- = 2; each
+    """Eqs 9-11 with each row's own regrets (deployed), two inferers (1, 3), no forecasters,
+    previous loss -1. Network row regrets (0, 1): sample sigma sqrt(1/2), x = (0, 1/(sqrt(1/2) +
+    0.01)), inside the guard rails; naive row regrets equal: weights equal, I^- = 2; each
     one-out row holds the other inferer alone."""
-    w = [dphi(0.0), dphi(1 / 0.51)]
+    w = [dphi(0.0), dphi(1 / (math.sqrt(0.5) + 0.01))]
     return ({"inferences": [1.0, 3.0], "forecasted_log_losses": [],
              "previous_network_log_loss": -1.0,
              "regrets": [[0.0, 1.0], [0.5, 0.5], [0.2, 0.3], [0.4, 0.1]]},
@@ -123,7 +124,10 @@ CASES = {
     "regret_weights": ("whitepaper", {"regrets": [[-1.0, 1.0]]},                # sigma 1
                        {"weights": [normalised([exact(DPHI, -1 / 1.01), exact(DPHI, 1 / 1.01)])]}),
     "forecast_implied_inferences": ("whitepaper", *forecast_implied_case()),
-    "synthesise": ("whitepaper", *synthesis_case()),
+    "synthesise": ("allora-simulator", *synthesis_case()),
+    "topic_initial_regret": (      # deployed: the 1/4 quantile + (c - 8.25/p)(sample sigma + eps)
+        "allora-simulator", {"experienced_regrets": [0.0, 1.0, 2.0, 3.0], "initial_regret": 0.7},
+        {"initial_regret": 0.75 + (0.75 - 8.25 / 3) * (statistics.stdev([0, 1, 2, 3]) + 0.01)}),
     "log_losses": ("whitepaper", {"inferences": [1.1, 0.9, 3.0], "truth": 1.0},
                    {"log_losses": [-2.0, -2.0, math.log10(4)]}),
     "network_log_losses": ("whitepaper",
@@ -153,6 +157,10 @@ CASES = {
         {"listening_coefficients": [0.7, 0.9], "scoring_listening_coefficients": [0.7, 0.9]}),
     "reputer_reward_fractions": ("whitepaper", {"stakes": [1.0, 3.0], "reputer_scores": [2.0, 1.0]},
                                  {"reward_fractions": [0.4, 0.6]}),            # S T = (2, 3)
+    "reputer_reward_split": (      # chain: delegators take W D / S, truncated to whole uallo
+        "chain-v0.6", {"reputer_rewards": [10.5, 20.25], "stakes": [4.0, 8.0],
+                       "delegated_stakes": [1.0, 2.0]},
+        {"delegator_rewards": [2.0, 5.0], "reputer_rewards": [8.0, 15.0]}),
     "updated_stakes": ("whitepaper", {"stakes": [1.0, 3.0], "reward_fractions": [0.4, 0.6],
                                       "reputer_reward": 10.0}, {"stakes": [5.0, 9.0]}),
     # --- §4.2
@@ -209,6 +217,12 @@ CASES = {
                        {"topic_emission": [9.375, 28.125]}),   # 75 x (1, 3) / 8
     "topic_weights": ("whitepaper", {"target": [5.0], "previous": [2.0], "has_history": [True]},
                       {"topic_weights": [0.9375 * 5 + 0.0625 * 2]}),   # 1 - 0.5^4 a month
+    "topic_weight": ("whitepaper", {"stake": [4.0], "fee_revenue": [9.0], "previous": [2.0],
+                                    "has_history": [True]},
+                     {"topic_weight": [0.9375 * 6 + 0.0625 * 2]}),     # target sqrt(4 x 9)
+    "topic_rewards": ("whitepaper", {"emission": 100.0, "topic_weights": [1.0, 3.0],
+                                     "weight_sum": 4.0, "treasury": 1e9},
+                      {"topic_rewards": [18.75, 56.25]}),             # 75 x (1, 3) / 4
     "target_topic_weight": ("whitepaper", {"stake": [4.0, 16.0], "fee_revenue": [9.0, 1.0]},
                             {"target_topic_weight": [6.0, 4.0]}),
     "effective_fee_revenue": ("whitepaper", {"previous": [10.0], "fees": [3.0]},
