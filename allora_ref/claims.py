@@ -528,18 +528,23 @@ MINORITY_SHARES = (0.1, 0.2, 0.35)
 """The minority attacker's shares of all stake."""
 
 
-def targeted_table(params: Params, seeds: Iterable[int], epochs: int) -> np.ndarray:
+def targeted_rows(seed: int, params: Params, epochs: int) -> list:
+    """``targeted_table``'s rows of one seed: shape (misreports, shares, 2 + epochs)."""
+    to_base = 1.0 / math.log10(params.log_base)
+    return [[np.concatenate([shifts[:2], shifts[2]]) for shifts in (
+        attack_shifts(phi, attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
+                                          attacked=1), params, epochs, slice(0, 1))
+        for phi in MINORITY_SHARES)] for dex in MISREPORTS]
+
+
+def targeted_table(params: Params, seeds: Iterable[int], epochs: int, processes: int = 1
+                   ) -> np.ndarray:
     """``attack_shifts`` on the favoured entry for the targeted misreport (``attack_reports``
     with one attacked entry), for every seed, misreport and stake share: shape (seeds,
-    misreports, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening."""
-    to_base = 1.0 / math.log10(params.log_base)
-    result = []
-    for s in seeds:
-        result.append([[np.concatenate([shifts[:2], shifts[2]]) for shifts in (
-            attack_shifts(phi, attack_reports(np.random.default_rng(s), offset=-dex * to_base,
-                                              attacked=1), params, epochs, slice(0, 1))
-            for phi in MINORITY_SHARES)] for dex in MISREPORTS])
-    return np.array(result)
+    misreports, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening. The
+    seeds run in ``processes`` worker processes; the table does not depend on it."""
+    return np.array(parallel_map(functools.partial(targeted_rows, params=params, epochs=epochs),
+                                 seeds, processes))
 
 
 def epochs_to_silence(table: np.ndarray, fraction: float = 0.1) -> np.ndarray:
@@ -624,7 +629,7 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
         f"{listened.shape[2]} epochs the {shares[-1]:.0%} attacker moves the consensus by "
         f"{np.median(listened[:, -1, -1]):.2f}")
 
-# --- notebooks/99_claims_ledger.py:857 (§4.1: reward fractions whatever the scale of the scores)
+# --- notebooks/99_claims_ledger.py:863 (§4.1: reward fractions whatever the scale of the scores)
 SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
 """Common factors on the scores and their window."""
 
@@ -666,7 +671,7 @@ def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) ->
         f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
         f"of {len(SCORE_SCALES)} scales")
 
-# --- notebooks/99_claims_ledger.py:917 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:923 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -732,7 +737,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows),
         "; ".join(depends))]
 
-# --- notebooks/99_claims_ledger.py:1009 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:1015 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -833,7 +838,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               "set-up, §5.1 notebook)"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1126 (§5.3: pay-what-you-want fees and the competition between topics)
+# --- notebooks/99_claims_ledger.py:1132 (§5.3: pay-what-you-want fees and the competition between topics)
 CABAL_WEEKS = (1, 4, 8, 16)
 """How long every topic has paid zero fees before one pays."""
 DEFECTOR_FEES = (1e-6, 1e-3, 1.0)
@@ -917,7 +922,7 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "57); \"instantly\" holds only in the EMA's sense"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1227 (What the experiment's verdicts depend on)
+# --- notebooks/99_claims_ledger.py:1233 (What the experiment's verdicts depend on)
 def unstated_choices(settings: Settings, params: Params, other: tuple[str, Params]
                      ) -> dict[str, tuple[Settings, Params]]:
     """The experiment's unstated choices, each changed alone: name -> (settings, params)."""
@@ -966,7 +971,7 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
             filter(None, [claim.depends_on, *lines]))))
     return result
 
-# --- notebooks/99_claims_ledger.py:1298 (The ledger)
+# --- notebooks/99_claims_ledger.py:1304 (The ledger)
 CHECKABLE_CLAIMS = (
     ("The naive network is as good as the best inference",
      "On average, the naive network is as good as or better than the best inference."),

@@ -740,18 +740,23 @@ MINORITY_SHARES = (0.1, 0.2, 0.35)
 """The minority attacker's shares of all stake."""
 
 
-def targeted_table(params: Params, seeds: Iterable[int], epochs: int) -> np.ndarray:
+def targeted_rows(seed: int, params: Params, epochs: int) -> list:
+    """``targeted_table``'s rows of one seed: shape (misreports, shares, 2 + epochs)."""
+    to_base = 1.0 / math.log10(params.log_base)
+    return [[np.concatenate([shifts[:2], shifts[2]]) for shifts in (
+        attack_shifts(phi, attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
+                                          attacked=1), params, epochs, slice(0, 1))
+        for phi in MINORITY_SHARES)] for dex in MISREPORTS]
+
+
+def targeted_table(params: Params, seeds: Iterable[int], epochs: int, processes: int = 1
+                   ) -> np.ndarray:
     """``attack_shifts`` on the favoured entry for the targeted misreport (``attack_reports``
     with one attacked entry), for every seed, misreport and stake share: shape (seeds,
-    misreports, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening."""
-    to_base = 1.0 / math.log10(params.log_base)
-    result = []
-    for s in seeds:
-        result.append([[np.concatenate([shifts[:2], shifts[2]]) for shifts in (
-            attack_shifts(phi, attack_reports(np.random.default_rng(s), offset=-dex * to_base,
-                                              attacked=1), params, epochs, slice(0, 1))
-            for phi in MINORITY_SHARES)] for dex in MISREPORTS])
-    return np.array(result)
+    misreports, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening. The
+    seeds run in ``processes`` worker processes; the table does not depend on it."""
+    return np.array(parallel_map(functools.partial(targeted_rows, params=params, epochs=epochs),
+                                 seeds, processes))
 
 
 def epochs_to_silence(table: np.ndarray, fraction: float = 0.1) -> np.ndarray:
@@ -840,7 +845,8 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
 # %%
 attacks = attack_table(params, range(seed, seed + attack_seeds), attack_epochs)
 majority = majority_claim(attacks)
-targeted = targeted_table(params, range(seed, seed + attack_seeds), targeted_epochs)
+targeted = targeted_table(params, range(seed, seed + attack_seeds), targeted_epochs,
+                          processes)
 claims += [majority, targeted_claim(targeted, attacks)]
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")

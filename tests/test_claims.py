@@ -319,6 +319,7 @@ def test_targeted_misreport_pulls_by_the_attackers_stake():
     assert reports[4, 0] == pytest.approx(honest[0] - 0.3, rel=1e-15)
     table = targeted_table(WHITEPAPER, range(2), 12)
     assert table.shape == (2, len(MISREPORTS), len(MINORITY_SHARES), 14)
+    assert targeted_table(WHITEPAPER, range(2), 12, processes=2).tobytes() == table.tobytes()
     # with raw stakes the consensus is the stake-weighted mean: a pull of phi * misreport
     expected = -np.outer(MISREPORTS, MINORITY_SHARES)
     np.testing.assert_allclose(table[:, :, :, 0], np.broadcast_to(expected, table.shape[:3]),
