@@ -224,7 +224,7 @@ def test_results_file_flags_cases_never_run(tmp_path):
     assert f"warning: {results}: line 2: not a JSON line: 'not json'" in out
     assert f"warning: {results}: line 6: a result for whitepaper/function/potential/unknown, " \
            "which is not in the set" in out
-    assert "434 cases in the set: 6 selected, 428 filtered out, 3 never run" in out
+    assert "434 cases in the set: 4 selected, 430 filtered out, 1 never run" in out
 
 
 def test_selection_and_exclusions(tmp_path):
