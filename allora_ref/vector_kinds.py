@@ -31,7 +31,7 @@ from allora_ref.spec.inference_synthesis import (
     regret_table_losses, regret_weights, row_families, squared_error, synthesise,
     topic_initial_regret, updated_regrets)
 from allora_ref.spec.participant_rewards import (
-    consensus_at, listening_coefficients, reputer_reward_fractions, updated_stakes,
+    ActiveSets, consensus_at, listening_coefficients, reputer_reward_fractions, updated_stakes,
     worker_scores)
 from allora_ref.spec.task_rewards import (
     class_entropy, class_rewards, effective_number, forecasting_score_ratio,
@@ -430,7 +430,7 @@ def _effective_fee_revenue(inputs, params):
 
 def encode_state(state: TopicState) -> dict:
     """The state a topic carries between epochs, by field; the chain's topic initial regret,
-    inclusion counts and delegated stakes only where the topic has them."""
+    inclusion counts, delegated stakes and active sets only where the topic has them."""
     inferers, forecasters, reputers = state.smoothed
     synthesis = state.synthesis
     chain = {"initial_regret": synthesis.initial_regret} if synthesis.initial_regret else {}
@@ -438,6 +438,11 @@ def encode_state(state: TopicState) -> dict:
         chain["inclusions"] = synthesis.inclusions.astype(float)
     if state.delegated is not None:
         chain["delegated_stakes"] = state.delegated
+    if state.active_sets is not None:
+        sets = state.active_sets
+        chain |= {f"{who}_score_emas": emas for who, emas in zip(
+            ("inferer", "forecaster", "reputer"), sets.score_emas)} | {
+            "quantile_scores": sets.quantile_scores, "lowest_ema_records": sets.lowest}
     return {"previous_network_log_loss": synthesis.previous_network_log_loss,
             "regrets": synthesis.regrets, "stakes": state.stakes,
             "listening_coefficients": state.listening,
@@ -461,7 +466,11 @@ def decode_state(fields: dict) -> TopicState:
         array(fields, "inferer_score_history", 2), array(fields, "forecaster_score_history", 2),
         tuple(array(fields, f"{who}_smoothed_fractions", 1)
               for who in ("inferer", "forecaster", "reputer")),
-        number(fields, "score_ratio"), optional("delegated_stakes"))
+        number(fields, "score_ratio"), optional("delegated_stakes"),
+        ActiveSets(tuple(array(fields, f"{who}_score_emas", 1)
+                         for who in ("inferer", "forecaster", "reputer")),
+                   array(fields, "quantile_scores", 1), array(fields, "lowest_ema_records", 2))
+        if "quantile_scores" in fields else None)
 
 
 def encode_inputs(inputs: EpochInputs) -> dict:
