@@ -343,6 +343,10 @@ class Params:
     min_topic_weight: float
     """Eqs 55-57: a topic whose weight falls below this is inactivated and gets no reward
     (chain/v0.6.md §3.1: MinTopicWeight = 100; the paper: 0)."""
+    max_active_topics_per_block: int
+    """Eq 55: of the topics whose epoch ends in the same block, only this many are paid in it -
+    the heaviest (ties: lower index first) with a weight of at least min_topic_weight
+    (chain/v0.6.md §0, §3.2: MaxActiveTopicsPerBlock = 1); 0 = every topic (the paper)."""
     validation: Validation
     """The ranges the profile declares for its fields, beyond the mechanism's own checks:
     "none", or "chain-v0.6" (the chain's parameter validation, chain/v0.6.md §12), listed in
@@ -399,6 +403,8 @@ class Params:
         for name in ("active_inferer_quantile", "active_forecaster_quantile",
                      "active_reputer_quantile"):
             _check(0 <= getattr(self, name) <= 1, name, "must lie in [0, 1] (chain/v0.6.md §6)")
+        _check(self.max_active_topics_per_block >= 0, "max_active_topics_per_block",
+               "must be >= 0 (0: no limit)")
         _check(self.required_minimum_stake >= 0, "required_minimum_stake",
                "must be >= 0 (eqs 14, 29)")
         check_ranges(self)

@@ -117,6 +117,8 @@ class Spec:
     invalid: bool = False
     profiles: tuple[str, ...] = SET_PROFILES
     """The profiles the case is generated for."""
+    overrides: dict | None = None
+    """Fields of the profile the case replaces (its parameters say so)."""
 
 
 PAPER_AND_SIMULATOR = ("whitepaper", "allora-simulator")
@@ -495,13 +497,32 @@ def tokenomics_specs() -> list[Spec]:
               "has_history": [False, True, True, True]}, profiles=CHAIN),
         Spec("topic_rewards", "block_emission",
              "eq 55 as deployed: R_blk L_t w_t / sum W, R_blk = E_blk - trunc(f_v E_blk); a "
-             "weight below MinTopicWeight is inactive (v0.6 §3)",
+             "weight below MinTopicWeight is inactive (v0.6 §3; a block of 3 slots)",
              {"emission": 1001.0, "topic_weights": [600.0, 200.0, 99.0], "weight_sum": 1000.0,
-              "treasury": 1e15}, profiles=CHAIN),
+              "treasury": 1e15}, profiles=CHAIN,
+             overrides={"max_active_topics_per_block": 3}),
         Spec("topic_rewards", "treasury_shortfall",
-             "eq 55 as deployed: payments above the treasury split it by w_t L_t (v0.6 §3.2)",
+             "eq 55 as deployed: payments above the treasury split it by w_t L_t (v0.6 §3.2; "
+             "a block of 2 slots)",
              {"emission": 1000.0, "topic_weights": [300.0, 100.0], "weight_sum": 400.0,
-              "treasury": 5000.0}, profiles=CHAIN),
+              "treasury": 5000.0}, profiles=CHAIN,
+             overrides={"max_active_topics_per_block": 2}),
+        Spec("topic_rewards", "one_slot",
+             "eq 55 as deployed: of the topics ending in one block only the heaviest is paid "
+             "(MaxActiveTopicsPerBlock = 1; v0.6 §0, §3.2)",
+             {"emission": 1000.0, "topic_weights": [300.0, 400.0, 150.0], "weight_sum": 1000.0,
+              "treasury": 1e15}, profiles=CHAIN),
+        Spec("stored_weight_sum", "epoch_ends",
+             "eq 55 as deployed: sum W += w_t - w_prev at each epoch end; a topic below "
+             "MinTopicWeight leaves it; a new topic has no stored weight (v0.6 §1, §3.1)",
+             {"weight_sum": 1000.0, "topic_weights": [350.0, 90.0, 500.0],
+              "previous": [300.0, 120.0, nan]}, profiles=CHAIN),
+        Spec("takes_slot", "full_slot_lighter", "eq 55 as deployed: a topic strictly lighter "
+             "than a full slot's lightest is not scheduled (v0.6 §3.1)",
+             {"candidate": 200.0, "slot": [300.0]}, profiles=CHAIN),
+        Spec("takes_slot", "full_slot_equal", "eq 55 as deployed: an equal weight pushes the "
+             "slot's lightest out (v0.6 §3.1)", {"candidate": 300.0, "slot": [300.0]},
+             profiles=CHAIN),
         Spec("topic_rewards", "single_topic_shortfall",
              "eq 55 as deployed: a single topic takes the whole treasury (v0.6 §3.2)",
              {"emission": 1000.0, "topic_weights": [300.0], "weight_sum": 400.0,
@@ -830,7 +851,9 @@ def _cases(profiles: tuple[str, ...]) -> Iterator[dict]:
         for spec in function_specs():
             if profile in spec.profiles:
                 yield make_case(profile, "function", spec.function, spec.case,
-                                spec.description, params, spec.inputs, spec.invalid)
+                                spec.description,
+                                dataclasses.replace(params, **spec.overrides or {}),
+                                spec.inputs, spec.invalid)
         for case, description, topic, warmup, adjust in [
                 (*scenario[:2], stakes_for(scenario[2], params), *scenario[3:4],
                  stakes_adjusted(scenario[4], params)) for scenario in epoch_scenarios()] + (

@@ -43,7 +43,8 @@ from allora_ref.spec.token_emission import (
     monthly_percentage_yield, recalibrated_alpha, stakers_fraction, target_emission,
     total_emission)
 from allora_ref.spec.topic_rewards import (
-    effective_fee_revenue, target_topic_weight, topic_emission, topic_rewards, topic_weight,
+    effective_fee_revenue, stored_weight_sum, takes_slot, target_topic_weight, topic_emission,
+    topic_rewards, topic_weight,
     topic_weights, validator_emission)
 from allora_ref.vectors import decode_array, decode_number, encode
 
@@ -418,6 +419,21 @@ def _topic_rewards(inputs, params):
     return {"topic_rewards": topic_rewards(
         number(inputs, "emission"), array(inputs, "topic_weights", 1),
         number(inputs, "weight_sum"), number(inputs, "treasury"), params)}
+
+
+@function("stored_weight_sum", ("5.2",), (55,))
+def _stored_weight_sum(inputs, params):
+    return {"weight_sum": stored_weight_sum(
+        number(inputs, "weight_sum"), array(inputs, "topic_weights", 1),
+        array(inputs, "previous", 1), params)}
+
+
+@function("takes_slot", ("5.2",), (55,))
+def _takes_slot(inputs, params):
+    scheduled, pushed_out = takes_slot(number(inputs, "candidate"), array(inputs, "slot", 1),
+                                       params)
+    return {"scheduled": float(scheduled),
+            "pushed_out": np.nan if pushed_out is None else float(pushed_out)}
 
 
 @function("effective_fee_revenue", ("5.2",), (57,))

@@ -16,6 +16,8 @@ from allora_ref.spec import topic_rewards as tr
 
 CHAIN = load_profile("chain-v0.6")
 WHITEPAPER = load_profile("whitepaper")
+TWO_SLOTS = dataclasses.replace(CHAIN, max_active_topics_per_block=2)
+nan = np.nan
 
 
 # --- §12 parameter validation -------------------------------------------------------------
@@ -117,8 +119,9 @@ def test_small_revenue_drains_in_finitely_many_epochs():
 
 @pytest.mark.eq(55)
 def test_topic_reward_is_block_reward_times_epoch_length():
-    """§3.2: E_t = (w_t / sum W) R_blk L_t, R_blk = E_blk - trunc(f_v E_blk)."""
-    rewards = tr.topic_rewards(1001.0, [600.0, 200.0], 1000.0, 1e15, CHAIN)
+    """§3.2: E_t = (w_t / sum W) R_blk L_t, R_blk = E_blk - trunc(f_v E_blk) (two topics
+    paid in one block: a block of two slots)."""
+    rewards = tr.topic_rewards(1001.0, [600.0, 200.0], 1000.0, 1e15, TWO_SLOTS)
     r_blk = 1001 - math.trunc(0.25 * 1001)                    # 1001 - 250 = 751
     np.testing.assert_allclose(rewards, [0.6 * r_blk * 1200, 0.2 * r_blk * 1200], rtol=1e-15)
     # the paper: (1 - f_v) E w / sum w, no truncation, no epoch length
@@ -131,12 +134,50 @@ def test_topic_reward_is_block_reward_times_epoch_length():
 def test_treasury_shortfall_and_min_topic_weight():
     """§3.2: payments above T_R split T_R by w_t L_t (one topic: all of it); §3.1: a weight
     below MinTopicWeight = 100 is inactive."""
-    np.testing.assert_allclose(tr.topic_rewards(1000.0, [300.0, 100.0], 400.0, 5000.0, CHAIN),
-                               [3750.0, 1250.0], rtol=1e-15)
+    np.testing.assert_allclose(tr.topic_rewards(1000.0, [300.0, 100.0], 400.0, 5000.0,
+                                                TWO_SLOTS), [3750.0, 1250.0], rtol=1e-15)
     assert tr.topic_rewards(1000.0, [300.0], 400.0, 5000.0, CHAIN)[0] == 5000.0
     rewards = tr.topic_rewards(1000.0, [99.9, 100.0], 199.9, 1e15, CHAIN)
     assert rewards[0] == 0.0
     np.testing.assert_allclose(rewards[1], 100.0 / 199.9 * 750 * 1200, rtol=1e-15)
+
+
+@pytest.mark.eq(55)
+def test_one_topic_paid_per_block():
+    """§0 step 3, §3.2: MaxActiveTopicsPerBlock = 1 - of three topics ending in one block only
+    the heaviest is paid, R_blk L_t w / sum W = 750 * 1200 * 400 / 1000; an equal weight goes
+    to the lower index; a topic below MinTopicWeight never takes the slot."""
+    rewards = tr.topic_rewards(1000.0, [300.0, 400.0, 150.0], 1000.0, 1e15, CHAIN)
+    np.testing.assert_allclose(rewards, [0.0, 750 * 1200 * 400 / 1000, 0.0], rtol=1e-15)
+    tied = tr.topic_rewards(1000.0, [400.0, 400.0], 1000.0, 1e15, CHAIN)
+    assert tied[1] == 0.0 and tied[0] > 0.0
+    low = tr.topic_rewards(1000.0, [99.0, 100.0], 1000.0, 1e15, CHAIN)
+    assert low[0] == 0.0 and low[1] == pytest.approx(750 * 1200 * 100 / 1000, rel=1e-15)
+    # the paper pays every topic at every step
+    np.testing.assert_allclose(tr.topic_rewards(1000.0, [300.0, 400.0], 700.0, None,
+                                                WHITEPAPER), [750 * 3 / 7, 750 * 4 / 7],
+                               rtol=1e-15)
+
+
+@pytest.mark.eq(55)
+def test_weight_sum_is_state():
+    """§1, §3.1: Sigma W += w_t - w_prev at each epoch end; a topic whose new weight is below
+    100 is inactivated and its weight leaves the sum; a new topic has no stored weight."""
+    assert tr.stored_weight_sum(1000.0, [350.0], [300.0], CHAIN) == 1050.0
+    assert tr.stored_weight_sum(1000.0, [350.0, 90.0], [300.0, 120.0], CHAIN) == 930.0
+    assert tr.stored_weight_sum(0.0, [500.0], [nan], CHAIN) == 500.0
+
+
+@pytest.mark.eq(55)
+def test_slot_competition():
+    """§3.1: a full slot (1 topic) takes a newcomer unless its weight is strictly below the
+    slot's lowest, which it pushes out; a slot with room takes anyone; no limit: always."""
+    assert tr.takes_slot(200.0, [300.0], CHAIN) == (False, None)
+    assert tr.takes_slot(300.0, [300.0], CHAIN) == (True, 0)
+    assert tr.takes_slot(500.0, [], CHAIN) == (True, None)
+    assert tr.takes_slot(100.0, [400.0, 300.0], TWO_SLOTS) == (False, None)
+    assert tr.takes_slot(350.0, [400.0, 300.0], TWO_SLOTS) == (True, 1)
+    assert tr.takes_slot(1.0, [400.0], WHITEPAPER) == (True, None)
 
 
 # --- §4 initial regret and cold start (eqs 3-11, 15) ---------------------------------------
@@ -345,8 +386,6 @@ def test_young_topic_payouts_are_integers_that_never_exceed_the_reward():
 
 from allora_ref.spec import participant_rewards as pr                  # noqa: E402
 from allora_ref.spec.epoch import active_reports, active_submissions   # noqa: E402
-
-nan = np.nan
 
 
 def sets_with(emas, quantile=0.4, lowest=(nan, nan)):

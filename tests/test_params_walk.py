@@ -177,12 +177,15 @@ def topic_weighting(params):
 
 def chain_topics(params):
     """Eqs 55-57 at the chain's cadence: a topic weight with and without fees, the decayed fee
-    revenue, the topics' rewards paid from a full and from a short treasury."""
+    revenue, the topics' rewards paid from a full and from a short treasury, and in a block
+    that pays both."""
     weight = topics.topic_weight([4.0, 16.0], [9.5e6, 0.0], [4.0, 1.0], [True, True], params)
     revenue = topics.effective_fee_revenue([1e6 + 0.5], [3.0], params)
     paid = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 1e9, params)
     short = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 10.0, params)
-    return np.concatenate([weight, revenue, paid, short])
+    both = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 1e9,
+                                dataclasses.replace(params, max_active_topics_per_block=2))
+    return np.concatenate([weight, revenue, paid, short, both])
 
 
 def reputer_payments(params):
@@ -322,6 +325,7 @@ PROBES = {
     "topic_reward_accrual": (chain_topics, "chain-v0.6", None),
     "treasury_shortfall_rule": (chain_topics, "chain-v0.6", None),
     "min_topic_weight": (chain_topics, "chain-v0.6", None),
+    "max_active_topics_per_block": (chain_topics, "chain-v0.6", None),
     "validation": (ranges, "chain-v0.6", None),
     "score_samples_per_block_cap": (active_sets, "chain-v0.6", None),
     "max_top_inferers": (active_sets, "chain-v0.6", None),
