@@ -294,6 +294,13 @@ class Params:
     """§5.1 (after eq 53): "all fees collected by the network are added to the network treasury",
     which pays rewards from them before minting. True in the whitepaper profile; the research
     simulator returns no fees (its treasury only drains)."""
+    emission_decimals: int
+    """Eqs 48-52 in the mint's fixed point (chain/v0.6.md §11: LegacyDec, 18 decimals, Mul
+    and Quo rounded half-to-even): the target (eq 48), the maximum (eq 50) and the smoothed
+    emission (eq 52) per staked token, and the reputers' measured share r (eq 49), are rounded
+    half-to-even to this many decimals; 0 = real numbers (the paper). The chain rounds every
+    operation inside them too, which binary64 cannot follow; at these rates the difference is
+    a few ulps."""
     f_v: float
     """Eqs 54-55: fraction of the emission allocated to network validators (paper: 0.25)."""
     alpha_t: float
@@ -405,6 +412,7 @@ class Params:
             _check(0 <= getattr(self, name) <= 1, name, "must lie in [0, 1] (chain/v0.6.md §6)")
         _check(self.max_active_topics_per_block >= 0, "max_active_topics_per_block",
                "must be >= 0 (0: no limit)")
+        _check(self.emission_decimals >= 0, "emission_decimals", "must be >= 0 (eqs 48-52)")
         _check(self.required_minimum_stake >= 0, "required_minimum_stake",
                "must be >= 0 (eqs 14, 29)")
         check_ranges(self)

@@ -593,3 +593,40 @@ def test_overflow_admits_by_the_emas_of_the_epoch_before():
                                       emas[left_out])
         np.testing.assert_array_equal(after.active_sets.lowest[1], low)
     assert replaced_any
+
+
+# --- §11 the mint's fixed point (eqs 48-52) ----------------------------------------------------
+
+from decimal import Decimal                                             # noqa: E402
+
+from allora_ref.spec import token_emission as te                        # noqa: E402
+
+
+@pytest.mark.eq(48)
+def test_fixed_point_rounds_half_to_even_on_the_binary_value():
+    """§11: LegacyDec rounds half-to-even at the 18th decimal. On binary64 values: 0.25 -> 0.2,
+    0.75 -> 0.8 at one decimal; 0.35 is 0.34999999999999997... -> 0.3; 2^-60 = 8.67e-19 -> 1e-18;
+    0 decimals: unchanged (the paper)."""
+    np.testing.assert_array_equal(te.fixed_point([0.25, 0.75, 0.35], 1), [0.2, 0.8, 0.3])
+    assert te.fixed_point(2.0**-60, 18) == 1e-18
+    assert te.fixed_point(1 / 3, 0) == 1 / 3
+
+
+@pytest.mark.eq(48)
+def test_chain_emission_rates_have_18_decimals():
+    """§11: the chain's target, maximum and smoothed emission per staked token are 18-decimal
+    numbers (the binary64 nearest to one): rounding again changes nothing, and they lie within
+    half a unit of the 18th decimal (and an ulp) of the real-number rates."""
+    from allora_ref.vector_cases import LAUNCH, emission_months
+    real = dataclasses.replace(CHAIN, emission_decimals=0)
+    state = te.EmissionState.genesis(LAUNCH, CHAIN)
+    for inputs in emission_months(3):
+        minted, after = te.emission_step(state, inputs, CHAIN)
+        exact, _ = te.emission_step(state, inputs, real)
+        for field in ("target", "maximum", "e"):
+            value = getattr(minted, field)
+            assert te.fixed_point(value, 18) == value
+            quantized = Decimal(value).quantize(Decimal("1e-18"))
+            assert abs(Decimal(value) - quantized) <= Decimal(2.0**-52) * Decimal(value)
+            assert abs(value - getattr(exact, field)) <= 0.5e-18 + 4e-16 * abs(value)
+        state = after

@@ -326,6 +326,7 @@ PROBES = {
     "treasury_shortfall_rule": (chain_topics, "chain-v0.6", None),
     "min_topic_weight": (chain_topics, "chain-v0.6", None),
     "max_active_topics_per_block": (chain_topics, "chain-v0.6", None),
+    "emission_decimals": (emissions, "chain-v0.6", 2),
     "validation": (ranges, "chain-v0.6", None),
     "score_samples_per_block_cap": (active_sets, "chain-v0.6", None),
     "max_top_inferers": (active_sets, "chain-v0.6", None),
