@@ -333,10 +333,8 @@ def admitted(submitting: np.ndarray, emas: np.ndarray, quantile: float, lowest: 
         if members.sum() < size:
             members[actor] = True
             continue
-        if np.isnan(lowest[0]):
+        if np.isnan(lowest[0]):                      # no record yet: the set's lowest
             lowest = lowest_record(emas, members)
-        if np.isnan(lowest[0]):                      # a full set without members (size 0)
-            continue
         low = int(lowest[0])
         if np.nan_to_num(emas[actor], nan=0.0) > np.nan_to_num(lowest[1], nan=0.0):
             emas[low] = score_emas(quantile, lowest[1], alpha)
