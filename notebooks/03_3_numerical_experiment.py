@@ -668,7 +668,6 @@ means = {"network": run.network_loss.mean(), "naive network": run.naive_loss.mea
 for name, value in means.items():
     print(f"{name:20s} mean log10 loss {value:7.3f}")
 print(f"network vs naive: {run.naive_loss.mean() - run.network_loss.mean():.2f} dex better")
-assert means["naive network"] - means["network"] == run.naive_loss.mean() - run.network_loss.mean()
 
 # By hand, an inferer's mean: its loss is (f_xp kappa sigma_j)^2 (z + b_j / sigma_j)^2 with z
 # standard normal, and (z + delta)^2 is a non-central chi^2 with one degree of freedom, a Poisson
@@ -812,13 +811,10 @@ for name, r in runs.items():
 np.testing.assert_array_equal(*(r.inferer_losses for r in runs.values()))
 differences = profile_differences(*(load_profile(name) for name in runs))
 print(f"{len(differences)} fields differ between the profiles")
-# the shares of each profile add up to 1; the whitepaper's gain is the one of the run above;
-# the differing fields counted field by field
+# the shares of each profile add up to 1, and the differing fields counted field by field
 for r in runs.values():
     assert math.isclose((r.class_rewards.sum(axis=0) / r.topic_reward.sum()).sum(), 1.0,
                         rel_tol=1e-12)
-if profile == "whitepaper" and not overrides:
-    assert runs["whitepaper"] is run
 import dataclasses
 
 pair = [load_profile(name) for name in runs]
