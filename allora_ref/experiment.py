@@ -349,7 +349,7 @@ def simulate(settings: Settings, params: Params) -> Run:
                stacked(e.reputer_rewards for e in epochs), stacked(e.entropies for e in epochs),
                stacked(e.forecasting_utility for e in epochs))
 
-# --- notebooks/03_3_numerical_experiment.py:614 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:630 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -382,7 +382,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:713 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:730 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 
