@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import math
@@ -53,7 +54,9 @@ def float64_guarded(function):
     and division by zero (underflow to 0 is exact enough and allowed); such a failure, or an
     infinite number in the result, becomes a ValueError that names the quantity (the function)
     and the equations its docstring cites: the inputs lie beyond what float64 can compute.
-    An inner guarded function names its own equations first.
+    An inner guarded function names its own equations first. A guarded call made inside another
+    one runs under the outer call's floating-point state and leaves the scan of the result to it:
+    under that state numpy arithmetic cannot make an infinity without raising.
     """
     found = _EQUATIONS.search(function.__doc__ or "")
     if found is None:
@@ -62,16 +65,28 @@ def float64_guarded(function):
 
     @functools.wraps(function)
     def guarded(*args, **kwargs):
+        outermost = not _INSIDE_GUARD.get()
+        token = _INSIDE_GUARD.set(True) if outermost else None
         try:
-            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-                result = function(*args, **kwargs)
+            if outermost:
+                with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                    result = function(*args, **kwargs)
+            else:
+                return function(*args, **kwargs)
         except (FloatingPointError, OverflowError, ZeroDivisionError) as error:
             raise ValueError(f"{where} cannot be computed in float64 for these inputs "
                              f"({_reason(error)})") from None
+        finally:
+            if outermost:
+                _INSIDE_GUARD.reset(token)
         if _infinite(result):
             raise ValueError(f"{where} is infinite for these inputs (beyond float64)")
         return result
     return guarded
+
+
+_INSIDE_GUARD = contextvars.ContextVar("inside_float64_guard", default=False)
+"""Whether a guarded call is running in this context (thread, task)."""
 
 
 def _reason(error: Exception) -> str:

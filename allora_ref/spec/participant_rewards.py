@@ -8,6 +8,7 @@ adjusted stakes, consensus, listening coefficients, reward fractions and stakes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
     loss_vector_size, masked_std, one_out_forecast_implied_entries, potential)
 
-# --- notebooks/04_1_participant_rewards.py:74 (Eqs 22-24: forecaster scores)
+# --- notebooks/04_1_participant_rewards.py:75 (Eqs 22-24: forecaster scores)
 def one_out_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
     """Eqs 21, 23: T_ij = log L^-_ji - log L_i (inferers), T^-_ik = log L^-_ki - log L_i
     (forecasters): the one-out score of each worker."""
@@ -33,7 +34,7 @@ def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) ->
     """Eq 22: T_ik = (1 - f+) T^-_ik + f+ T^+_ik."""
     return (1.0 - f_plus) * one_out + f_plus * one_in
 
-# --- notebooks/04_1_participant_rewards.py:144 (Eq 25: the weight of the one-in score)
+# --- notebooks/04_1_participant_rewards.py:145 (Eq 25: the weight of the one-in score)
 def one_in_fraction(n_forecasters: int, params: Params) -> float:
     """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
     exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
@@ -63,7 +64,7 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
         forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:222 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:223 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
@@ -100,16 +101,16 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:279 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:280 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
     total = listened.sum(axis=-1, keepdims=True)
-    if np.any(total <= 0):
+    if not (total > 0).all():
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:342 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:343 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
@@ -123,7 +124,12 @@ def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarr
 
     ``adjusted`` may carry leading batch axes (..., N_r); ``reported`` is (N_r, entries).
     """
-    present = ~np.isnan(reported)
+    missing = np.isnan(reported)
+    if not missing.any():                                   # every entry reported by everyone
+        total = adjusted.sum(axis=-1, keepdims=True)
+        if total.all():
+            return adjusted @ reported / total
+    present = ~missing
     total = adjusted @ present
     sums = adjusted @ np.where(present, reported, 0.0)
     return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
@@ -152,17 +158,18 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     """
     flat = consensus.reshape(-1, consensus.shape[-1])
     offsets = filled - flat[0]
-    moves = flat - flat[0]
-    squares = ((offsets**2).sum(axis=1)[None, :] - 2.0 * moves @ offsets.T
-               + (moves**2).sum(axis=1)[:, None])
+    squares = (offsets * offsets).sum(axis=1)
+    if len(flat) > 1:
+        moves = flat - flat[0]
+        squares = squares - 2.0 * moves @ offsets.T + (moves * moves).sum(axis=1)[:, None]
     distance = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
-    norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
+    norm = np.maximum(np.sqrt((consensus * consensus).sum(axis=-1)), params.consensus_norm_floor)
     return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
 
-# --- notebooks/04_1_participant_rewards.py:418 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:425 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
-    return (scores * stakes).sum(axis=-1) / stakes.sum()
+    return scores @ stakes / stakes.sum()
 
 
 @dataclass(frozen=True)
@@ -197,32 +204,37 @@ def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: n
                              reported, params).total
         return (1.0 - total[0] / total[1:]) / delta
     state = consensus_at(coefficients, stakes, reported, params)
-    present = ~np.isnan(reported)
     n = stakes.size
     listened = coefficients * stakes
-    sigma = listened.sum()
-    # saturated stakes do not move; at the kink (share exactly 1, e.g. equal stakes all listened
-    # to) the linear branch is taken: the one-sided derivative for a coefficient moving down
-    free = n * listened / sigma <= 1.0 + 1e-12
-    d_adjusted = free[:, None] * n * stakes[:, None] * (
-        np.eye(n) / sigma - np.outer(coefficients, stakes) / sigma**2)
-    weight = state.adjusted_stakes @ present
-    d_consensus = (np.where(present, reported - state.consensus, 0.0)
-                   / np.where(weight > 0, weight, 1.0)).T
+    sigma = coefficients @ stakes
+    missing = np.isnan(reported)
     offsets = state.consensus - filled_reports(reported, state.consensus, params)
-    distance = np.linalg.norm(offsets, axis=1)
-    norm = np.linalg.norm(state.consensus)
-    d_ratio = offsets / (np.where(distance > 0, distance, 1.0)
-                         * max(norm, params.consensus_norm_floor))[:, None]
+    distance = np.sqrt((offsets * offsets).sum(axis=1))
+    norm = math.sqrt(state.consensus @ state.consensus)
+    # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
+    pull = stakes * state.scores**2 / stakes.sum()
+    by_consensus = (pull / (np.where(distance > 0, distance, 1.0)
+                            * -max(norm, params.consensus_norm_floor))) @ offsets
     if norm >= params.consensus_norm_floor:
-        d_ratio -= (distance / norm**3)[:, None] * state.consensus
-    d_scores = -(state.scores**2)[:, None] * d_ratio
-    return (stakes / stakes.sum()) @ d_scores @ d_consensus @ d_adjusted / state.total
+        by_consensus += (pull @ distance / norm**3) * state.consensus
+    # dT/dS_hat (eq 31): dc_e/dS_hat_n = (x_ne - c_e) / sum_m S_hat_m over the reporters of e
+    if missing.any():
+        weight = state.adjusted_stakes @ ~missing
+        by_adjusted = np.where(missing, 0.0, reported - state.consensus) @ (
+            by_consensus / np.where(weight > 0, weight, 1.0))
+    else:
+        by_adjusted = offsets @ by_consensus / -state.adjusted_stakes.sum()   # x - c = -offsets
+    # dT/da (eq 29): dS_hat_n/da_q = N_r S_n (delta_nq / Sigma - a_n S_q / Sigma^2), 0 when
+    # saturated; at the kink (share exactly 1, e.g. equal stakes all listened to) the linear
+    # branch is taken: the one-sided derivative for a coefficient moving down
+    free = n * listened / sigma <= 1.0 + 1e-12
+    moved = np.where(free, by_adjusted * n * stakes, 0.0)
+    return (moved / sigma - stakes * (moved @ coefficients / sigma**2)) / state.total
 
 
 def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
     """Eq 34 constraint: the listened stake sum_m a_m S_m / sum_m S_m."""
-    return float((coefficients * stakes).sum() / stakes.sum())
+    return float(coefficients @ stakes / stakes.sum())
 
 
 @float64_guarded
@@ -239,22 +251,24 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
     if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
         stakes = stakes / scale
     floor = params.listened_stake_floor
+    before = listened_fraction(coefficients, stakes)
     for _ in range(params.listening_max_iterations):
         step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
                                                                    params)
-        proposed = np.clip(coefficients + step, 0.0, 1.0)
-        before, after = listened_fraction(coefficients, stakes), listened_fraction(proposed, stakes)
+        proposed = np.minimum(np.maximum(coefficients + step, 0.0), 1.0)
+        after = listened_fraction(proposed, stakes)
         if after < floor and after < before:       # only a step that lowers it is interpolated
             share = max(before - floor, 0.0) / (before - after)
             proposed = coefficients + share * (proposed - coefficients)
+            after = listened_fraction(proposed, stakes)
         scored = coefficients
-        change = np.max(np.abs(proposed - coefficients)) / params.listening_learning_rate
-        coefficients = proposed
+        change = np.abs(proposed - coefficients).max() / params.listening_learning_rate
+        coefficients, before = proposed, after
         if change < params.listening_gradient_threshold:
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:599 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:613 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
