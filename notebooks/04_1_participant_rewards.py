@@ -29,7 +29,6 @@ adjusted stakes, consensus, listening coefficients, reward fractions and stakes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -378,8 +377,9 @@ def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params) 
     return np.where(np.isnan(reported), fill, reported)
 
 
-def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r).
+def consensus_distances(filled: np.ndarray, consensus: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||.
 
     ``filled`` is (N_r, entries) without gaps; ``consensus`` (..., entries) may hold a batch of
     nearby consensus vectors. Distances are expanded around the first one, r = x - c_0,
@@ -392,9 +392,20 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     if len(flat) > 1:
         moves = flat - flat[0]
         squares = squares - 2.0 * moves @ offsets.T + (moves * moves).sum(axis=1)[:, None]
-    distance = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
-    norm = np.maximum(np.sqrt((consensus * consensus).sum(axis=-1)), params.consensus_norm_floor)
-    return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
+    distances = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
+    return distances, np.sqrt((consensus * consensus).sum(axis=-1))
+
+
+def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32: T_im = 1 / (D_m / C + epsilon_r), C at least ``consensus_norm_floor``."""
+    return 1.0 / (distances / np.maximum(norm, params.consensus_norm_floor)[..., None]
+                  + params.reputer_epsilon)
+
+
+def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r), for reports
+    ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
+    return distance_scores(*consensus_distances(filled, consensus), params)
 
 
 # %% [markdown]
@@ -436,6 +447,12 @@ class Consensus:
     consensus: np.ndarray
     scores: np.ndarray
     total: np.ndarray
+    filled: np.ndarray
+    """The reports with their gaps filled (eq 32), (N_r, entries)."""
+    distances: np.ndarray
+    """D_m = ||log L_im - log L_i|| (eq 32)."""
+    norm: np.ndarray
+    """C = ||log L_i|| (eq 32), before the floor."""
 
 
 @float64_guarded
@@ -446,8 +463,11 @@ def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndar
     adjusted = adjusted_stakes(coefficients, stakes)
     consensus = consensus_log_losses(adjusted, reported)
     first = consensus.reshape(-1, consensus.shape[-1])[0]
-    scores = consensus_scores(filled_reports(reported, first, params), consensus, params)
-    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores))
+    filled = filled_reports(reported, first, params)
+    distances, norm = consensus_distances(filled, consensus)
+    scores = distance_scores(distances, norm, params)
+    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores), filled,
+                     distances, norm)
 
 
 def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
@@ -456,17 +476,16 @@ def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: n
     deployed one-sided finite difference."""
     if params.listening_gradient == "finite-difference":
         delta = np.where(coefficients == 1.0, -params.listening_step, params.listening_step)
-        total = consensus_at(np.vstack([coefficients, coefficients + np.diag(delta)]), stakes,
-                             reported, params).total
+        shifted = np.concatenate([coefficients[None, :], coefficients + np.diag(delta)])
+        total = consensus_at(shifted, stakes, reported, params).total
         return (1.0 - total[0] / total[1:]) / delta
     state = consensus_at(coefficients, stakes, reported, params)
     n = stakes.size
     listened = coefficients * stakes
     sigma = coefficients @ stakes
     missing = np.isnan(reported)
-    offsets = state.consensus - filled_reports(reported, state.consensus, params)
-    distance = np.sqrt((offsets * offsets).sum(axis=1))
-    norm = math.sqrt(state.consensus @ state.consensus)
+    offsets = state.consensus - state.filled
+    distance, norm = state.distances, state.norm
     # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
     pull = stakes * state.scores**2 / stakes.sum()
     by_consensus = (pull / (np.where(distance > 0, distance, 1.0)

@@ -8,7 +8,6 @@ adjusted stakes, consensus, listening coefficients, reward fractions and stakes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,7 @@ from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
     loss_vector_size, masked_std, one_out_forecast_implied_entries, potential)
 
-# --- notebooks/04_1_participant_rewards.py:75 (Eqs 22-24: forecaster scores)
+# --- notebooks/04_1_participant_rewards.py:74 (Eqs 22-24: forecaster scores)
 def one_out_scores(network_log_loss: float, one_out_log_losses: np.ndarray) -> np.ndarray:
     """Eqs 21, 23: T_ij = log L^-_ji - log L_i (inferers), T^-_ik = log L^-_ki - log L_i
     (forecasters): the one-out score of each worker."""
@@ -34,7 +33,7 @@ def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) ->
     """Eq 22: T_ik = (1 - f+) T^-_ik + f+ T^+_ik."""
     return (1.0 - f_plus) * one_out + f_plus * one_in
 
-# --- notebooks/04_1_participant_rewards.py:145 (Eq 25: the weight of the one-in score)
+# --- notebooks/04_1_participant_rewards.py:144 (Eq 25: the weight of the one-in score)
 def one_in_fraction(n_forecasters: int, params: Params) -> float:
     """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
     exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
@@ -64,7 +63,7 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
         forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:223 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:222 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
@@ -101,7 +100,7 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:280 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:279 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -110,7 +109,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:343 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:342 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
@@ -148,8 +147,9 @@ def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params) 
     return np.where(np.isnan(reported), fill, reported)
 
 
-def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r).
+def consensus_distances(filled: np.ndarray, consensus: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||.
 
     ``filled`` is (N_r, entries) without gaps; ``consensus`` (..., entries) may hold a batch of
     nearby consensus vectors. Distances are expanded around the first one, r = x - c_0,
@@ -162,11 +162,22 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     if len(flat) > 1:
         moves = flat - flat[0]
         squares = squares - 2.0 * moves @ offsets.T + (moves * moves).sum(axis=1)[:, None]
-    distance = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
-    norm = np.maximum(np.sqrt((consensus * consensus).sum(axis=-1)), params.consensus_norm_floor)
-    return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
+    distances = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
+    return distances, np.sqrt((consensus * consensus).sum(axis=-1))
 
-# --- notebooks/04_1_participant_rewards.py:425 (Eqs 33-34: listening coefficients)
+
+def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32: T_im = 1 / (D_m / C + epsilon_r), C at least ``consensus_norm_floor``."""
+    return 1.0 / (distances / np.maximum(norm, params.consensus_norm_floor)[..., None]
+                  + params.reputer_epsilon)
+
+
+def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r), for reports
+    ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
+    return distance_scores(*consensus_distances(filled, consensus), params)
+
+# --- notebooks/04_1_participant_rewards.py:436 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return scores @ stakes / stakes.sum()
@@ -180,6 +191,12 @@ class Consensus:
     consensus: np.ndarray
     scores: np.ndarray
     total: np.ndarray
+    filled: np.ndarray
+    """The reports with their gaps filled (eq 32), (N_r, entries)."""
+    distances: np.ndarray
+    """D_m = ||log L_im - log L_i|| (eq 32)."""
+    norm: np.ndarray
+    """C = ||log L_i|| (eq 32), before the floor."""
 
 
 @float64_guarded
@@ -190,8 +207,11 @@ def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndar
     adjusted = adjusted_stakes(coefficients, stakes)
     consensus = consensus_log_losses(adjusted, reported)
     first = consensus.reshape(-1, consensus.shape[-1])[0]
-    scores = consensus_scores(filled_reports(reported, first, params), consensus, params)
-    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores))
+    filled = filled_reports(reported, first, params)
+    distances, norm = consensus_distances(filled, consensus)
+    scores = distance_scores(distances, norm, params)
+    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores), filled,
+                     distances, norm)
 
 
 def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
@@ -200,17 +220,16 @@ def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: n
     deployed one-sided finite difference."""
     if params.listening_gradient == "finite-difference":
         delta = np.where(coefficients == 1.0, -params.listening_step, params.listening_step)
-        total = consensus_at(np.vstack([coefficients, coefficients + np.diag(delta)]), stakes,
-                             reported, params).total
+        shifted = np.concatenate([coefficients[None, :], coefficients + np.diag(delta)])
+        total = consensus_at(shifted, stakes, reported, params).total
         return (1.0 - total[0] / total[1:]) / delta
     state = consensus_at(coefficients, stakes, reported, params)
     n = stakes.size
     listened = coefficients * stakes
     sigma = coefficients @ stakes
     missing = np.isnan(reported)
-    offsets = state.consensus - filled_reports(reported, state.consensus, params)
-    distance = np.sqrt((offsets * offsets).sum(axis=1))
-    norm = math.sqrt(state.consensus @ state.consensus)
+    offsets = state.consensus - state.filled
+    distance, norm = state.distances, state.norm
     # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
     pull = stakes * state.scores**2 / stakes.sum()
     by_consensus = (pull / (np.where(distance > 0, distance, 1.0)
@@ -268,7 +287,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:613 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:632 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
