@@ -130,13 +130,7 @@ def _infinite_large(value, small: list) -> bool:
                 return True
         return False
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for name in _field_names(type(value)):
-            if _infinite_large(getattr(value, name), small):
+        for item in vars(value).values():
+            if _infinite_large(item, small):
                 return True
     return False
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    """The field names of a dataclass."""
-    return tuple(field.name for field in dataclasses.fields(kind))

@@ -391,8 +391,9 @@ def consensus_distances(filled: np.ndarray, consensus: np.ndarray
     squares = (offsets * offsets).sum(axis=1)
     if len(flat) > 1:
         moves = flat - flat[0]
-        squares = squares - 2.0 * moves @ offsets.T + (moves * moves).sum(axis=1)[:, None]
-    distances = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
+        squares = np.maximum(squares - 2.0 * moves @ offsets.T
+                             + (moves * moves).sum(axis=1)[:, None], 0.0)
+    distances = np.sqrt(squares).reshape(consensus.shape[:-1] + (len(filled),))
     return distances, np.sqrt((consensus * consensus).sum(axis=-1))
 
 

@@ -161,8 +161,9 @@ def consensus_distances(filled: np.ndarray, consensus: np.ndarray
     squares = (offsets * offsets).sum(axis=1)
     if len(flat) > 1:
         moves = flat - flat[0]
-        squares = squares - 2.0 * moves @ offsets.T + (moves * moves).sum(axis=1)[:, None]
-    distances = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
+        squares = np.maximum(squares - 2.0 * moves @ offsets.T
+                             + (moves * moves).sum(axis=1)[:, None], 0.0)
+    distances = np.sqrt(squares).reshape(consensus.shape[:-1] + (len(filled),))
     return distances, np.sqrt((consensus * consensus).sum(axis=-1))
 
 
@@ -177,7 +178,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
     return distance_scores(*consensus_distances(filled, consensus), params)
 
-# --- notebooks/04_1_participant_rewards.py:436 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:437 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return scores @ stakes / stakes.sum()
@@ -287,7 +288,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:632 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:633 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
