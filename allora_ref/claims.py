@@ -508,17 +508,20 @@ STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
 
-def attack_table(params: Params, seeds: Iterable[int], epochs: int, n_honest: int = 4
-                 ) -> np.ndarray:
+def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> list:
+    """``attack_table``'s rows of one seed: shape (shares, 2 + epochs)."""
+    reports = attack_reports(np.random.default_rng(seed), n_honest)
+    return [np.concatenate([shifts[:2], shifts[2]])
+            for shifts in (attack_shifts(phi, reports, params, epochs) for phi in STAKE_SHARES)]
+
+
+def attack_table(params: Params, seeds: Iterable[int], epochs: int, n_honest: int = 4,
+                 processes: int = 1) -> np.ndarray:
     """``attack_shifts`` for every seed (honest reports from ``attack_reports``) and stake share:
-    shape (seeds, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening."""
-    result = []
-    for s in seeds:
-        reports = attack_reports(np.random.default_rng(s), n_honest)
-        result.append([np.concatenate([shifts[:2], shifts[2]])
-                       for shifts in (attack_shifts(phi, reports, params, epochs)
-                                      for phi in STAKE_SHARES)])
-    return np.array(result)
+    shape (seeds, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening. The
+    seeds run in ``processes`` worker processes; the table does not depend on it."""
+    return np.array(parallel_map(functools.partial(attack_rows, params=params, epochs=epochs,
+                                                   n_honest=n_honest), seeds, processes))
 
 
 MISREPORTS = (0.1, 0.2, 0.3, 1.0)
@@ -629,7 +632,7 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
         f"{listened.shape[2]} epochs the {shares[-1]:.0%} attacker moves the consensus by "
         f"{np.median(listened[:, -1, -1]):.2f}")
 
-# --- notebooks/99_claims_ledger.py:863 (§4.1: reward fractions whatever the scale of the scores)
+# --- notebooks/99_claims_ledger.py:867 (§4.1: reward fractions whatever the scale of the scores)
 SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
 """Common factors on the scores and their window."""
 
@@ -671,7 +674,7 @@ def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) ->
         f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
         f"of {len(SCORE_SCALES)} scales")
 
-# --- notebooks/99_claims_ledger.py:923 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:927 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -737,7 +740,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows),
         "; ".join(depends))]
 
-# --- notebooks/99_claims_ledger.py:1015 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:1019 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -838,7 +841,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               "set-up, §5.1 notebook)"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1132 (§5.3: pay-what-you-want fees and the competition between topics)
+# --- notebooks/99_claims_ledger.py:1136 (§5.3: pay-what-you-want fees and the competition between topics)
 CABAL_WEEKS = (1, 4, 8, 16)
 """How long every topic has paid zero fees before one pays."""
 DEFECTOR_FEES = (1e-6, 1e-3, 1.0)
@@ -922,7 +925,7 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "57); \"instantly\" holds only in the EMA's sense"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1233 (What the experiment's verdicts depend on)
+# --- notebooks/99_claims_ledger.py:1237 (What the experiment's verdicts depend on)
 def unstated_choices(settings: Settings, params: Params, other: tuple[str, Params]
                      ) -> dict[str, tuple[Settings, Params]]:
     """The experiment's unstated choices, each changed alone: name -> (settings, params)."""
@@ -971,7 +974,7 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
             filter(None, [claim.depends_on, *lines]))))
     return result
 
-# --- notebooks/99_claims_ledger.py:1304 (The ledger)
+# --- notebooks/99_claims_ledger.py:1308 (The ledger)
 CHECKABLE_CLAIMS = (
     ("The naive network is as good as the best inference",
      "On average, the naive network is as good as or better than the best inference."),

@@ -565,7 +565,7 @@ C_norm = sp.sqrt(sum(ce**2 for ce in cons))
 T_m = [1 / (sp.sqrt(sum((x_vals[m][e] - cons[e])**2 for e in range(2))) / C_norm
             + sp.Rational(1, 100)) for m in range(3)]                                # eq 32
 T_total = sum(s * t for s, t in zip(stakes_3, T_m)) / sum(stakes_3)                   # eq 33
-symbolic = np.array([float(sp.diff(sp.log(T_total), a).subs(point)) for a in a_s])
+symbolic = np.array([float(sp.diff(sp.log(T_total), a).xreplace(point)) for a in a_s])
 analytic = dataclasses.replace(whitepaper, listening_gradient="analytic")
 deployed = dataclasses.replace(whitepaper, listening_gradient="finite-difference")
 a_point, stakes_point = np.array([0.7, 0.4, 0.3]), np.array([2.0, 3.0, 4.0])

@@ -720,17 +720,20 @@ STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
 
-def attack_table(params: Params, seeds: Iterable[int], epochs: int, n_honest: int = 4
-                 ) -> np.ndarray:
+def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> list:
+    """``attack_table``'s rows of one seed: shape (shares, 2 + epochs)."""
+    reports = attack_reports(np.random.default_rng(seed), n_honest)
+    return [np.concatenate([shifts[:2], shifts[2]])
+            for shifts in (attack_shifts(phi, reports, params, epochs) for phi in STAKE_SHARES)]
+
+
+def attack_table(params: Params, seeds: Iterable[int], epochs: int, n_honest: int = 4,
+                 processes: int = 1) -> np.ndarray:
     """``attack_shifts`` for every seed (honest reports from ``attack_reports``) and stake share:
-    shape (seeds, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening."""
-    result = []
-    for s in seeds:
-        reports = attack_reports(np.random.default_rng(s), n_honest)
-        result.append([np.concatenate([shifts[:2], shifts[2]])
-                       for shifts in (attack_shifts(phi, reports, params, epochs)
-                                      for phi in STAKE_SHARES)])
-    return np.array(result)
+    shape (seeds, shares, 2 + epochs) - raw, adjusted, then after each epoch of listening. The
+    seeds run in ``processes`` worker processes; the table does not depend on it."""
+    return np.array(parallel_map(functools.partial(attack_rows, params=params, epochs=epochs,
+                                                   n_honest=n_honest), seeds, processes))
 
 
 MISREPORTS = (0.1, 0.2, 0.3, 1.0)
@@ -843,7 +846,8 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
 
 
 # %%
-attacks = attack_table(params, range(seed, seed + attack_seeds), attack_epochs)
+attacks = attack_table(params, range(seed, seed + attack_seeds), attack_epochs,
+                       processes=processes)
 majority = majority_claim(attacks)
 targeted = targeted_table(params, range(seed, seed + attack_seeds), targeted_epochs,
                           processes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from pathlib import Path
 
@@ -72,14 +73,19 @@ def cross_linked(nb, numbers: set[int], root: str):
     return nb
 
 
-def notebook_html(nb, name: str, numbers: set[int]) -> str:
-    """The page ``notebooks/<name>.html`` of an executed notebook."""
+@functools.cache
+def exporter():
+    """The HTML exporter of notebook pages (its templates compiled once)."""
     from nbconvert import HTMLExporter
 
+    return HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="site",
+                        exclude_input_prompt=True, exclude_output_prompt=True)
+
+
+def notebook_html(nb, name: str, numbers: set[int]) -> str:
+    """The page ``notebooks/<name>.html`` of an executed notebook."""
     root = "../"
-    exporter = HTMLExporter(extra_template_basedirs=[str(TEMPLATES)], template_name="site",
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    html, _ = exporter.from_notebook_node(
+    html, _ = exporter().from_notebook_node(
         cross_linked(nb, numbers, root),
         resources={"metadata": {"name": name}, "site_head": head(root), "site_nav": nav(root)})
     return html
