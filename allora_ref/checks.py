@@ -55,8 +55,7 @@ def float64_guarded(function):
     infinite number in the result, becomes a ValueError that names the quantity (the function)
     and the equations its docstring cites: the inputs lie beyond what float64 can compute.
     An inner guarded function names its own equations first. A guarded call made inside another
-    one runs under the outer call's floating-point state and leaves the scan of the result to it:
-    under that state numpy arithmetic cannot make an infinity without raising.
+    one runs under the outer call's floating-point state instead of entering its own.
     """
     found = _EQUATIONS.search(function.__doc__ or "")
     if found is None:
@@ -72,7 +71,7 @@ def float64_guarded(function):
                 with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                     result = function(*args, **kwargs)
             else:
-                return function(*args, **kwargs)
+                result = function(*args, **kwargs)
         except (FloatingPointError, OverflowError, ZeroDivisionError) as error:
             raise ValueError(f"{where} cannot be computed in float64 for these inputs "
                              f"({_reason(error)})") from None

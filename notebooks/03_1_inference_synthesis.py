@@ -40,7 +40,6 @@ stake-weighted losses and regrets."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -808,16 +807,12 @@ for profile in (whitepaper, simulator):
 # and the deployed scoring rule for a single forecaster is a profile field of §4.
 
 # %% tags=["export"]
-@functools.lru_cache(maxsize=64)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
-    """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l);
-    read-only (computed once per topic size)."""
+    """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
     is_inferer = np.arange(n) < n_inferers
     one_in = is_inferer | (np.arange(n)[None, :] == n_inferers + np.arange(n_forecasters)[:, None])
-    families = np.vstack([np.ones(n, bool), is_inferer, np.ones((n, n), bool), one_in])
-    families.flags.writeable = False
-    return families
+    return np.vstack([np.ones(n, bool), is_inferer, np.ones((n, n), bool), one_in])
 
 
 def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Params

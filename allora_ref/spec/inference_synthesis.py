@@ -8,7 +8,6 @@ stake-weighted losses and regrets."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ import numpy as np
 from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
 from allora_ref.params import Params
 
-# --- notebooks/03_1_inference_synthesis.py:80 (Eqs 1-2: inferences and forecasted losses)
+# --- notebooks/03_1_inference_synthesis.py:79 (Eqs 1-2: inferences and forecasted losses)
 def inferences(values) -> np.ndarray:
     """Eq 1: the inferences I_ij of one epoch over the topic's inferers (NaN = not submitted)."""
     return checked_array(values, "inferences I_ij", "eq 1", ndim=1, absent_allowed=True)
@@ -29,7 +28,7 @@ def forecasted_log_losses(losses, log_base: float) -> np.ndarray:
         raise ValueError("forecasted losses L_ijk (eq 2) must be > 0 to take their logarithm")
     return np.log(losses) / np.log(log_base)
 
-# --- notebooks/03_1_inference_synthesis.py:104 (Eq 3: the forecast-implied inference)
+# --- notebooks/03_1_inference_synthesis.py:103 (Eq 3: the forecast-implied inference)
 def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Eqs 3, 9: sum_l w_l I_l / sum_l w_l over the last axis (NaN where every weight is 0)."""
     total = weights.sum(axis=-1)
@@ -38,13 +37,13 @@ def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     numerator = np.einsum("...l,...l->...", weights, values)
     return np.where(total > 0, numerator / np.where(total > 0, total, 1.0), np.nan)
 
-# --- notebooks/03_1_inference_synthesis.py:121 (Eq 4: forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:120 (Eq 4: forecasted regrets)
 def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: np.ndarray
                        ) -> np.ndarray:
     """Eq 4: R_ijk = log L_{i-1} - log L_ijk, shape (N_f, N_i)."""
     return previous_network_log_loss - forecasted_log_losses
 
-# --- notebooks/03_1_inference_synthesis.py:138 (Eq 5: weights from forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:137 (Eq 5: weights from forecasted regrets)
 def regret_weights(regrets: np.ndarray, members: np.ndarray, params: Params) -> np.ndarray:
     """Eqs 5, 10 (with 8, 11): w = phi'_{p,c}(R_hat) over the members of the last axis.
 
@@ -70,14 +69,14 @@ def scaled_potential_gradients(x: np.ndarray, members: np.ndarray, best: np.ndar
     log_w *= members
     return log_w
 
-# --- notebooks/03_1_inference_synthesis.py:199 (Eq 6: the potential function)
+# --- notebooks/03_1_inference_synthesis.py:198 (Eq 6: the potential function)
 @float64_guarded
 def potential(x, p: float, c: float) -> np.ndarray:
     """Eq 6: phi_{p,c}(x) = ln(1 + exp(p (x - c))), without overflow wherever the value is a
     float64 (about p x < 1.8e308)."""
     return np.logaddexp(0.0, p * (checked_array(x, "the argument x of phi_{p,c}", "eq 6") - c))
 
-# --- notebooks/03_1_inference_synthesis.py:236 (Eq 7: the derivative of the potential)
+# --- notebooks/03_1_inference_synthesis.py:235 (Eq 7: the derivative of the potential)
 def log_potential_gradient(x, p: float, c: float) -> np.ndarray:
     """Logarithm of eq 7: ln phi'_{p,c}(x) = ln p - ln(1 + exp(-p (x - c))), finite for finite x."""
     z = np.subtract(x, c, out=np.empty(np.shape(x)))
@@ -98,7 +97,7 @@ def potential_gradient(x, p: float, c: float) -> np.ndarray:
     e = np.exp(-np.abs(z))
     return p * np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
-# --- notebooks/03_1_inference_synthesis.py:289 (Eq 8: normalised forecasted regrets)
+# --- notebooks/03_1_inference_synthesis.py:288 (Eq 8: normalised forecasted regrets)
 def masked_std(values: np.ndarray, members: np.ndarray, ddof: int) -> np.ndarray:
     """Eqs 8, 11: sigma over the members of the last axis (0 with fewer than ddof + 1 members)."""
     count = members.sum(axis=-1)
@@ -117,7 +116,7 @@ def normalised_regrets(regrets: np.ndarray, members: np.ndarray, params: Params)
     normalised *= scale[..., None]
     return normalised
 
-# --- notebooks/03_1_inference_synthesis.py:355 (Guard rails and floating point)
+# --- notebooks/03_1_inference_synthesis.py:354 (Guard rails and floating point)
 def guard_railed_regrets(normalised: np.ndarray, members: np.ndarray, best: np.ndarray,
                          params: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Deployed guard rails on eqs 5, 10 (not in the paper): cap, shift up, cut off.
@@ -138,7 +137,7 @@ def best_member(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """The largest value over the members of the last axis (-inf where there are none)."""
     return np.max(np.where(members, values, -np.inf), axis=-1, keepdims=True)
 
-# --- notebooks/03_1_inference_synthesis.py:451 (Eqs 3-8 together: forecast-implied inferences)
+# --- notebooks/03_1_inference_synthesis.py:450 (Eqs 3-8 together: forecast-implied inferences)
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
                                 previous_network_log_loss: float, params: Params,
                                 initial_regret: float = 0.0) -> np.ndarray:
@@ -191,7 +190,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     high = np.take_along_axis(ordered, count // 2 - (count == 0), axis=-1)[..., 0]
     return low + (high - low) / 2.0           # the middle member, or halfway between two
 
-# --- notebooks/03_1_inference_synthesis.py:536 (The one-out kernel)
+# --- notebooks/03_1_inference_synthesis.py:535 (The one-out kernel)
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
 
@@ -384,17 +383,13 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
         result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:810 (The secondary inferences and their regret families)
-@functools.lru_cache(maxsize=64)
+# --- notebooks/03_1_inference_synthesis.py:809 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
-    """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l);
-    read-only (computed once per topic size)."""
+    """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
     is_inferer = np.arange(n) < n_inferers
     one_in = is_inferer | (np.arange(n)[None, :] == n_inferers + np.arange(n_forecasters)[:, None])
-    families = np.vstack([np.ones(n, bool), is_inferer, np.ones((n, n), bool), one_in])
-    families.flags.writeable = False
-    return families
+    return np.vstack([np.ones(n, bool), is_inferer, np.ones((n, n), bool), one_in])
 
 
 def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Params
@@ -482,7 +477,7 @@ def first_network_inferences(values: np.ndarray, inferers: np.ndarray, rows: int
     naive = 0.0 if inferers.sum() > 1 else median
     return np.concatenate([[median, naive], np.full(rows - 2, np.nan)])
 
-# --- notebooks/03_1_inference_synthesis.py:944 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:939 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -543,7 +538,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:1014 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:1009 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -558,7 +553,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:1056 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:1051 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -586,7 +581,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:1094 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:1089 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
