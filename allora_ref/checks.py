@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import dataclasses
 import functools
 import math
 import re
@@ -104,7 +103,10 @@ def _infinite(value) -> bool:
     small: list[np.ndarray] = []
     if _infinite_large(value, small):
         return True
-    return bool(small) and bool(np.isinf(np.concatenate(small)).any())
+    if not small:
+        return False
+    largest = np.fmax.reduce(np.abs(np.concatenate(small)), initial=0.0)   # NaN is passed over
+    return bool(largest == np.inf)
 
 
 SMALL_ARRAY = 256
@@ -113,23 +115,25 @@ SMALL_ARRAY = 256
 
 def _infinite_large(value, small: list) -> bool:
     """Whether an infinity is among the large float arrays and the numbers of ``value``; its
-    small float arrays are appended, flattened, to ``small``."""
-    if isinstance(value, np.ndarray):
+    small float arrays are appended, flattened, to ``small``. (Exact types are tested first:
+    this runs on every guarded call.)"""
+    kind = type(value)
+    if kind is np.ndarray or isinstance(value, np.ndarray):
         if value.dtype.kind != "f":
             return False
         if value.size > SMALL_ARRAY:
             return bool(np.isinf(value).any())
         small.append(value.ravel())
         return False
-    if isinstance(value, (float, np.floating)):
+    if kind is float or kind is np.float64 or isinstance(value, (float, np.floating)):
         return math.isinf(value)
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            if _infinite_large(item, small):
-                return True
+    if kind is tuple or kind is list or isinstance(value, (tuple, list)):
+        items = value
+    elif hasattr(kind, "__dataclass_fields__"):              # a dataclass instance
+        items = vars(value).values()
+    else:
         return False
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for item in vars(value).values():
-            if _infinite_large(item, small):
-                return True
+    for item in items:
+        if _infinite_large(item, small):
+            return True
     return False
