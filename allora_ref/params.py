@@ -191,6 +191,40 @@ class Params:
     """Eqs 41, 46: an epoch in which no inferer has a score (no one-out inference was
     evaluated, as before the first network loss on the chain) pays nothing and the topic reward
     stays in the treasury (chain/v0.6.md §6, §8); otherwise the classes present share it."""
+    score_samples_per_block_cap: int
+    """Eq 28 under "samples": each epoch keeps at most this many of its scores, the last ones in
+    index order (chain/v0.6.md §6: MaxSamplesToScaleScores per block, the last inserted, workers
+    in address order), so with more workers sigma is taken over the highest indices of the
+    current epoch only; 0 = every score is kept (the paper, the research simulator)."""
+    max_top_inferers: int
+    """Active sets (chain/v0.6.md §7, not in the paper): at most this many inferers take part in
+    an epoch. Submissions arrive in index order; while the set is full a newcomer whose score EMA
+    is strictly above the lowest-EMA record replaces that actor, otherwise it is left out (both
+    get the topic quantile score in their EMA). 0 = no limit (the paper). Chain: 32."""
+    max_top_forecasters: int
+    """Active sets for forecasters, as ``max_top_inferers`` (chain: 6; 0 = no limit)."""
+    max_top_reputers: int
+    """Active sets for reputers, as ``max_top_inferers`` (chain: 6; 0 = no limit)."""
+    merit_sortition_alpha: float
+    """Chain/v0.6.md §6: alpha_ms, the EMA weight of the newest score in each actor's score EMA,
+    by which the full active sets admit (eqs 21-22, 32 smoothed; the chain's EMA helper: the
+    first value is taken as it is). A topic parameter in [0, 1) with no chain default (0.1 here);
+    unused without an active-set limit."""
+    active_inferer_quantile: float
+    """Chain/v0.6.md §6-7: q of the topic quantile score of the inferers' scores, which an actor
+    left out of (or pushed out of) a full active set gets in its score EMA (topic parameter in
+    [0, 1), 0.25 here)."""
+    active_forecaster_quantile: float
+    """As ``active_inferer_quantile``, for forecasters."""
+    active_reputer_quantile: float
+    """As ``active_inferer_quantile``, for reputers."""
+    max_elements_per_forecast: int
+    """Eqs 2-3: a forecast keeps its elements for at most this many inferers, those with the
+    highest score EMAs (no EMA = 0; ties: lower index first, where the chain draws with Go's
+    seeded math/rand) (chain/v0.6.md §5: MaxElementsPerForecast = 12); 0 = every element."""
+    required_minimum_stake: float
+    """Eqs 14, 29: a reputer whose stake is below this is not admitted and its losses are
+    ignored (chain/v0.6.md §7: RequiredMinimumStake = 10000 uallo); 0 = none (the paper)."""
 
     # --- §4.2 reward division between tasks -----------------------------------------------------
     alpha_task: float
@@ -260,6 +294,13 @@ class Params:
     """§5.1 (after eq 53): "all fees collected by the network are added to the network treasury",
     which pays rewards from them before minting. True in the whitepaper profile; the research
     simulator returns no fees (its treasury only drains)."""
+    emission_decimals: int
+    """Eqs 48-52 in the mint's fixed point (chain/v0.6.md §11: LegacyDec, 18 decimals, Mul
+    and Quo rounded half-to-even): the target (eq 48), the maximum (eq 50) and the smoothed
+    emission (eq 52) per staked token, and the reputers' measured share r (eq 49), are rounded
+    half-to-even to this many decimals; 0 = real numbers (the paper). The chain rounds every
+    operation inside them too, which binary64 cannot follow; at these rates the difference is
+    a few ulps."""
     f_v: float
     """Eqs 54-55: fraction of the emission allocated to network validators (paper: 0.25)."""
     alpha_t: float
@@ -309,6 +350,10 @@ class Params:
     min_topic_weight: float
     """Eqs 55-57: a topic whose weight falls below this is inactivated and gets no reward
     (chain/v0.6.md §3.1: MinTopicWeight = 100; the paper: 0)."""
+    max_active_topics_per_block: int
+    """Eq 55: of the topics whose epoch ends in the same block, only this many are paid in it -
+    the heaviest (ties: lower index first) with a weight of at least min_topic_weight
+    (chain/v0.6.md §0, §3.2: MaxActiveTopicsPerBlock = 1); 0 = every topic (the paper)."""
     validation: Validation
     """The ranges the profile declares for its fields, beyond the mechanism's own checks:
     "none", or "chain-v0.6" (the chain's parameter validation, chain/v0.6.md §12), listed in
@@ -357,6 +402,19 @@ class Params:
         _check(self.blocks_per_month >= 1, "blocks_per_month", "must be >= 1 (eqs 47, 57)")
         _check(self.epoch_length > 0, "epoch_length", "must be > 0 (eqs 55, 57)")
         _check(self.min_topic_weight >= 0, "min_topic_weight", "must be >= 0 (eq 55)")
+        for name in ("score_samples_per_block_cap", "max_top_inferers", "max_top_forecasters",
+                     "max_top_reputers", "max_elements_per_forecast"):
+            _check(getattr(self, name) >= 0, name, "must be >= 0 (0: no limit)")
+        _check(0 <= self.merit_sortition_alpha < 1, "merit_sortition_alpha",
+               "must lie in [0, 1) (chain/v0.6.md §6)")
+        for name in ("active_inferer_quantile", "active_forecaster_quantile",
+                     "active_reputer_quantile"):
+            _check(0 <= getattr(self, name) <= 1, name, "must lie in [0, 1] (chain/v0.6.md §6)")
+        _check(self.max_active_topics_per_block >= 0, "max_active_topics_per_block",
+               "must be >= 0 (0: no limit)")
+        _check(self.emission_decimals >= 0, "emission_decimals", "must be >= 0 (eqs 48-52)")
+        _check(self.required_minimum_stake >= 0, "required_minimum_stake",
+               "must be >= 0 (eqs 14, 29)")
         check_ranges(self)
 
 

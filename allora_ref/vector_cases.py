@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allora_ref.params import Params, load_profile
-from allora_ref.spec.epoch import EpochInputs, TopicState, step
+from allora_ref.spec.epoch import EpochInputs, TopicState, active_submissions, step
 from allora_ref.spec.inference_synthesis import (
     Submissions, all_inferences, log_losses, reported_entries, row_families, squared_error,
     synthesise)
@@ -117,6 +117,8 @@ class Spec:
     invalid: bool = False
     profiles: tuple[str, ...] = SET_PROFILES
     """The profiles the case is generated for."""
+    overrides: dict | None = None
+    """Fields of the profile the case replaces (its parameters say so)."""
 
 
 PAPER_AND_SIMULATOR = ("whitepaper", "allora-simulator")
@@ -495,13 +497,32 @@ def tokenomics_specs() -> list[Spec]:
               "has_history": [False, True, True, True]}, profiles=CHAIN),
         Spec("topic_rewards", "block_emission",
              "eq 55 as deployed: R_blk L_t w_t / sum W, R_blk = E_blk - trunc(f_v E_blk); a "
-             "weight below MinTopicWeight is inactive (v0.6 §3)",
+             "weight below MinTopicWeight is inactive (v0.6 §3; a block of 3 slots)",
              {"emission": 1001.0, "topic_weights": [600.0, 200.0, 99.0], "weight_sum": 1000.0,
-              "treasury": 1e15}, profiles=CHAIN),
+              "treasury": 1e15}, profiles=CHAIN,
+             overrides={"max_active_topics_per_block": 3}),
         Spec("topic_rewards", "treasury_shortfall",
-             "eq 55 as deployed: payments above the treasury split it by w_t L_t (v0.6 §3.2)",
+             "eq 55 as deployed: payments above the treasury split it by w_t L_t (v0.6 §3.2; "
+             "a block of 2 slots)",
              {"emission": 1000.0, "topic_weights": [300.0, 100.0], "weight_sum": 400.0,
-              "treasury": 5000.0}, profiles=CHAIN),
+              "treasury": 5000.0}, profiles=CHAIN,
+             overrides={"max_active_topics_per_block": 2}),
+        Spec("topic_rewards", "one_slot",
+             "eq 55 as deployed: of the topics ending in one block only the heaviest is paid "
+             "(MaxActiveTopicsPerBlock = 1; v0.6 §0, §3.2)",
+             {"emission": 1000.0, "topic_weights": [300.0, 400.0, 150.0], "weight_sum": 1000.0,
+              "treasury": 1e15}, profiles=CHAIN),
+        Spec("stored_weight_sum", "epoch_ends",
+             "eq 55 as deployed: sum W += w_t - w_prev at each epoch end; a topic below "
+             "MinTopicWeight leaves it; a new topic has no stored weight (v0.6 §1, §3.1)",
+             {"weight_sum": 1000.0, "topic_weights": [350.0, 90.0, 500.0],
+              "previous": [300.0, 120.0, nan]}, profiles=CHAIN),
+        Spec("takes_slot", "full_slot_lighter", "eq 55 as deployed: a topic strictly lighter "
+             "than a full slot's lightest is not scheduled (v0.6 §3.1)",
+             {"candidate": 200.0, "slot": [300.0]}, profiles=CHAIN),
+        Spec("takes_slot", "full_slot_equal", "eq 55 as deployed: an equal weight pushes the "
+             "slot's lightest out (v0.6 §3.1)", {"candidate": 300.0, "slot": [300.0]},
+             profiles=CHAIN),
         Spec("topic_rewards", "single_topic_shortfall",
              "eq 55 as deployed: a single topic takes the whole treasury (v0.6 §3.2)",
              {"emission": 1000.0, "topic_weights": [300.0], "weight_sum": 400.0,
@@ -551,9 +572,11 @@ def simulated_inputs(topic: Topic, state: TopicState, epoch: int, rng: np.random
     inferences[list(topic.absent_inferers(epoch))] = np.nan
     forecasts[list(topic.absent_forecasters(epoch))] = np.nan
     submitted = Submissions(inferences, forecasts)
-    inferred = synthesise(state.synthesis, submitted, params)
+    active = submitted if state.active_sets is None else \
+        active_submissions(state, submitted, params)[0]
+    inferred = synthesise(state.synthesis, active, params)
     exact = log_losses(all_inferences(inferred.combined, inferred.forecast_implied,
-                                      inferred.one_out_forecast_implied, submitted.inferences),
+                                      inferred.one_out_forecast_implied, active.inferences),
                        truth, squared_error, params.log_base)[reported_entries(n_i, n_f, params)]
     noise = 0.0 if topic.identical else np.asarray(topic.report_noise)
     shape = (len(topic.stakes), exact.size)
@@ -664,7 +687,27 @@ def chain_epoch_scenarios() -> list[tuple[str, str, Topic, int, None]]:
          Topic(**YOUNG, seed=42, delegated=(1e5, 0.0, 5e4)), 3, None),
         ("small_reward", "a topic reward of 7 uallo: most payments truncate to 0 and are "
          "not made (v0.6 §10)", Topic(**YOUNG | {"reward": 7.0}, seed=43), 2, None),
+        ("active_set_overflow", "8 forecasters and 8 reputers for sets of 6: forecasters with "
+         "higher score EMAs push the lowest out, the others get the topic quantile score; a "
+         "reputer below the minimum stake is left out (v0.6 §6-7)",
+         Topic(**OVERFLOW, seed=46), 3,
+         with_forecaster_emas((-0.01,) * 6 + (0.5, 1.0))),
     ]
+
+
+#: More forecasters and reputers than the chain's active sets hold (6 each), one reputer below
+#: RequiredMinimumStake, and forecasters 6 and 7 starting with score EMAs above the others'.
+OVERFLOW = dict(n_inferers=4, n_forecasters=8,
+                stakes=(3e5, 2e5, 1e5, 5e3, 4e5, 1.5e5, 2.5e5, 3.5e5), reward=1e6)
+
+
+def with_forecaster_emas(emas: tuple[float, ...]) -> Callable[[TopicState], TopicState]:
+    """A state adjustment that sets the forecasters' score EMAs (chain/v0.6.md §6)."""
+    def adjust(state: TopicState) -> TopicState:
+        sets = state.active_sets
+        return dataclasses.replace(state, active_sets=dataclasses.replace(
+            sets, score_emas=(sets.score_emas[0], np.array(emas), sets.score_emas[2])))
+    return adjust
 
 
 def chain_trace_scenarios() -> list[tuple[str, str, Topic, int]]:
@@ -673,6 +716,9 @@ def chain_trace_scenarios() -> list[tuple[str, str, Topic, int]]:
         ("young_topic", "a new topic's first 14 epochs: no payout in the first, the cold start "
          "(means of inferers) until R0 is set at the 12th, regret weights after (v0.6 §4)",
          Topic(**YOUNG, seed=44), 14),
+        ("active_set_overflow", "a young topic with 8 forecasters and 8 reputers for sets of "
+         "6: who is admitted, epoch by epoch, from the score EMAs, topic quantile scores and "
+         "the lowest-EMA records (v0.6 §6-7)", Topic(**OVERFLOW, seed=47), 6),
         ("latecomer", "an inferer joining after the cold start reads R0 as its regret and "
          "starts its EMA from it (v0.6 §4.1)",
          Topic(4, 2, (3e5, 2e5, 1e5), reward=1e6, seed=45,
@@ -764,6 +810,34 @@ def emission_scenarios(params: Params) -> list[tuple[str, str, dict, EmissionInp
     ]
 
 
+def stake_unit(params: Params) -> float:
+    """The stakes of the scenarios of every profile are a few hundred units; a profile with a
+    minimum reputer stake (the chain's 10000 uallo) counts them in that many units instead."""
+    return params.required_minimum_stake or 1.0
+
+
+def stakes_for(topic: Topic, params: Params) -> Topic:
+    """``topic`` with its stakes (and delegated stakes) in the profile's stake unit."""
+    unit = stake_unit(params)
+    return dataclasses.replace(topic, stakes=tuple(unit * s for s in topic.stakes),
+                               delegated=None if topic.delegated is None else
+                               tuple(unit * d for d in topic.delegated))
+
+
+def stakes_adjusted(adjust: Callable[[TopicState], TopicState] | None, params: Params
+                    ) -> Callable[[TopicState], TopicState] | None:
+    """``adjust`` with the stakes it sets in the profile's stake unit."""
+    if adjust is None or stake_unit(params) == 1.0:
+        return adjust
+
+    def adjusted(state: TopicState) -> TopicState:
+        after = adjust(state)
+        if after.stakes is state.stakes:
+            return after
+        return dataclasses.replace(after, stakes=stake_unit(params) * after.stakes)
+    return adjusted
+
+
 def cases(profiles: tuple[str, ...] = SET_PROFILES) -> list[dict]:
     """Every case of the set, profile by profile, in a fixed order."""
     with quiet():
@@ -777,8 +851,12 @@ def _cases(profiles: tuple[str, ...]) -> Iterator[dict]:
         for spec in function_specs():
             if profile in spec.profiles:
                 yield make_case(profile, "function", spec.function, spec.case,
-                                spec.description, params, spec.inputs, spec.invalid)
-        for case, description, topic, warmup, adjust in epoch_scenarios() + (
+                                spec.description,
+                                dataclasses.replace(params, **spec.overrides or {}),
+                                spec.inputs, spec.invalid)
+        for case, description, topic, warmup, adjust in [
+                (*scenario[:2], stakes_for(scenario[2], params), *scenario[3:4],
+                 stakes_adjusted(scenario[4], params)) for scenario in epoch_scenarios()] + (
                 chain_epoch_scenarios() if chain else []):
             state, inputs = warmed_up(topic, params, warmup, adjust)
             yield make_case(profile, "epoch", "step", case, description, params,
@@ -786,7 +864,9 @@ def _cases(profiles: tuple[str, ...]) -> Iterator[dict]:
         for case, description, inputs, parameters in invalid_epochs(params):
             yield make_case(profile, "epoch", "step", case, description, parameters or params,
                             inputs, invalid=True)
-        for case, description, topic, epochs in trace_scenarios() + (
+        for case, description, topic, epochs in [
+                (case, description, stakes_for(topic, params), epochs)
+                for case, description, topic, epochs in trace_scenarios()] + (
                 chain_trace_scenarios() if chain else []):
             initial, inputs = simulate(topic, params, epochs)
             yield make_case(profile, "trace", "step", case, description, params,

@@ -31,7 +31,7 @@ from allora_ref.spec.inference_synthesis import (
     regret_table_losses, regret_weights, row_families, squared_error, synthesise,
     topic_initial_regret, updated_regrets)
 from allora_ref.spec.participant_rewards import (
-    consensus_at, listening_coefficients, reputer_reward_fractions, updated_stakes,
+    ActiveSets, consensus_at, listening_coefficients, reputer_reward_fractions, updated_stakes,
     worker_scores)
 from allora_ref.spec.task_rewards import (
     class_entropy, class_rewards, effective_number, forecasting_score_ratio,
@@ -43,7 +43,8 @@ from allora_ref.spec.token_emission import (
     monthly_percentage_yield, recalibrated_alpha, stakers_fraction, target_emission,
     total_emission)
 from allora_ref.spec.topic_rewards import (
-    effective_fee_revenue, target_topic_weight, topic_emission, topic_rewards, topic_weight,
+    effective_fee_revenue, stored_weight_sum, takes_slot, target_topic_weight, topic_emission,
+    topic_rewards, topic_weight,
     topic_weights, validator_emission)
 from allora_ref.vectors import decode_array, decode_number, encode
 
@@ -420,6 +421,21 @@ def _topic_rewards(inputs, params):
         number(inputs, "weight_sum"), number(inputs, "treasury"), params)}
 
 
+@function("stored_weight_sum", ("5.2",), (55,))
+def _stored_weight_sum(inputs, params):
+    return {"weight_sum": stored_weight_sum(
+        number(inputs, "weight_sum"), array(inputs, "topic_weights", 1),
+        array(inputs, "previous", 1), params)}
+
+
+@function("takes_slot", ("5.2",), (55,))
+def _takes_slot(inputs, params):
+    scheduled, pushed_out = takes_slot(number(inputs, "candidate"), array(inputs, "slot", 1),
+                                       params)
+    return {"scheduled": float(scheduled),
+            "pushed_out": np.nan if pushed_out is None else float(pushed_out)}
+
+
 @function("effective_fee_revenue", ("5.2",), (57,))
 def _effective_fee_revenue(inputs, params):
     return {"effective_fee_revenue": effective_fee_revenue(
@@ -430,7 +446,7 @@ def _effective_fee_revenue(inputs, params):
 
 def encode_state(state: TopicState) -> dict:
     """The state a topic carries between epochs, by field; the chain's topic initial regret,
-    inclusion counts and delegated stakes only where the topic has them."""
+    inclusion counts, delegated stakes and active sets only where the topic has them."""
     inferers, forecasters, reputers = state.smoothed
     synthesis = state.synthesis
     chain = {"initial_regret": synthesis.initial_regret} if synthesis.initial_regret else {}
@@ -438,6 +454,11 @@ def encode_state(state: TopicState) -> dict:
         chain["inclusions"] = synthesis.inclusions.astype(float)
     if state.delegated is not None:
         chain["delegated_stakes"] = state.delegated
+    if state.active_sets is not None:
+        sets = state.active_sets
+        chain |= {f"{who}_score_emas": emas for who, emas in zip(
+            ("inferer", "forecaster", "reputer"), sets.score_emas)} | {
+            "quantile_scores": sets.quantile_scores, "lowest_ema_records": sets.lowest}
     return {"previous_network_log_loss": synthesis.previous_network_log_loss,
             "regrets": synthesis.regrets, "stakes": state.stakes,
             "listening_coefficients": state.listening,
@@ -461,7 +482,11 @@ def decode_state(fields: dict) -> TopicState:
         array(fields, "inferer_score_history", 2), array(fields, "forecaster_score_history", 2),
         tuple(array(fields, f"{who}_smoothed_fractions", 1)
               for who in ("inferer", "forecaster", "reputer")),
-        number(fields, "score_ratio"), optional("delegated_stakes"))
+        number(fields, "score_ratio"), optional("delegated_stakes"),
+        ActiveSets(tuple(array(fields, f"{who}_score_emas", 1)
+                         for who in ("inferer", "forecaster", "reputer")),
+                   array(fields, "quantile_scores", 1), array(fields, "lowest_ema_records", 2))
+        if "quantile_scores" in fields else None)
 
 
 def encode_inputs(inputs: EpochInputs) -> dict:

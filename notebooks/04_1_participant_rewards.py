@@ -197,7 +197,9 @@ for profile_name, form in (("whitepaper", f_plus_paper), ("allora-simulator", f_
 # The window (`score_window`, `score_window_unit`): the paper counts epochs; the deployed system
 # counts the last 10 score *samples*, newest epoch first and workers in index order, including
 # the current epoch. With 5 inferers that is two epochs; with 3 forecasters three epochs and one
-# sample of a fourth. When $\sigma < \epsilon$ the deployed system pays everyone equally
+# sample of a fourth. The chain stores at most 10 scores per epoch (block), the last ones inserted in
+# address order (`score_samples_per_block_cap`): with 12 inferers its window is the current
+# epoch's inferers 2-11 only. When $\sigma < \epsilon$ the deployed system pays everyone equally
 # (`equal_split_below_epsilon`); the paper's $M$ is defined there too.
 
 # %%
@@ -225,8 +227,13 @@ def score_window(history: np.ndarray, params: Params) -> np.ndarray:
 
     ``history`` has one row per epoch (NaN = no score). "epochs": every score of the last
     ``score_window`` epochs; "samples": the last ``score_window`` scores, newest epoch first and
-    workers in index order.
+    workers in index order. With ``score_samples_per_block_cap`` an epoch keeps only its last
+    that many scores in index order (chain/v0.6.md §6).
     """
+    cap = params.score_samples_per_block_cap
+    if cap:
+        later = np.cumsum(~np.isnan(history[:, ::-1]), axis=1)[:, ::-1]   # this score and after
+        history = np.where(later <= cap, history, np.nan)
     if params.score_window_unit == "epochs":
         recent = history[: params.score_window]
         return recent[~np.isnan(recent)]
@@ -645,3 +652,139 @@ def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: fl
                    ) -> np.ndarray:
     """Eq 36: S_{i+1,m} = S_im + w_im W_i."""
     return stakes + np.where(np.isnan(fractions), 0.0, fractions) * reputer_reward
+
+
+# %% [markdown]
+# ## Score EMAs and bounded active sets (chain v0.6 §5-7; not in the paper)
+#
+# The paper pays every participant. The deployed chain bounds each task's active set
+# (`max_top_inferers` = 32, `max_top_forecasters` = 6, `max_top_reputers` = 6) and admits
+# submissions one at a time as they arrive (here: in index order). While the set has room, a
+# submission is admitted. When it is full, the newcomer's score EMA is compared with the stored
+# lowest-EMA record of the task (computed over the set, first minimum in index order, if there is
+# none): strictly above, it replaces that actor; otherwise it is left out. The actor pushed out
+# (or the newcomer left out) gets the task's topic quantile score in its EMA,
+# $\mathrm{EMA}_{\alpha_{ms}}(Q_{task}, \cdot)$ - from the record's snapshot for the one pushed
+# out. The record is recomputed after a replacement and otherwise kept, also across epochs, so it
+# can be stale: a replacement then pushes out nobody and the set grows beyond its size.
+#
+# After scoring, each scored actor's EMA moves towards its score (eqs 21-22, 32) and the task's
+# topic quantile score becomes the `active_*_quantile` quantile of the epoch's scores (0 with no
+# score); a task with a single scored worker changes neither. The EMA is the chain's helper: an
+# actor's first value, or a value equal to the previous one, is taken as it is. Reputers staking
+# less than `required_minimum_stake` are not admitted, and a forecast keeps its elements for the
+# `max_elements_per_forecast` named inferers with the highest EMAs.
+
+# %% tags=["export"]
+@dataclass(frozen=True)
+class ActiveSets:
+    """What the bounded active sets carry between epochs (chain/v0.6.md §6-7), per task
+    (inferers, forecasters, reputers)."""
+
+    score_emas: tuple[np.ndarray, np.ndarray, np.ndarray]
+    """Each actor's score EMA; NaN = none yet (read as 0; its first EMA is its score)."""
+    quantile_scores: np.ndarray
+    """The topic quantile score of each task, shape (3,); 0 at first."""
+    lowest: np.ndarray
+    """The lowest-EMA record of each task, shape (3, 2): the actor's index and its EMA when the
+    record was made (NaN index = no record; NaN EMA = it had none)."""
+
+    @classmethod
+    def initial(cls, n_inferers: int, n_forecasters: int, n_reputers: int) -> "ActiveSets":
+        """A new topic: no EMA, quantile scores 0, no lowest-EMA record."""
+        return cls(tuple(np.full(n, np.nan) for n in (n_inferers, n_forecasters, n_reputers)),
+                   np.zeros(3), np.full((3, 2), np.nan))
+
+
+def uses_active_sets(params: Params) -> bool:
+    """Whether the profile bounds an active set or a forecast's elements, or asks reputers for a
+    minimum stake (chain/v0.6.md §5, §7)."""
+    return any((params.max_top_inferers, params.max_top_forecasters, params.max_top_reputers,
+                params.max_elements_per_forecast, params.required_minimum_stake))
+
+
+def score_emas(scores, previous, alpha: float) -> np.ndarray:
+    """Chain/v0.6.md §6: alpha T + (1 - alpha) EMA_prev, or T where there is no EMA yet (NaN) or
+    it equals T; where T is NaN the EMA is unchanged."""
+    scores, previous = np.asarray(scores, dtype=float), np.asarray(previous, dtype=float)
+    first = np.isnan(previous) | (scores == previous)
+    updated = np.where(first, scores, alpha * scores + (1 - alpha) * previous)
+    return np.where(np.isnan(scores), previous, updated)
+
+
+def lowest_record(emas: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Chain/v0.6.md §7: (index, EMA) of the member with the lowest EMA (no EMA = 0), the first
+    in index order; (NaN, NaN) for no member."""
+    if not members.any():
+        return np.full(2, np.nan)
+    actor = int(np.argmin(np.where(members, np.nan_to_num(emas, nan=0.0), np.inf)))
+    return np.array([actor, emas[actor]])
+
+
+def admitted(submitting: np.ndarray, emas: np.ndarray, quantile: float, lowest: np.ndarray,
+             size: int, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chain/v0.6.md §7: one task's active set of at most ``size`` actors (0 = no limit) from
+    the submissions, admitted in index order. Returns the members, the EMAs and the lowest-EMA
+    record after the admissions."""
+    if not size:
+        return submitting.copy(), emas, lowest
+    members, emas, lowest = np.zeros(submitting.size, bool), emas.copy(), lowest.copy()
+    for actor in np.flatnonzero(submitting):
+        if members.sum() < size:
+            members[actor] = True
+            continue
+        if np.isnan(lowest[0]):                      # no record yet: the set's lowest
+            lowest = lowest_record(emas, members)
+        low = int(lowest[0])
+        if np.nan_to_num(emas[actor], nan=0.0) > np.nan_to_num(lowest[1], nan=0.0):
+            emas[low] = score_emas(quantile, lowest[1], alpha)
+            members[low], members[actor] = False, True       # a stale record removes nobody
+            lowest = lowest_record(emas, members)
+        else:
+            emas[actor] = score_emas(quantile, emas[actor], alpha)
+    return members, emas, lowest
+
+
+def admissions(sets: ActiveSets, submitting: dict[int, np.ndarray], params: Params
+               ) -> tuple[dict[int, np.ndarray], ActiveSets]:
+    """Chain/v0.6.md §7 for some tasks ({task index: who submits}, 0 inferers, 1 forecasters,
+    2 reputers): the members of their active sets, and the state after the admissions."""
+    emas, lowest, members = list(sets.score_emas), sets.lowest.copy(), {}
+    sizes = (params.max_top_inferers, params.max_top_forecasters, params.max_top_reputers)
+    for task, wants in submitting.items():
+        members[task], emas[task], lowest[task] = admitted(
+            wants, emas[task], sets.quantile_scores[task], lowest[task], sizes[task],
+            params.merit_sortition_alpha)
+    return members, ActiveSets(tuple(emas), sets.quantile_scores, lowest)
+
+
+def kept_forecast_elements(forecasted_log_losses: np.ndarray, inferer_emas: np.ndarray,
+                           params: Params) -> np.ndarray:
+    """Chain/v0.6.md §5 (eqs 2-3): each forecast keeps its elements for the
+    ``max_elements_per_forecast`` named inferers with the highest score EMAs (no EMA = 0; ties:
+    lower index first); the others become NaN."""
+    cap = params.max_elements_per_forecast
+    named = ~np.isnan(forecasted_log_losses)
+    if not cap or (named.sum(axis=1) <= cap).all():
+        return forecasted_log_losses
+    rank = np.empty(inferer_emas.size, int)
+    rank[np.argsort(-np.nan_to_num(inferer_emas, nan=0.0), kind="stable")] = np.arange(rank.size)
+    ahead = (named[:, None, :] & (rank[None, None, :] < rank[None, :, None])).sum(axis=-1)
+    return np.where(named & (ahead < cap), forecasted_log_losses, np.nan)
+
+
+def scored_active_sets(sets: ActiveSets, scores: tuple[np.ndarray, np.ndarray, np.ndarray],
+                       params: Params) -> ActiveSets:
+    """Chain/v0.6.md §6: after scoring, each scored actor's EMA (``score_emas``) and each task's
+    topic quantile score (the ``active_*_quantile`` quantile of its scores, linear; 0 with no
+    score). A worker task with a single score changes neither."""
+    quantiles = (params.active_inferer_quantile, params.active_forecaster_quantile,
+                 params.active_reputer_quantile)
+    emas, topic_quantiles = list(sets.score_emas), sets.quantile_scores.copy()
+    for task, (current, q) in enumerate(zip(scores, quantiles)):
+        present = ~np.isnan(current)
+        if present.sum() == 1 and task < 2:          # a lone inferer or forecaster
+            continue
+        emas[task] = score_emas(current, emas[task], params.merit_sortition_alpha)
+        topic_quantiles[task] = np.quantile(current[present], q) if present.any() else 0.0
+    return ActiveSets(tuple(emas), topic_quantiles, sets.lowest)

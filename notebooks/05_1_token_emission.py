@@ -43,6 +43,7 @@ token, the APY cap, emission smoothing and its cadence, and the token supply boo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import numpy as np
 
@@ -365,6 +366,36 @@ for alpha_value, k_value, e0, x_value in [(sp.Rational(1, 10), 4, 3, 7), (sp.Rat
     assert abs(smoothed - float(monthly)) <= 1e-14 * max(1.0, abs(float(monthly)))
 
 # %% [markdown]
+# ## The mint's fixed point (chain v0.6 §11)
+#
+# The chain's mint computes eqs 48-52 in Cosmos `LegacyDec`: fixed point with 18 decimals,
+# products and quotients rounded half-to-even (`emission_decimals`). This reference rounds the
+# results - the target, the maximum and the smoothed emission per staked token, and the
+# reputers' share $r$ that the mint reads (the chain's document asks a reference to round it to
+# 18 decimals) - exactly, on their binary64 values; it cannot round each operation inside them.
+# At rates of $10^{-3}$ an 18th decimal is a few ulps, and the monthly amounts (whole uallo,
+# $10^{-18}$ ALLO) lie below binary64's resolution in ALLO: the vectors' tolerances cover both.
+
+# %% tags=["export"]
+def fixed_point(x, decimals: int) -> np.ndarray:
+    """Eqs 48-52 as minted (chain/v0.6.md §11): x rounded half-to-even to ``decimals`` decimal
+    places, exactly (in decimal, from its binary64 value); 0 = unchanged."""
+    x = np.asarray(x, dtype=float)
+    if not decimals:
+        return x
+    quantum, context = Decimal(1).scaleb(-decimals), Context(prec=decimals + 40)
+    rounded = [float(Decimal(v).quantize(quantum, ROUND_HALF_EVEN, context))
+               if np.isfinite(v) else v for v in x.ravel().tolist()]
+    return np.array(rounded).reshape(x.shape)
+
+
+# %%
+# half-to-even on the binary value: 0.25 -> 0.2, 0.75 -> 0.8, and 0.35 (0.34999...97 in
+# binary64) -> 0.3; 2^-60 = 8.67e-19 -> 1e-18 at 18 decimals
+np.testing.assert_array_equal(fixed_point([0.25, 0.75, 0.35], 1), [0.2, 0.8, 0.3])
+assert fixed_point(2.0**-60, 18) == 1e-18
+
+# %% [markdown]
 # ## Eqs 47-53 together: one emission step and the supply
 #
 # A step takes the supply left by the previous step and the step's exogenous flows - the vesting
@@ -505,12 +536,14 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
     else:
         seen_circulating, seen_staked = supply.circulating, supply.staked
     fraction = params.f_stakers if params.f_stakers_rule == "constant" else state.stakers_fraction
-    target = target_emission(supply.treasury, seen_circulating, seen_staked,
-                             params.total_supply, params.f_e)
-    maximum = maximum_emission(params.xi_max, fraction)
+    decimals = params.emission_decimals
+    target = fixed_point(target_emission(supply.treasury, seen_circulating, seen_staked,
+                                         params.total_supply, params.f_e), decimals)
+    maximum = fixed_point(maximum_emission(params.xi_max, fraction), decimals)
     capped = capped_target_emission(target, maximum)
     alpha = recalibrated_alpha(params.alpha_e, params.epochs_per_month)
-    e = exponential_moving_average(capped, state.e, alpha, state.started, params.ema_start)
+    e = fixed_point(exponential_moving_average(capped, state.e, alpha, state.started,
+                                               params.ema_start), decimals)
     requested = total_emission(e, seen_staked, params.epochs_per_month)
     total = np.minimum(requested, supply.treasury)
     fees = float(amount(inputs.fees, "fees", "eq 48")) if params.fees_to_treasury else 0.0
@@ -522,7 +555,8 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
         raise ValueError("the reputer reward fraction W/E (eq 49) is required under the "
                          "measured f_stakers rule")
     else:
-        following = stakers_fraction(params.f_v, inputs.reputer_fraction)
+        following = stakers_fraction(params.f_v,
+                                     fixed_point(inputs.reputer_fraction, decimals))
     emission = Emission(seen_circulating, seen_staked, float(target), float(fraction),
                         float(maximum), float(capped), float(e), float(total),
                         float(total / requested) if requested > 0 else 1.0)

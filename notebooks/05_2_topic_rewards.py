@@ -387,6 +387,12 @@ else:
 #   inactivated and paid nothing; and when the payments exceed the rewards treasury $T_R$, the
 #   treasury is split pro rata to $w_t L_t$ (a single topic takes all of it,
 #   `treasury_shortfall_rule`).
+# * **several topics**: only `max_active_topics_per_block` (1) of the topics whose epochs end in
+#   the same block are paid in it, the heaviest; $\Sigma W$ is state, the stored weights of the
+#   active topics, moved by $w_t - w_{t,\text{prev}}$ at each epoch end and left by an
+#   inactivated topic (`stored_weight_sum`); a topic scheduled into a full block slot takes it
+#   unless it is strictly lighter than the slot's lightest topic, which it pushes out
+#   (`takes_slot`).
 
 # %% tags=["export"]
 def topic_weight(stake, fee_revenue, previous, has_history, params: Params) -> np.ndarray:
@@ -407,11 +413,14 @@ def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np
     "per-step": (1 - f_v) E_i w_t / sum w with E_i the step's emission. "per-block-times-
     epoch-length": R_blk L_t w_t / sum W with E_i the block's emission and R_blk = E_i -
     trunc(f_v E_i) (real f_v E_i without token truncation). Topics below ``min_topic_weight``
-    get 0; with the "weight-times-epoch-length" shortfall rule the payments never exceed
+    get 0, and so do all but the ``max_active_topics_per_block`` heaviest of the others; with
+    the "weight-times-epoch-length" shortfall rule the payments never exceed
     ``treasury``, which is then split pro rata to w_t L_t.
     """
     weights = amount(weights, "topic weights w_t,i", "eq 55")
     active = np.where(weights >= params.min_topic_weight, weights, 0.0)
+    if params.max_active_topics_per_block:        # the heaviest, ties by index
+        active[np.argsort(-active, kind="stable")[params.max_active_topics_per_block:]] = 0.0
     if params.topic_reward_accrual == "per-step":
         rewards = topic_emission(emission, active, params.f_v, weight_sum)
     else:
@@ -426,6 +435,30 @@ def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np
         if rewards.sum() > treasury:
             rewards = treasury * active / active.sum()   # w_t L_t with one epoch length
     return rewards
+
+
+def stored_weight_sum(weight_sum: float, weights, previous, params: Params) -> float:
+    """Eq 55, its denominator as deployed (chain/v0.6.md §1, §3.1): the sum Sigma W of the
+    stored weights of the active topics after the epoch ends of topics with new weights
+    ``weights`` and stored weights ``previous`` (NaN = none): each adds w_t - w_prev, and one
+    whose weight falls below ``min_topic_weight`` is inactivated and leaves the sum."""
+    weights = amount(weights, "topic weights w_t,i", "eq 55")
+    previous = np.nan_to_num(np.asarray(previous, dtype=float), nan=0.0)
+    total = weight_sum + (weights - previous).sum()
+    return float(total - weights[weights < params.min_topic_weight].sum())
+
+
+def takes_slot(candidate: float, slot, params: Params) -> tuple[bool, int | None]:
+    """Eq 55 as deployed (chain/v0.6.md §3.1): whether a topic of weight ``candidate`` is
+    scheduled to end its epoch in a block whose slot holds topics of weights ``slot``, and which
+    of them (index) it pushes out, to be inactivated: with room it just joins; a full slot
+    (``max_active_topics_per_block``) takes it unless its weight is strictly below the lowest,
+    the first lowest leaving."""
+    slot = amount(slot, "topic weights w_t,i", "eq 55")
+    if not params.max_active_topics_per_block or slot.size < params.max_active_topics_per_block:
+        return True, None
+    lowest = int(np.argmin(slot))
+    return (False, None) if candidate < slot[lowest] else (True, lowest)
 
 
 # %% [markdown]
@@ -445,11 +478,21 @@ np.testing.assert_allclose(second, 0.5 * np.sqrt(1e6 * 74547 / 1200) + 0.5 * fir
 assert topic_weight(1e6, 0.0, second, True, chain) == 0.0    # no fees: no weight, no EMA
 # a small revenue drains in finitely many epochs, 3 -> 2 -> 1 -> 0 (a geometric decay never does)
 assert effective_fee_revenue(3.0, 0.0, chain) == 2.0 and effective_fee_revenue(1.0, 0.0, chain) == 0.0
-# one block emission of 1000 uallo: R_blk = 1000 - trunc(250) = 750, times L_t = 1200, by weight
-np.testing.assert_allclose(topic_rewards(1000.0, [300.0, 100.0], 500.0, 1e12, chain),
+# one block emission of 1000 uallo: R_blk = 1000 - trunc(250) = 750, times L_t = 1200, by
+# weight - two topics paid in one block where the block has two slots
+two_slots = dataclasses.replace(chain, max_active_topics_per_block=2)
+np.testing.assert_allclose(topic_rewards(1000.0, [300.0, 100.0], 500.0, 1e12, two_slots),
                            [750 * 1200 * 300 / 500, 750 * 1200 * 100 / 500], rtol=1e-15)
 # shortfall: a treasury of 1000 uallo is split pro rata to w_t L_t
-np.testing.assert_allclose(topic_rewards(1000.0, [300.0, 100.0], 500.0, 1000.0, chain),
+np.testing.assert_allclose(topic_rewards(1000.0, [300.0, 100.0], 500.0, 1000.0, two_slots),
                            [750.0, 250.0], rtol=1e-15)
 # below MinTopicWeight: inactive, paid nothing
-assert topic_rewards(1000.0, [99.0, 100.0], 199.0, 1e12, chain)[0] == 0.0
+assert topic_rewards(1000.0, [99.0, 100.0], 199.0, 1e12, two_slots)[0] == 0.0
+# two topics end in one block: MaxActiveTopicsPerBlock = 1 pays only the heavier
+np.testing.assert_allclose(topic_rewards(1000.0, [300.0, 400.0], 700.0, 1e12, chain),
+                           [0.0, 750 * 1200 * 400 / 700], rtol=1e-15)
+# Sigma W: a topic going 300 -> 350 and a topic going 120 -> 90 (inactivated) out of 1000
+assert stored_weight_sum(1000.0, [350.0, 90.0], [300.0, 120.0], chain) == 1000 + 50 - 120 - 0
+# a full slot keeps a heavier topic and lets an equal one push the lowest out
+assert takes_slot(200.0, [300.0], chain) == (False, None)
+assert takes_slot(300.0, [300.0], chain) == (True, 0)

@@ -36,13 +36,17 @@
 # the table to `reports/paper-vs-chain.md`.
 #
 # The experiment pays the topic `mean_emission` uallo an epoch on average, so that the chain's
-# truncation of payments to whole uallo acts at a realistic scale; every other measurement is
-# scale-free.
+# truncation of payments to whole uallo acts at a realistic scale, and its reputers start with
+# `initial_stake` uallo, above the chain's minimum reputer stake; every other measurement is
+# scale-free. Its 3 workers and 5 reputers fit the chain's active sets (32 / 6 / 6), so the
+# fields of `chain/v0.6.md` §5-7 measure no change here: they decide who is paid in larger
+# topics (`tests/test_chain_v06.py`, the `active_set_overflow` vectors).
 
 # %% tags=["parameters"]
 seed = 0
 epochs = 16            # epochs of each run; the chain's cold start ends at the 12th
 mean_emission = 1e6    # uallo of topic reward per epoch, on average
+initial_stake = 1e5    # uallo per reputer, above the chain's minimum reputer stake (10000)
 paper_vs_chain_path = ""   # the file of the Markdown table, empty for none (make reports sets it)
 
 # %%
@@ -61,7 +65,8 @@ from allora_ref.params import load_profile, profile_differences, section_fields
 whitepaper = load_profile("whitepaper")
 simulator = load_profile("allora-simulator")
 chain = load_profile("chain-v0.6")
-settings = Settings(seed=seed, epochs=epochs, mean_emission=mean_emission)
+settings = Settings(seed=seed, epochs=epochs, mean_emission=mean_emission,
+                    initial_stake=initial_stake)
 catalog = tomllib.loads((Path(allora_ref.__file__).resolve().parents[1] / "equations"
                          / "catalog.toml").read_text())
 equations: dict[str, list[int]] = {}
@@ -99,6 +104,23 @@ def change(variant: dict, base: dict) -> dict:
     return delta
 
 
+# The chain's bounds on a topic (chain/v0.6.md §5-7) that the run's topic fits, and the
+# settings that act only when an active set overflows: switched alone they cannot change the
+# run, which therefore is not repeated for them.
+workers, reputers = settings.n_workers + settings.sybil_copies, settings.n_reputers
+fits = {"max_top_inferers": workers <= chain.max_top_inferers,
+        "max_top_forecasters": settings.n_workers <= chain.max_top_forecasters,
+        "max_top_reputers": reputers <= chain.max_top_reputers,
+        "max_elements_per_forecast": workers <= chain.max_elements_per_forecast,
+        "score_samples_per_block_cap": workers <= chain.score_samples_per_block_cap,
+        "required_minimum_stake": settings.initial_stake >= chain.required_minimum_stake}
+overflows = not all(fits.values())
+fits |= {name: not overflows for name in ("merit_sortition_alpha", "active_inferer_quantile",
+                                           "active_forecaster_quantile",
+                                           "active_reputer_quantile")}
+fit_note = (f"the run's {workers} workers and {reputers} reputers (stakes from "
+            f"{settings.initial_stake:g}) fit the chain's active sets: acts in larger topics")
+
 base = measure(whitepaper)
 chain_run = simulate(settings, chain)
 whole_chain = change(measure(chain, chain_run), base)
@@ -107,7 +129,9 @@ rows = []
 for field, (paper_value, chain_value) in differences.items():
     row = {"field": field, "paper": paper_value, "simulator": getattr(simulator, field),
            "chain": chain_value, "equations": equations.get(field, [])}
-    if field in exercised:
+    if fits.get(field):
+        row["note"] = fit_note
+    elif field in exercised:
         try:
             row["delta"] = change(measure(dataclasses.replace(whitepaper,
                                                               **{field: chain_value})), base)

@@ -76,6 +76,19 @@ HELPERS = {
     "allora_ref.spec.epoch.step",
     # The epoch's input check on the reputers' state (listening coefficients of eq 34).
     "allora_ref.spec.epoch.check_reputer_state",
+    # The deployed chain's bounded active sets (chain/v0.6.md §5-7, not in the paper): who takes
+    # part in an epoch, the score EMAs and topic quantile scores that decide it, and the
+    # loss-vector entries of the workers left out; the catalogued kept_forecast_elements (eq 3)
+    # and the step use them.
+    "allora_ref.spec.participant_rewards.uses_active_sets",
+    "allora_ref.spec.participant_rewards.score_emas",
+    "allora_ref.spec.participant_rewards.lowest_record",
+    "allora_ref.spec.participant_rewards.admitted",
+    "allora_ref.spec.participant_rewards.admissions",
+    "allora_ref.spec.participant_rewards.scored_active_sets",
+    "allora_ref.spec.epoch.active_submissions",
+    "allora_ref.spec.epoch.active_reports",
+    "allora_ref.spec.epoch.entries_of",
     # §5 input check shared by every tokenomics function: a finite, non-negative token amount.
     "allora_ref.spec.token_emission.amount",
     # §5 supply bookkeeping: the vesting schedule of the allocation, which the paper does not give.

@@ -16,6 +16,8 @@ from allora_ref.spec import topic_rewards as tr
 
 CHAIN = load_profile("chain-v0.6")
 WHITEPAPER = load_profile("whitepaper")
+TWO_SLOTS = dataclasses.replace(CHAIN, max_active_topics_per_block=2)
+nan = np.nan
 
 
 # --- §12 parameter validation -------------------------------------------------------------
@@ -117,8 +119,9 @@ def test_small_revenue_drains_in_finitely_many_epochs():
 
 @pytest.mark.eq(55)
 def test_topic_reward_is_block_reward_times_epoch_length():
-    """§3.2: E_t = (w_t / sum W) R_blk L_t, R_blk = E_blk - trunc(f_v E_blk)."""
-    rewards = tr.topic_rewards(1001.0, [600.0, 200.0], 1000.0, 1e15, CHAIN)
+    """§3.2: E_t = (w_t / sum W) R_blk L_t, R_blk = E_blk - trunc(f_v E_blk) (two topics
+    paid in one block: a block of two slots)."""
+    rewards = tr.topic_rewards(1001.0, [600.0, 200.0], 1000.0, 1e15, TWO_SLOTS)
     r_blk = 1001 - math.trunc(0.25 * 1001)                    # 1001 - 250 = 751
     np.testing.assert_allclose(rewards, [0.6 * r_blk * 1200, 0.2 * r_blk * 1200], rtol=1e-15)
     # the paper: (1 - f_v) E w / sum w, no truncation, no epoch length
@@ -131,12 +134,50 @@ def test_topic_reward_is_block_reward_times_epoch_length():
 def test_treasury_shortfall_and_min_topic_weight():
     """§3.2: payments above T_R split T_R by w_t L_t (one topic: all of it); §3.1: a weight
     below MinTopicWeight = 100 is inactive."""
-    np.testing.assert_allclose(tr.topic_rewards(1000.0, [300.0, 100.0], 400.0, 5000.0, CHAIN),
-                               [3750.0, 1250.0], rtol=1e-15)
+    np.testing.assert_allclose(tr.topic_rewards(1000.0, [300.0, 100.0], 400.0, 5000.0,
+                                                TWO_SLOTS), [3750.0, 1250.0], rtol=1e-15)
     assert tr.topic_rewards(1000.0, [300.0], 400.0, 5000.0, CHAIN)[0] == 5000.0
     rewards = tr.topic_rewards(1000.0, [99.9, 100.0], 199.9, 1e15, CHAIN)
     assert rewards[0] == 0.0
     np.testing.assert_allclose(rewards[1], 100.0 / 199.9 * 750 * 1200, rtol=1e-15)
+
+
+@pytest.mark.eq(55)
+def test_one_topic_paid_per_block():
+    """§0 step 3, §3.2: MaxActiveTopicsPerBlock = 1 - of three topics ending in one block only
+    the heaviest is paid, R_blk L_t w / sum W = 750 * 1200 * 400 / 1000; an equal weight goes
+    to the lower index; a topic below MinTopicWeight never takes the slot."""
+    rewards = tr.topic_rewards(1000.0, [300.0, 400.0, 150.0], 1000.0, 1e15, CHAIN)
+    np.testing.assert_allclose(rewards, [0.0, 750 * 1200 * 400 / 1000, 0.0], rtol=1e-15)
+    tied = tr.topic_rewards(1000.0, [400.0, 400.0], 1000.0, 1e15, CHAIN)
+    assert tied[1] == 0.0 and tied[0] > 0.0
+    low = tr.topic_rewards(1000.0, [99.0, 100.0], 1000.0, 1e15, CHAIN)
+    assert low[0] == 0.0 and low[1] == pytest.approx(750 * 1200 * 100 / 1000, rel=1e-15)
+    # the paper pays every topic at every step
+    np.testing.assert_allclose(tr.topic_rewards(1000.0, [300.0, 400.0], 700.0, None,
+                                                WHITEPAPER), [750 * 3 / 7, 750 * 4 / 7],
+                               rtol=1e-15)
+
+
+@pytest.mark.eq(55)
+def test_weight_sum_is_state():
+    """§1, §3.1: Sigma W += w_t - w_prev at each epoch end; a topic whose new weight is below
+    100 is inactivated and its weight leaves the sum; a new topic has no stored weight."""
+    assert tr.stored_weight_sum(1000.0, [350.0], [300.0], CHAIN) == 1050.0
+    assert tr.stored_weight_sum(1000.0, [350.0, 90.0], [300.0, 120.0], CHAIN) == 930.0
+    assert tr.stored_weight_sum(0.0, [500.0], [nan], CHAIN) == 500.0
+
+
+@pytest.mark.eq(55)
+def test_slot_competition():
+    """§3.1: a full slot (1 topic) takes a newcomer unless its weight is strictly below the
+    slot's lowest, which it pushes out; a slot with room takes anyone; no limit: always."""
+    assert tr.takes_slot(200.0, [300.0], CHAIN) == (False, None)
+    assert tr.takes_slot(300.0, [300.0], CHAIN) == (True, 0)
+    assert tr.takes_slot(500.0, [], CHAIN) == (True, None)
+    assert tr.takes_slot(100.0, [400.0, 300.0], TWO_SLOTS) == (False, None)
+    assert tr.takes_slot(350.0, [400.0, 300.0], TWO_SLOTS) == (True, 1)
+    assert tr.takes_slot(1.0, [400.0], WHITEPAPER) == (True, None)
 
 
 # --- §4 initial regret and cold start (eqs 3-11, 15) ---------------------------------------
@@ -339,3 +380,253 @@ def test_young_topic_payouts_are_integers_that_never_exceed_the_reward():
         np.testing.assert_array_equal(after.stakes, before.stakes + epoch.reputer_rewards)
         np.testing.assert_array_equal(after.delegated, delegated)
         assert epoch.delegator_rewards[1] == 0.0
+
+
+# --- §5-7 score EMAs, active sets, forecast elements, minimum stake ---------------------------
+
+from allora_ref.spec import participant_rewards as pr                  # noqa: E402
+from allora_ref.spec.epoch import active_reports, active_submissions   # noqa: E402
+
+
+def sets_with(emas, quantile=0.4, lowest=(nan, nan)):
+    """Active sets whose inferer task has the given EMAs, topic quantile and lowest record."""
+    return pr.ActiveSets((np.array(emas, float), np.full(2, nan), np.full(2, nan)),
+                         np.array([quantile, 0.0, 0.0]),
+                         np.array([lowest, (nan, nan), (nan, nan)], float))
+
+
+def test_score_ema_is_the_chains_helper():
+    """§6, Conventions: EMA_a(new, prev, first) = new if first or new == prev, else
+    a new + (1 - a) prev; no score leaves the EMA as it is."""
+    emas = pr.score_emas([2.0, 1.0, 3.0, nan], [1.0, nan, 3.0, 5.0], 0.1)
+    np.testing.assert_allclose(emas, [0.1 * 2.0 + 0.9 * 1.0, 1.0, 3.0, 5.0], rtol=1e-15)
+
+
+@pytest.mark.eq(46)
+def test_full_set_admits_above_the_lowest_and_leaves_out_the_rest():
+    """§7 by hand, size 2, EMAs (0.5, 0.2, 0.3, 0.1), quantile score 0.4, alpha 0.1, no record:
+    0 and 1 fill the set; 2 (0.3) beats the lowest, 1 (0.2): 1 gets EMA(0.4, 0.2) = 0.22 and
+    leaves, the record becomes (2, 0.3); 3 (0.1) does not beat 0.3: it gets EMA(0.4, 0.1) = 0.13
+    and is left out."""
+    members, emas, lowest = pr.admitted(np.ones(4, bool), np.array([0.5, 0.2, 0.3, 0.1]), 0.4,
+                                        np.full(2, nan), 2, 0.1)
+    np.testing.assert_array_equal(members, [True, False, True, False])
+    np.testing.assert_allclose(emas, [0.5, 0.04 + 0.18, 0.3, 0.04 + 0.09], rtol=1e-15)
+    np.testing.assert_array_equal(lowest, [2, 0.3])
+
+
+def test_admission_needs_a_strictly_higher_ema():
+    """§7: ties are left out; no EMA reads as 0, and a first EMA is the quantile score itself."""
+    members, emas, lowest = pr.admitted(np.ones(2, bool), np.full(2, nan), 0.4, np.full(2, nan),
+                                        1, 0.1)
+    np.testing.assert_array_equal(members, [True, False])
+    np.testing.assert_array_equal(emas, [nan, 0.4])
+    np.testing.assert_array_equal(lowest, [0, nan])       # actor 0, which had no EMA
+
+
+def test_a_stale_record_removes_nobody_and_the_set_grows():
+    """§7 item 4: the record (1, 0.2) is left from an earlier epoch and actor 1 does not submit.
+    Size 1: 0 fills the set; 2 (0.3) beats 0.2 - actor 1 gets EMA(0.4, 0.2) = 0.22 but is not
+    in the set, so 0 and 2 are both in; the record becomes the lower of them, (2, 0.3); 3 (0.35)
+    beats it: 2 gets EMA(0.4, 0.3) = 0.31 and leaves, 3 comes in, the record is (3, 0.35)."""
+    members, emas, lowest = pr.admitted(np.array([True, False, True, True]),
+                                        np.array([0.5, 0.2, 0.3, 0.35]), 0.4,
+                                        np.array([1.0, 0.2]), 1, 0.1)
+    np.testing.assert_array_equal(members, [True, False, False, True])
+    np.testing.assert_allclose(emas, [0.5, 0.22, 0.04 + 0.27, 0.35], rtol=1e-15)
+    np.testing.assert_array_equal(lowest, [3, 0.35])
+
+
+def test_no_limit_admits_every_submission():
+    """The paper's profiles: size 0 = no limit, nothing changes."""
+    wants = np.array([True, False, True])
+    members, emas, lowest = pr.admitted(wants, np.array([0.1, 0.2, 0.3]), 0.4, np.full(2, nan),
+                                        0, 0.1)
+    np.testing.assert_array_equal(members, wants)
+    np.testing.assert_array_equal(emas, [0.1, 0.2, 0.3])
+    assert not pr.uses_active_sets(WHITEPAPER) and pr.uses_active_sets(CHAIN)
+
+
+def test_scores_move_the_emas_and_the_topic_quantile():
+    """§6: scored actors' EMAs; Q_0.25 of (1, 2, 3) sorted descending: position 0.75 * 2 = 1.5,
+    between 2 and 1: 1.5. A lone forecaster changes nothing; no reputer score: quantile 0."""
+    sets = pr.ActiveSets((np.array([nan, 1.0, 3.0, 7.0]), np.array([0.2, nan]),
+                          np.array([0.4])), np.array([0.9, 0.8, 0.7]), np.full((3, 2), nan))
+    after = pr.scored_active_sets(sets, (np.array([1.0, 2.0, 3.0, nan]), np.array([0.0, nan]),
+                                         np.array([nan])), CHAIN)
+    np.testing.assert_allclose(after.score_emas[0], [1.0, 0.2 + 0.9, 3.0, 7.0], rtol=1e-15)
+    np.testing.assert_array_equal(after.score_emas[1], [0.2, nan])
+    np.testing.assert_allclose(after.quantile_scores, [1.5, 0.8, 0.0], rtol=1e-15)
+
+
+@pytest.mark.eq(3)
+def test_forecast_keeps_the_elements_of_the_best_inferers():
+    """§5 with a cap of 2: inferers ranked by EMA (0.1, none = 0, 0.3, 0.2) are 2, 3, 0, 1; a
+    forecast naming all four keeps 2 and 3, one naming 0 and 1 keeps both; ties go by index."""
+    capped = dataclasses.replace(CHAIN, max_elements_per_forecast=2)
+    forecasts = np.array([[-1.0, -2.0, -3.0, -4.0], [-1.0, -2.0, nan, nan]])
+    kept = pr.kept_forecast_elements(forecasts, np.array([0.1, nan, 0.3, 0.2]), capped)
+    np.testing.assert_array_equal(kept, [[nan, nan, -3.0, -4.0], [-1.0, -2.0, nan, nan]])
+    tied = pr.kept_forecast_elements(np.ones((1, 3)), np.full(3, nan), capped)
+    np.testing.assert_array_equal(tied, [[1.0, 1.0, nan]])
+    assert CHAIN.max_elements_per_forecast == 12
+
+
+@pytest.mark.eq(14)
+def test_reputers_below_the_minimum_stake_are_not_admitted():
+    """§7: RequiredMinimumStake = 10000 uallo: a stake of 9999 is out, 10000 is in."""
+    sets = pr.ActiveSets.initial(1, 1, 3)
+    reported, _ = active_reports(sets, np.array([9999.0, 1e4, 5e5]), np.ones((3, 2)), CHAIN)
+    np.testing.assert_array_equal(reported[:, 0], [nan, 1.0, 1.0])
+
+
+@pytest.mark.eq(28)
+def test_score_window_keeps_the_last_samples_of_an_epoch():
+    """§6: 12 inferers, scores 0..11 in the current epoch: the chain keeps the last 10 (2..11)
+    and sigma is taken over them; the simulator's samples are the first 10 (0..9)."""
+    history = np.vstack([np.arange(12.0), np.full(12, 5.0)])
+    np.testing.assert_array_equal(pr.score_window(history, CHAIN), np.arange(2.0, 12.0))
+    simulator = load_profile("allora-simulator")
+    np.testing.assert_array_equal(pr.score_window(history, simulator), np.arange(10.0))
+    # an epoch of 3 scores keeps them all and the window reaches into the previous epoch
+    three = np.vstack([[1.0, 2.0, 3.0] + [nan] * 9, np.arange(12.0)])
+    np.testing.assert_array_equal(pr.score_window(three, CHAIN),
+                                  [1.0, 2.0, 3.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0])
+
+
+def overflow_topic(params, epochs: int, seed: int = 5, forecaster_emas=None):
+    """4 inferers, 8 forecasters (6 admitted), 8 reputers (one below the minimum stake);
+    ``forecaster_emas``: the forecasters' score EMAs at the start."""
+    rng = np.random.default_rng(seed)
+    n_i, n_f = 4, 8
+    stakes = [3e5, 2e5, 1e5, 5e3, 4e5, 1.5e5, 2.5e5, 3.5e5]
+    state = TopicState.initial(n_i, n_f, stakes, params)
+    if forecaster_emas is not None:
+        sets = state.active_sets
+        state = dataclasses.replace(state, active_sets=dataclasses.replace(
+            sets, score_emas=(sets.score_emas[0], np.array(forecaster_emas, float),
+                              sets.score_emas[2])))
+    records = []
+    for _ in range(epochs):
+        truth = rng.normal()
+        own = truth + rng.normal(0, 0.3, n_i)
+        forecasts = rng.normal(-1.0, 0.3, (n_f, n_i))
+        raw = synthesis.Submissions(own, forecasts)
+        active, _ = active_submissions(state, raw, params)
+        inferred = synthesis.synthesise(state.synthesis, active, params)
+        vector = synthesis.all_inferences(inferred.combined, inferred.forecast_implied,
+                                          inferred.one_out_forecast_implied, active.inferences)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact = np.log10((vector - truth) ** 2)
+        # reputers report every worker, the left-out forecasters too (0 is a placeholder)
+        exact = np.where(np.isnan(exact), 0.0, exact)
+        reported = exact + rng.normal(0, 0.01, (len(stakes), exact.size))
+        epoch, after = step(state, EpochInputs(raw, reported, 1e6), params)
+        records.append((state, epoch, after))
+        state = after
+    return records
+
+
+@pytest.mark.eq(46)
+def test_overflowing_forecasters_and_reputers_through_step():
+    """§7 through step: in the first epoch nobody has an EMA (all read 0), so the first six
+    forecasters and the first six reputers staking enough are admitted and the others get the
+    topic quantile score (0 at first) as their first EMA; the left-out ones are not paid, their
+    reported losses are dropped (no regret), and their EMAs differ from the scored ones'."""
+    records = overflow_topic(CHAIN, 2)
+    before, epoch, after = records[0]
+    np.testing.assert_array_equal(after.active_sets.score_emas[1][6:], [0.0, 0.0])
+    # no network loss before the first epoch: forecasts are first combined in the second
+    # (§4.4), where 6 and 7 (EMA 0) do not beat the lowest record (0, no EMA = 0)
+    second, later = records[1][1], records[1][2]
+    assert np.isnan(second.inferences.forecast_implied[6:]).all()
+    assert not np.isnan(second.inferences.forecast_implied[:6]).any()
+    assert np.isnan(later.synthesis.regrets[0, 4 + 6:]).all()
+    assert not np.isnan(later.synthesis.regrets[0, 4:4 + 6]).any()
+    np.testing.assert_array_equal(second.forecaster_rewards[6:], [0.0, 0.0])
+    # reputers: 3 stakes 5e3 < 1e4 (not admitted, no EMA); 0-2, 4-6 admitted; 7 left out
+    assert np.isnan(epoch.reputer_scores[[3, 7]]).all()
+    assert not np.isnan(epoch.reputer_scores[[0, 1, 2, 4, 5, 6]]).any()
+    reputer_emas = after.active_sets.score_emas[2]
+    assert np.isnan(reputer_emas[3]) and reputer_emas[7] == 0.0
+    np.testing.assert_array_equal(reputer_emas[[0, 1, 2, 4, 5, 6]],
+                                  epoch.reputer_scores[[0, 1, 2, 4, 5, 6]])   # first EMA = score
+    q = np.quantile(epoch.reputer_scores[[0, 1, 2, 4, 5, 6]], 0.25)
+    assert after.active_sets.quantile_scores[2] == pytest.approx(q, rel=1e-15)
+
+
+@pytest.mark.eq(46)
+def test_overflow_admits_by_the_emas_of_the_epoch_before():
+    """§7 over several epochs: each epoch's forecaster set is the document's rule applied, in
+    index order, to the EMAs, quantile score and lowest record the previous epoch left;
+    forecasters 6 and 7 start with EMAs 0.5 and 1, above the others' (none = 0), and push
+    forecasters out of the full set."""
+    replaced_any = False
+    records = overflow_topic(CHAIN, 6, forecaster_emas=[nan] * 6 + [0.5, 1.0])
+    for index, (before, epoch, after) in enumerate(records):
+        sets = before.active_sets
+        members = np.zeros(8, bool)
+        emas, low = sets.score_emas[1].copy(), sets.lowest[1].copy()
+        q = sets.quantile_scores[1]
+        for a in range(8):                          # the rule, written out again
+            if members.sum() < 6:
+                members[a] = True
+                continue
+            if np.isnan(low[0]):
+                zeros = np.where(members, np.nan_to_num(emas), np.inf)
+                low = np.array([np.argmin(zeros), emas[np.argmin(zeros)]])
+            own, floor = np.nan_to_num(emas[a]), np.nan_to_num(low[1])
+            if own > floor:
+                replaced_any = True
+                prev = low[1]
+                emas[int(low[0])] = q if np.isnan(prev) or prev == q else 0.1 * q + 0.9 * prev
+                members[int(low[0])], members[a] = False, True
+                zeros = np.where(members, np.nan_to_num(emas), np.inf)
+                low = np.array([np.argmin(zeros), emas[np.argmin(zeros)]])
+            else:
+                emas[a] = q if np.isnan(emas[a]) or emas[a] == q else 0.1 * q + 0.9 * emas[a]
+        if index > 0:                 # no forecast is combined before the first loss (§4.4)
+            np.testing.assert_array_equal(~np.isnan(epoch.inferences.forecast_implied),
+                                          members)
+        left_out = ~members
+        np.testing.assert_array_equal(after.active_sets.score_emas[1][left_out],
+                                      emas[left_out])
+        np.testing.assert_array_equal(after.active_sets.lowest[1], low)
+    assert replaced_any
+
+
+# --- §11 the mint's fixed point (eqs 48-52) ----------------------------------------------------
+
+from decimal import Decimal                                             # noqa: E402
+
+from allora_ref.spec import token_emission as te                        # noqa: E402
+
+
+@pytest.mark.eq(48)
+def test_fixed_point_rounds_half_to_even_on_the_binary_value():
+    """§11: LegacyDec rounds half-to-even at the 18th decimal. On binary64 values: 0.25 -> 0.2,
+    0.75 -> 0.8 at one decimal; 0.35 is 0.34999999999999997... -> 0.3; 2^-60 = 8.67e-19 -> 1e-18;
+    0 decimals: unchanged (the paper)."""
+    np.testing.assert_array_equal(te.fixed_point([0.25, 0.75, 0.35], 1), [0.2, 0.8, 0.3])
+    assert te.fixed_point(2.0**-60, 18) == 1e-18
+    assert te.fixed_point(1 / 3, 0) == 1 / 3
+
+
+@pytest.mark.eq(48)
+def test_chain_emission_rates_have_18_decimals():
+    """§11: the chain's target, maximum and smoothed emission per staked token are 18-decimal
+    numbers (the binary64 nearest to one): rounding again changes nothing, and they lie within
+    half a unit of the 18th decimal (and an ulp) of the real-number rates."""
+    from allora_ref.vector_cases import LAUNCH, emission_months
+    real = dataclasses.replace(CHAIN, emission_decimals=0)
+    state = te.EmissionState.genesis(LAUNCH, CHAIN)
+    for inputs in emission_months(3):
+        minted, after = te.emission_step(state, inputs, CHAIN)
+        exact, _ = te.emission_step(state, inputs, real)
+        for field in ("target", "maximum", "e"):
+            value = getattr(minted, field)
+            assert te.fixed_point(value, 18) == value
+            quantized = Decimal(value).quantize(Decimal("1e-18"))
+            assert abs(Decimal(value) - quantized) <= Decimal(2.0**-52) * Decimal(value)
+            assert abs(value - getattr(exact, field)) <= 0.5e-18 + 4e-16 * abs(value)
+        state = after

@@ -48,10 +48,10 @@ def test_runner_passes_the_reference_adapter_on_its_own_vectors(tmp_path):
     junit = tmp_path / "conform.xml"
     result = conform("--cmd", ADAPTER, "--junit", junit)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    assert result.stdout.splitlines()[-1] == "434 passed, 0 failed, 0 skipped"
-    assert "434 cases in the set: 434 selected, 0 filtered out, 0 never run" in result.stdout
+    assert result.stdout.splitlines()[-1] == "440 passed, 0 failed, 0 skipped"
+    assert "440 cases in the set: 440 selected, 0 filtered out, 0 never run" in result.stdout
     suite = ElementTree.parse(junit).getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("434", "0", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("440", "0", "0")
     case = suite.find("testcase[@name='guard_rail_cutoff']")
     assert case.get("classname") == "allora-simulator.function.regret_weights"
     assert case.find("system-out").text.startswith("max abs 0, rel 0, ulp 0")
@@ -224,7 +224,7 @@ def test_results_file_flags_cases_never_run(tmp_path):
     assert f"warning: {results}: line 2: not a JSON line: 'not json'" in out
     assert f"warning: {results}: line 6: a result for whitepaper/function/potential/unknown, " \
            "which is not in the set" in out
-    assert "434 cases in the set: 4 selected, 430 filtered out, 1 never run" in out
+    assert "440 cases in the set: 4 selected, 436 filtered out, 1 never run" in out
 
 
 def test_selection_and_exclusions(tmp_path):
@@ -248,7 +248,7 @@ def test_selection_and_exclusions(tmp_path):
     assert [e.pattern for e in report.unused_exclusions] == ["*/nothing/*"]
     assert "warning: exclusion at line 4 (*/nothing/*) matches no selected case" in report.lines()
     section_4 = run(cases, answer, Selection(sections=("4",), kinds=("epoch",)))
-    assert section_4.set_size - section_4.filtered_out == 3 * 18 + 3  # + chain-v0.6 epochs
+    assert section_4.set_size - section_4.filtered_out == 3 * 18 + 4  # + chain-v0.6 epochs
     bad = tmp_path / "bad"
     bad.write_text("*/potential/*\n")
     with pytest.raises(ValueError, match="line 1: the exclusion of \\*/potential/\\* gives no "

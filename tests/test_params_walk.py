@@ -23,6 +23,7 @@ from allora_ref.spec import task_rewards as tasks
 from allora_ref.spec import token_emission as emission
 from allora_ref.spec import topic_rewards as topics
 from allora_ref.spec.confidence_intervals import confidence_interval
+from allora_ref.spec import epoch as epoch_module
 from allora_ref.spec.epoch import EpochInputs, TopicState, step
 
 RNG = np.random.default_rng(11)
@@ -176,12 +177,15 @@ def topic_weighting(params):
 
 def chain_topics(params):
     """Eqs 55-57 at the chain's cadence: a topic weight with and without fees, the decayed fee
-    revenue, the topics' rewards paid from a full and from a short treasury."""
+    revenue, the topics' rewards paid from a full and from a short treasury, and in a block
+    that pays both."""
     weight = topics.topic_weight([4.0, 16.0], [9.5e6, 0.0], [4.0, 1.0], [True, True], params)
     revenue = topics.effective_fee_revenue([1e6 + 0.5], [3.0], params)
     paid = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 1e9, params)
     short = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 10.0, params)
-    return np.concatenate([weight, revenue, paid, short])
+    both = topics.topic_rewards(1e3 + 0.5, [120.0, 300.0], None, 1e9,
+                                dataclasses.replace(params, max_active_topics_per_block=2))
+    return np.concatenate([weight, revenue, paid, short, both])
 
 
 def reputer_payments(params):
@@ -201,7 +205,7 @@ def unscored_epoch(params):
     vector = -2.0 + np.random.default_rng(5).normal(0, 0.05, synthesis.loss_vector_size(2, 2))
     vector[2 + 4 + 4: 2 + 4 + 4 + 4] = np.nan                   # one-out rows (DEVIATIONS §2)
     reports = np.tile(vector, (2, 1))[:, synthesis.reported_entries(2, 2, params)]
-    epoch, _ = step(TopicState.initial(2, 2, [1.0, 2.0], params),
+    epoch, _ = step(TopicState.initial(2, 2, [1e4, 2e4], params),      # >= the chain's minimum
                     EpochInputs(subs, reports, 100.0), params)
     return epoch.class_rewards
 
@@ -222,6 +226,25 @@ def ranges(params):
         return [1.0]
     except ValueError:
         return [0.0]
+
+
+def active_sets(params):
+    """Chain v0.6 §5-7: the score window of 12 scores in one epoch, admissions into full active
+    sets (40 inferers, 8 forecasters, 8 reputers), the EMAs and topic quantiles after scoring, a
+    forecast of 14 inferers, and reputers around the minimum stake."""
+    rng = np.random.default_rng(17)
+    window = rewards.score_window(np.arange(12.0)[None, :], params)
+    sizes = (40, 8, 8)
+    sets = rewards.ActiveSets(tuple(rng.normal(0, 1, n) for n in sizes), np.array([0.3] * 3),
+                              np.full((3, 2), np.nan))
+    members, after = rewards.admissions(sets, {task: np.ones(n, bool)
+                                               for task, n in enumerate(sizes)}, params)
+    scored = rewards.scored_active_sets(after, tuple(rng.normal(0, 1, n) for n in sizes), params)
+    kept = rewards.kept_forecast_elements(np.ones((1, 14)), rng.normal(0, 1, 14), params)
+    reports, _ = epoch_module.active_reports(sets, np.array([12e3, 9e3, 2e4] + [3e4] * 5),
+                                             np.ones((8, 3)), params)
+    return np.concatenate([window, *members.values(), *after.score_emas, *scored.score_emas,
+                           scored.quantile_scores, kept.ravel(), reports.ravel()])
 
 
 #: field -> (probe, profile it is probed from, changed value; None: the default change).
@@ -302,7 +325,19 @@ PROBES = {
     "topic_reward_accrual": (chain_topics, "chain-v0.6", None),
     "treasury_shortfall_rule": (chain_topics, "chain-v0.6", None),
     "min_topic_weight": (chain_topics, "chain-v0.6", None),
+    "max_active_topics_per_block": (chain_topics, "chain-v0.6", None),
+    "emission_decimals": (emissions, "chain-v0.6", 2),
     "validation": (ranges, "chain-v0.6", None),
+    "score_samples_per_block_cap": (active_sets, "chain-v0.6", None),
+    "max_top_inferers": (active_sets, "chain-v0.6", None),
+    "max_top_forecasters": (active_sets, "chain-v0.6", None),
+    "max_top_reputers": (active_sets, "chain-v0.6", None),
+    "merit_sortition_alpha": (active_sets, "chain-v0.6", None),
+    "active_inferer_quantile": (active_sets, "chain-v0.6", None),
+    "active_forecaster_quantile": (active_sets, "chain-v0.6", None),
+    "active_reputer_quantile": (active_sets, "chain-v0.6", None),
+    "max_elements_per_forecast": (active_sets, "chain-v0.6", None),
+    "required_minimum_stake": (active_sets, "chain-v0.6", None),
 }
 
 #: field -> why no output of the spec can show a change of it.

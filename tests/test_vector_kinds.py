@@ -229,7 +229,9 @@ CASES = {
                               {"effective_fee_revenue": [3.0]}),   # monthly: a month's fees
     # --- chain-v0.6 (chain/v0.6.md §1-4, §9): d = trunc(1000.7 * 100/300) = 333, W - d -> 667;
     # one experienced worker: R0 = R + (0.75 - 8.25/3) 0.01; 0.5 sqrt(1e6 * 1200/1200) + 0.5 * 0;
-    # a treasury of 5000 short of 750 * 1200 split 3:1
+    # a treasury of 5000 short of 750 * 1200 * 3/4: one slot, the heavier topic takes it all;
+    # sum W 1000 + (350 - 300) + (90 - 120) - 90 (below 100: inactivated); an equal weight
+    # pushes the slot's only topic out
     "reputer_reward_split": ("chain-v0.6", {"reputer_rewards": [1000.7, 50.0],
                                             "stakes": [300.0, 80.0],
                                             "delegated_stakes": [100.0, 0.0]},
@@ -240,7 +242,11 @@ CASES = {
                                     "has_history": [True]}, {"topic_weight": [500.0]}),
     "topic_rewards": ("chain-v0.6", {"emission": 1000.0, "topic_weights": [300.0, 100.0],
                                      "weight_sum": 400.0, "treasury": 5000.0},
-                      {"topic_rewards": [3750.0, 1250.0]}),
+                      {"topic_rewards": [5000.0, 0.0]}),
+    "stored_weight_sum": ("chain-v0.6", {"weight_sum": 1000.0, "topic_weights": [350.0, 90.0],
+                                         "previous": [300.0, 120.0]}, {"weight_sum": 930.0}),
+    "takes_slot": ("chain-v0.6", {"candidate": 300.0, "slot": [300.0]},
+                   {"scheduled": 1.0, "pushed_out": 0.0}),
 }
 
 

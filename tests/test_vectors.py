@@ -124,7 +124,7 @@ def test_the_cross_platform_comparison_notices_a_change():
 def test_the_committed_set_is_valid_and_small(committed):
     assert validate_set(COMMITTED) == []
     index, all_cases = committed
-    assert index["version"] == VERSION and len(all_cases) == len(index["cases"]) == 434
+    assert index["version"] == VERSION and len(all_cases) == len(index["cases"]) == 440
     size = sum(len(data) for data in tree(COMMITTED).values())
     assert 1e6 < size < 4e6                                   # a few MB: vendorable
 
@@ -267,7 +267,8 @@ def test_coverage_every_equation_profile_and_kind(committed):
     for profile in SET_PROFILES:
         assert covered[profile] == numeric
         chain_only = {"reputer_reward_split", "topic_initial_regret", "topic_weight",
-                      "topic_rewards"}                        # chain-v0.6's own rules
+                      "topic_rewards", "stored_weight_sum",
+                      "takes_slot"}                           # chain-v0.6's own rules
         assert functions[profile] == set(FUNCTIONS) - (
             set() if profile == "chain-v0.6" else chain_only)
         assert {(profile, kind, valid) for kind in ("function", "epoch", "trace")
@@ -435,7 +436,7 @@ def test_cli_generate_and_validate(tmp_path, generated):
     result = cli("vectors", "generate", target)
     index = read_index(generated[0])
     assert result.returncode == 0 and result.stdout == (
-        f"434 cases (vector set {VERSION}), root sha256 {index['root_sha256']}\n")
+        f"440 cases (vector set {VERSION}), root sha256 {index['root_sha256']}\n")
     assert tree(target) == tree(generated[0])
     assert cli("vectors", "validate", target).stdout == "valid\n"
     (target / "whitepaper/function/potential/grid.json").write_text("{}")

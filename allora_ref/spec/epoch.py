@@ -18,14 +18,15 @@ from allora_ref.spec.inference_synthesis import (
     NetworkInferences, Submissions, SynthesisState, loss_vectors, regret_table_losses, settle,
     synthesise)
 from allora_ref.spec.participant_rewards import (
-    consensus_at, consensus_entries, listening_coefficients, mapped_scores,
-    reputer_reward_fractions, reward_fractions, score_window, worker_scores)
+    ActiveSets, admissions, consensus_at, consensus_entries, kept_forecast_elements,
+    listening_coefficients, mapped_scores, reputer_reward_fractions, reward_fractions,
+    score_window, scored_active_sets, uses_active_sets, worker_scores)
 from allora_ref.spec.task_rewards import (
     class_entropy, class_rewards, forecasting_score_ratio, forecasting_task_score,
     forecasting_utility, modified_fractions, paid_amounts, participant_rewards,
     reputer_reward_split, smoothed_fractions)
 
-# --- notebooks/04_3_epoch.py:53 (State, inputs and the epoch record)
+# --- notebooks/04_3_epoch.py:54 (State, inputs and the epoch record)
 @dataclass(frozen=True)
 class TopicState:
     """What a topic remembers between epochs."""
@@ -47,6 +48,9 @@ class TopicState:
     delegated: np.ndarray | None = None
     """D_m, the stake delegated to each reputer, part of S_im, shape (N_r,); None = none
     (``Params.delegator_reward_split``)."""
+    active_sets: ActiveSets | None = None
+    """Score EMAs, topic quantile scores and lowest-EMA records of the bounded active sets
+    (chain/v0.6.md §6-7); None where the profile has none (``uses_active_sets``)."""
 
     @classmethod
     def initial(cls, n_inferers: int, n_forecasters: int, stakes, params: Params,
@@ -66,7 +70,9 @@ class TopicState:
                    np.ones(stakes.size), np.full((depth, n_inferers), np.nan),
                    np.full((depth, n_forecasters), np.nan),
                    (np.full(n_inferers, np.nan), np.full(n_forecasters, np.nan),
-                    np.full(stakes.size, np.nan)), 0.0, delegated)
+                    np.full(stakes.size, np.nan)), 0.0, delegated,
+                   ActiveSets.initial(n_inferers, n_forecasters, stakes.size)
+                   if uses_active_sets(params) else None)
 
 
 @dataclass(frozen=True)
@@ -111,14 +117,14 @@ class Epoch:
     """What each reputer's delegators are paid (``Params.delegator_reward_split``); None
     without delegated stake or without the split."""
 
-# --- notebooks/04_3_epoch.py:146 (Workers' reward fractions (eqs 21-28))
+# --- notebooks/04_3_epoch.py:152 (Workers' reward fractions (eqs 21-28))
 def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: Params
                      ) -> np.ndarray:
     """Eqs 26-28 for one class: reward fractions of the workers with a score (NaN otherwise)."""
     window = score_window(np.vstack([scores[None, :], history]), params)
     return reward_fractions(mapped_scores(scores, window, p, params.reward_c, params))
 
-# --- notebooks/04_3_epoch.py:161 (Reputers (eqs 29-36))
+# --- notebooks/04_3_epoch.py:167 (Reputers (eqs 29-36))
 def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
                     n_forecasters: int, params: Params):
     """Eqs 29-35: final listening coefficients, and the adjusted stakes, scores and reward
@@ -141,7 +147,7 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
         fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
     return listening, adjusted, scores, fractions
 
-# --- notebooks/04_3_epoch.py:198 (The step)
+# --- notebooks/04_3_epoch.py:206 (The step)
 def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
     """ValueError unless the listening coefficients (eq 34) lie in [0, 1] and they and the
     reports (eq 13) have one entry per reputer stake (the stakes are checked by eq 14)."""
@@ -155,6 +161,36 @@ def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
                          f"({n_reputers}), got {reported.shape[0]}")
 
 
+def active_submissions(state: TopicState, submissions: Submissions, params: Params
+                       ) -> tuple[Submissions, ActiveSets]:
+    """Chain/v0.6.md §5, §7: the inferences and forecasts of the active sets (eqs 1-2), each
+    forecast keeping its elements for the ``max_elements_per_forecast`` inferers with the
+    highest score EMAs, and the state after the admissions."""
+    forecasts = submissions.forecasted_log_losses
+    members, sets = admissions(state.active_sets, {0: ~np.isnan(submissions.inferences),
+                                                   1: ~np.isnan(forecasts).all(axis=1)}, params)
+    kept = kept_forecast_elements(forecasts, state.active_sets.score_emas[0], params)
+    return Submissions(np.where(members[0], submissions.inferences, np.nan),
+                       np.where(members[1][:, None], kept, np.nan)), sets
+
+
+def active_reports(sets: ActiveSets, stakes: np.ndarray, reported: np.ndarray, params: Params
+                   ) -> tuple[np.ndarray, ActiveSets]:
+    """Chain/v0.6.md §7: the reports (eq 13) of the reputers' active set, which admits only
+    reputers staking at least ``required_minimum_stake``, and the state after the admissions."""
+    reporting = ~np.isnan(reported).all(axis=1) & (stakes >= params.required_minimum_stake)
+    members, sets = admissions(sets, {2: reporting}, params)
+    return np.where(members[2][:, None], reported, np.nan), sets
+
+
+def entries_of(inferers: np.ndarray, forecasters: np.ndarray) -> np.ndarray:
+    """Eqs 12-13: the loss-vector entries that belong to the given workers (masks), whose
+    reported values the chain drops when they are outside the active sets (chain/v0.6.md §7)."""
+    workers = np.concatenate([inferers, forecasters])
+    return np.concatenate([[False, False], workers, (forecasters[:, None] | inferers).ravel(),
+                           workers, forecasters])
+
+
 @float64_guarded
 def step(state: TopicState, inputs: EpochInputs, params: Params,
          inferred: NetworkInferences | None = None) -> tuple[Epoch, TopicState]:
@@ -163,7 +199,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
 
     ``inferred`` is ``synthesise(state.synthesis, inputs.submissions, params)`` when the caller
     has it already (a simulation needs the inferences before the reputers can report on them);
-    it is computed here otherwise.
+    it is computed here otherwise, and wherever the active sets (``active_submissions``) leave a
+    submission out.
     """
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
@@ -173,6 +210,18 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
     check_reputer_state(state, reported)
 
+    sets = state.active_sets
+    if sets is not None:
+        active, sets = active_submissions(state, submissions, params)
+        reported, sets = active_reports(sets, state.stakes, reported, params)
+        left_out = (~np.isnan(submissions.inferences) & np.isnan(active.inferences),
+                    ~np.isnan(submissions.forecasted_log_losses).all(axis=1)
+                    & np.isnan(active.forecasted_log_losses).all(axis=1))
+        reported = np.where(entries_of(*left_out), np.nan, reported)
+        if any(x.any() for x in left_out) or not np.array_equal(
+                active.forecasted_log_losses, submissions.forecasted_log_losses, equal_nan=True):
+            inferred = None
+        submissions = active
     if inferred is None:
         inferred = synthesise(state.synthesis, submissions, params)
     network = inferred.members[0]
@@ -223,11 +272,13 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
         included = np.concatenate([paid_inferers, paid_forecasters]) > 0
         counted = synthesis.inclusions if synthesis.inclusions is not None else 0
         synthesis = replace(synthesis, inclusions=counted + included)
+    if sets is not None:
+        sets = scored_active_sets(sets, (t_inferers, t_forecasters, t_reputers), params)
     depth = state.inferer_score_history.shape[0]
     next_state = TopicState(
         synthesis,
         state.stakes + restaked, listening,                                  # eq 36
         np.vstack([t_inferers[None, :], state.inferer_score_history])[:depth],
         np.vstack([t_forecasters[None, :], state.forecaster_score_history])[:depth],
-        tuple(smoothed), tau, state.delegated)
+        tuple(smoothed), tau, state.delegated, sets)
     return epoch, next_state

@@ -63,14 +63,19 @@ def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers
         forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
     return inferers, forecasters
 
-# --- notebooks/04_1_participant_rewards.py:222 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:224 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
     """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
 
     ``history`` has one row per epoch (NaN = no score). "epochs": every score of the last
     ``score_window`` epochs; "samples": the last ``score_window`` scores, newest epoch first and
-    workers in index order.
+    workers in index order. With ``score_samples_per_block_cap`` an epoch keeps only its last
+    that many scores in index order (chain/v0.6.md §6).
     """
+    cap = params.score_samples_per_block_cap
+    if cap:
+        later = np.cumsum(~np.isnan(history[:, ::-1]), axis=1)[:, ::-1]   # this score and after
+        history = np.where(later <= cap, history, np.nan)
     if params.score_window_unit == "epochs":
         recent = history[: params.score_window]
         return recent[~np.isnan(recent)]
@@ -100,7 +105,7 @@ def reward_fractions(mapped: np.ndarray) -> np.ndarray:
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
     return np.where(present, mapped / total, np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:279 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:286 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -109,7 +114,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:342 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:349 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
@@ -178,7 +183,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
     return distance_scores(*consensus_distances(filled, consensus), params)
 
-# --- notebooks/04_1_participant_rewards.py:437 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:444 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return scores @ stakes / stakes.sum()
@@ -288,7 +293,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:633 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:640 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
@@ -303,3 +308,117 @@ def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: fl
                    ) -> np.ndarray:
     """Eq 36: S_{i+1,m} = S_im + w_im W_i."""
     return stakes + np.where(np.isnan(fractions), 0.0, fractions) * reputer_reward
+
+# --- notebooks/04_1_participant_rewards.py:678 (Score EMAs and bounded active sets (chain v0.6 §5-7; not in the paper))
+@dataclass(frozen=True)
+class ActiveSets:
+    """What the bounded active sets carry between epochs (chain/v0.6.md §6-7), per task
+    (inferers, forecasters, reputers)."""
+
+    score_emas: tuple[np.ndarray, np.ndarray, np.ndarray]
+    """Each actor's score EMA; NaN = none yet (read as 0; its first EMA is its score)."""
+    quantile_scores: np.ndarray
+    """The topic quantile score of each task, shape (3,); 0 at first."""
+    lowest: np.ndarray
+    """The lowest-EMA record of each task, shape (3, 2): the actor's index and its EMA when the
+    record was made (NaN index = no record; NaN EMA = it had none)."""
+
+    @classmethod
+    def initial(cls, n_inferers: int, n_forecasters: int, n_reputers: int) -> "ActiveSets":
+        """A new topic: no EMA, quantile scores 0, no lowest-EMA record."""
+        return cls(tuple(np.full(n, np.nan) for n in (n_inferers, n_forecasters, n_reputers)),
+                   np.zeros(3), np.full((3, 2), np.nan))
+
+
+def uses_active_sets(params: Params) -> bool:
+    """Whether the profile bounds an active set or a forecast's elements, or asks reputers for a
+    minimum stake (chain/v0.6.md §5, §7)."""
+    return any((params.max_top_inferers, params.max_top_forecasters, params.max_top_reputers,
+                params.max_elements_per_forecast, params.required_minimum_stake))
+
+
+def score_emas(scores, previous, alpha: float) -> np.ndarray:
+    """Chain/v0.6.md §6: alpha T + (1 - alpha) EMA_prev, or T where there is no EMA yet (NaN) or
+    it equals T; where T is NaN the EMA is unchanged."""
+    scores, previous = np.asarray(scores, dtype=float), np.asarray(previous, dtype=float)
+    first = np.isnan(previous) | (scores == previous)
+    updated = np.where(first, scores, alpha * scores + (1 - alpha) * previous)
+    return np.where(np.isnan(scores), previous, updated)
+
+
+def lowest_record(emas: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Chain/v0.6.md §7: (index, EMA) of the member with the lowest EMA (no EMA = 0), the first
+    in index order; (NaN, NaN) for no member."""
+    if not members.any():
+        return np.full(2, np.nan)
+    actor = int(np.argmin(np.where(members, np.nan_to_num(emas, nan=0.0), np.inf)))
+    return np.array([actor, emas[actor]])
+
+
+def admitted(submitting: np.ndarray, emas: np.ndarray, quantile: float, lowest: np.ndarray,
+             size: int, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chain/v0.6.md §7: one task's active set of at most ``size`` actors (0 = no limit) from
+    the submissions, admitted in index order. Returns the members, the EMAs and the lowest-EMA
+    record after the admissions."""
+    if not size:
+        return submitting.copy(), emas, lowest
+    members, emas, lowest = np.zeros(submitting.size, bool), emas.copy(), lowest.copy()
+    for actor in np.flatnonzero(submitting):
+        if members.sum() < size:
+            members[actor] = True
+            continue
+        if np.isnan(lowest[0]):                      # no record yet: the set's lowest
+            lowest = lowest_record(emas, members)
+        low = int(lowest[0])
+        if np.nan_to_num(emas[actor], nan=0.0) > np.nan_to_num(lowest[1], nan=0.0):
+            emas[low] = score_emas(quantile, lowest[1], alpha)
+            members[low], members[actor] = False, True       # a stale record removes nobody
+            lowest = lowest_record(emas, members)
+        else:
+            emas[actor] = score_emas(quantile, emas[actor], alpha)
+    return members, emas, lowest
+
+
+def admissions(sets: ActiveSets, submitting: dict[int, np.ndarray], params: Params
+               ) -> tuple[dict[int, np.ndarray], ActiveSets]:
+    """Chain/v0.6.md §7 for some tasks ({task index: who submits}, 0 inferers, 1 forecasters,
+    2 reputers): the members of their active sets, and the state after the admissions."""
+    emas, lowest, members = list(sets.score_emas), sets.lowest.copy(), {}
+    sizes = (params.max_top_inferers, params.max_top_forecasters, params.max_top_reputers)
+    for task, wants in submitting.items():
+        members[task], emas[task], lowest[task] = admitted(
+            wants, emas[task], sets.quantile_scores[task], lowest[task], sizes[task],
+            params.merit_sortition_alpha)
+    return members, ActiveSets(tuple(emas), sets.quantile_scores, lowest)
+
+
+def kept_forecast_elements(forecasted_log_losses: np.ndarray, inferer_emas: np.ndarray,
+                           params: Params) -> np.ndarray:
+    """Chain/v0.6.md §5 (eqs 2-3): each forecast keeps its elements for the
+    ``max_elements_per_forecast`` named inferers with the highest score EMAs (no EMA = 0; ties:
+    lower index first); the others become NaN."""
+    cap = params.max_elements_per_forecast
+    named = ~np.isnan(forecasted_log_losses)
+    if not cap or (named.sum(axis=1) <= cap).all():
+        return forecasted_log_losses
+    rank = np.empty(inferer_emas.size, int)
+    rank[np.argsort(-np.nan_to_num(inferer_emas, nan=0.0), kind="stable")] = np.arange(rank.size)
+    ahead = (named[:, None, :] & (rank[None, None, :] < rank[None, :, None])).sum(axis=-1)
+    return np.where(named & (ahead < cap), forecasted_log_losses, np.nan)
+
+
+def scored_active_sets(sets: ActiveSets, scores: tuple[np.ndarray, np.ndarray, np.ndarray],
+                       params: Params) -> ActiveSets:
+    """Chain/v0.6.md §6: after scoring, each scored actor's EMA (``score_emas``) and each task's
+    topic quantile score (the ``active_*_quantile`` quantile of its scores, linear; 0 with no
+    score). A worker task with a single score changes neither."""
+    quantiles = (params.active_inferer_quantile, params.active_forecaster_quantile,
+                 params.active_reputer_quantile)
+    emas, topic_quantiles = list(sets.score_emas), sets.quantile_scores.copy()
+    for task, (current, q) in enumerate(zip(scores, quantiles)):
+        present = ~np.isnan(current)
+        if present.sum() == 1 and task < 2:          # a lone inferer or forecaster
+            continue
+        emas[task] = score_emas(current, emas[task], params.merit_sortition_alpha)
+        topic_quantiles[task] = np.quantile(current[present], q) if present.any() else 0.0
+    return ActiveSets(tuple(emas), topic_quantiles, sets.lowest)

@@ -9,6 +9,7 @@ token, the APY cap, emission smoothing and its cadence, and the token supply boo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import numpy as np
 
@@ -22,14 +23,14 @@ def amount(value, quantity: str, equation: str) -> np.ndarray:
     check_non_negative(array, quantity, equation)
     return array
 
-# --- notebooks/05_1_token_emission.py:102 (Eq 47: the emission of a step)
+# --- notebooks/05_1_token_emission.py:103 (Eq 47: the emission of a step)
 def total_emission(e, staked, epochs_per_month: float) -> np.ndarray:
     """Eq 47: E_i = e_i N_staked,i / N_epochs, the tokens emitted in one step."""
     e = amount(e, "emission per staked token e_i", "eq 47")
     staked = amount(staked, "staked supply N_staked,i", "eq 47")
     return e * staked / epochs_per_month
 
-# --- notebooks/05_1_token_emission.py:139 (Eq 48: the target emission per staked token)
+# --- notebooks/05_1_token_emission.py:140 (Eq 48: the target emission per staked token)
 def target_emission(treasury, circulating, staked, total_supply: float, f_e: float) -> np.ndarray:
     """Eq 48: e^_target,i = f_e T_total,i N_circ,i / (N_staked,i N_total), per staked token."""
     treasury = amount(treasury, "treasury T_total,i", "eq 48")
@@ -40,7 +41,7 @@ def target_emission(treasury, circulating, staked, total_supply: float, f_e: flo
                          "staked token")
     return f_e * treasury * circulating / (staked * total_supply)
 
-# --- notebooks/05_1_token_emission.py:192 (Eqs 49-50: the APY cap)
+# --- notebooks/05_1_token_emission.py:193 (Eqs 49-50: the APY cap)
 def monthly_percentage_yield(stakers_fraction, e) -> np.ndarray:
     """Eq 49: xi_i = f_stakers,i e_i, the monthly yield of a staked token."""
     return amount(stakers_fraction, "staker fraction f_stakers,i", "eq 49") * amount(
@@ -70,13 +71,13 @@ def maximum_emission(xi_max: float, stakers_fraction) -> np.ndarray:
         raise ValueError("staker fraction f_stakers,i (eq 50) must be > 0")
     return xi_max / fraction
 
-# --- notebooks/05_1_token_emission.py:243 (Eq 51: the capped target)
+# --- notebooks/05_1_token_emission.py:244 (Eq 51: the capped target)
 def capped_target_emission(target, maximum) -> np.ndarray:
     """Eq 51: e^_i = min(e^_target,i, e^_max,i) (NaN = unknown propagates)."""
     return np.minimum(amount(target, "target e^_target,i", "eq 51"),
                       amount(maximum, "cap e^_max,i", "eq 51"))
 
-# --- notebooks/05_1_token_emission.py:280 (Eq 52: emission smoothing)
+# --- notebooks/05_1_token_emission.py:281 (Eq 52: emission smoothing)
 def exponential_moving_average(new, previous, alpha, has_history, start: str) -> np.ndarray:
     """Eqs 52, 56: alpha new + (1 - alpha) previous, elementwise.
 
@@ -87,7 +88,7 @@ def exponential_moving_average(new, previous, alpha, has_history, start: str) ->
     first = new if start == "first-value" else alpha * new
     return np.where(has_history, alpha * new + (1.0 - alpha) * previous, first)
 
-# --- notebooks/05_1_token_emission.py:313 (Eq 53: smoothing at other cadences)
+# --- notebooks/05_1_token_emission.py:314 (Eq 53: smoothing at other cadences)
 def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     """Eq 53: alpha^ = 1 - (1 - alpha)^(Delta t / period), with steps_per_period = period / Delta t.
 
@@ -96,7 +97,19 @@ def recalibrated_alpha(alpha, steps_per_period) -> np.ndarray:
     with np.errstate(divide="ignore"):                        # alpha = 1: log1p(-1) = -inf
         return -np.expm1(np.log1p(-np.asarray(alpha, dtype=float)) / steps_per_period)
 
-# --- notebooks/05_1_token_emission.py:390 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:379 (The mint's fixed point (chain v0.6 §11))
+def fixed_point(x, decimals: int) -> np.ndarray:
+    """Eqs 48-52 as minted (chain/v0.6.md §11): x rounded half-to-even to ``decimals`` decimal
+    places, exactly (in decimal, from its binary64 value); 0 = unchanged."""
+    x = np.asarray(x, dtype=float)
+    if not decimals:
+        return x
+    quantum, context = Decimal(1).scaleb(-decimals), Context(prec=decimals + 40)
+    rounded = [float(Decimal(v).quantize(quantum, ROUND_HALF_EVEN, context))
+               if np.isfinite(v) else v for v in x.ravel().tolist()]
+    return np.array(rounded).reshape(x.shape)
+
+# --- notebooks/05_1_token_emission.py:421 (Eqs 47-53 together: one emission step and the supply)
 @dataclass(frozen=True)
 class Supply:
     """The token supply (eq 48's quantities): treasury + circulating + locked = N_total.
@@ -214,12 +227,14 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
     else:
         seen_circulating, seen_staked = supply.circulating, supply.staked
     fraction = params.f_stakers if params.f_stakers_rule == "constant" else state.stakers_fraction
-    target = target_emission(supply.treasury, seen_circulating, seen_staked,
-                             params.total_supply, params.f_e)
-    maximum = maximum_emission(params.xi_max, fraction)
+    decimals = params.emission_decimals
+    target = fixed_point(target_emission(supply.treasury, seen_circulating, seen_staked,
+                                         params.total_supply, params.f_e), decimals)
+    maximum = fixed_point(maximum_emission(params.xi_max, fraction), decimals)
     capped = capped_target_emission(target, maximum)
     alpha = recalibrated_alpha(params.alpha_e, params.epochs_per_month)
-    e = exponential_moving_average(capped, state.e, alpha, state.started, params.ema_start)
+    e = fixed_point(exponential_moving_average(capped, state.e, alpha, state.started,
+                                               params.ema_start), decimals)
     requested = total_emission(e, seen_staked, params.epochs_per_month)
     total = np.minimum(requested, supply.treasury)
     fees = float(amount(inputs.fees, "fees", "eq 48")) if params.fees_to_treasury else 0.0
@@ -231,13 +246,14 @@ def emission_step(state: EmissionState, inputs: EmissionInputs, params: Params
         raise ValueError("the reputer reward fraction W/E (eq 49) is required under the "
                          "measured f_stakers rule")
     else:
-        following = stakers_fraction(params.f_v, inputs.reputer_fraction)
+        following = stakers_fraction(params.f_v,
+                                     fixed_point(inputs.reputer_fraction, decimals))
     emission = Emission(seen_circulating, seen_staked, float(target), float(fraction),
                         float(maximum), float(capped), float(e), float(total),
                         float(total / requested) if requested > 0 else 1.0)
     return emission, EmissionState(after, float(e), True, float(following))
 
-# --- notebooks/05_1_token_emission.py:589 (Eqs 47-53 together: one emission step and the supply)
+# --- notebooks/05_1_token_emission.py:623 (Eqs 47-53 together: one emission step and the supply)
 def vesting_unlocks(amounts, months, cliff_months: int, vesting_months: int) -> np.ndarray:
     """Tokens unlocked in each month (not in the paper): nothing before the cliff, then linear.
 

@@ -96,7 +96,7 @@ def effective_fee_revenue(previous, fees, params: Params) -> np.ndarray:
     decayed = np.maximum(previous - previous / topic_epochs_per_week(params), 0.0)
     return (np.trunc(decayed) if params.fee_revenue_integer else decayed) + fees
 
-# --- notebooks/05_2_topic_rewards.py:391 (The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57))
+# --- notebooks/05_2_topic_rewards.py:397 (The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57))
 def topic_weight(stake, fee_revenue, previous, has_history, params: Params) -> np.ndarray:
     """Eqs 56-57 at a topic's step: the target S^mu C^nu (C per block of the topic's epoch
     with ``topic_weight_fee_per_block``), then the EMA; weight 0 where C = 0 with
@@ -115,11 +115,14 @@ def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np
     "per-step": (1 - f_v) E_i w_t / sum w with E_i the step's emission. "per-block-times-
     epoch-length": R_blk L_t w_t / sum W with E_i the block's emission and R_blk = E_i -
     trunc(f_v E_i) (real f_v E_i without token truncation). Topics below ``min_topic_weight``
-    get 0; with the "weight-times-epoch-length" shortfall rule the payments never exceed
+    get 0, and so do all but the ``max_active_topics_per_block`` heaviest of the others; with
+    the "weight-times-epoch-length" shortfall rule the payments never exceed
     ``treasury``, which is then split pro rata to w_t L_t.
     """
     weights = amount(weights, "topic weights w_t,i", "eq 55")
     active = np.where(weights >= params.min_topic_weight, weights, 0.0)
+    if params.max_active_topics_per_block:        # the heaviest, ties by index
+        active[np.argsort(-active, kind="stable")[params.max_active_topics_per_block:]] = 0.0
     if params.topic_reward_accrual == "per-step":
         rewards = topic_emission(emission, active, params.f_v, weight_sum)
     else:
@@ -134,3 +137,27 @@ def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np
         if rewards.sum() > treasury:
             rewards = treasury * active / active.sum()   # w_t L_t with one epoch length
     return rewards
+
+
+def stored_weight_sum(weight_sum: float, weights, previous, params: Params) -> float:
+    """Eq 55, its denominator as deployed (chain/v0.6.md §1, §3.1): the sum Sigma W of the
+    stored weights of the active topics after the epoch ends of topics with new weights
+    ``weights`` and stored weights ``previous`` (NaN = none): each adds w_t - w_prev, and one
+    whose weight falls below ``min_topic_weight`` is inactivated and leaves the sum."""
+    weights = amount(weights, "topic weights w_t,i", "eq 55")
+    previous = np.nan_to_num(np.asarray(previous, dtype=float), nan=0.0)
+    total = weight_sum + (weights - previous).sum()
+    return float(total - weights[weights < params.min_topic_weight].sum())
+
+
+def takes_slot(candidate: float, slot, params: Params) -> tuple[bool, int | None]:
+    """Eq 55 as deployed (chain/v0.6.md §3.1): whether a topic of weight ``candidate`` is
+    scheduled to end its epoch in a block whose slot holds topics of weights ``slot``, and which
+    of them (index) it pushes out, to be inactivated: with room it just joins; a full slot
+    (``max_active_topics_per_block``) takes it unless its weight is strictly below the lowest,
+    the first lowest leaving."""
+    slot = amount(slot, "topic weights w_t,i", "eq 55")
+    if not params.max_active_topics_per_block or slot.size < params.max_active_topics_per_block:
+        return True, None
+    lowest = int(np.argmin(slot))
+    return (False, None) if candidate < slot[lowest] else (True, lowest)
