@@ -297,6 +297,8 @@ def simulate_parts(profile: str, rounds: int) -> dict[str, float]:
         finally:
             timed_total = time.process_time() - start
             undo()
+        for part in [*SIMULATE_PARTS.values(), "iterations"]:
+            totals.setdefault(part, 0.0)                     # a part the profile never runs
         totals["step rest"] = totals["step"] - sum(totals[k] for k in (
             "listening", "consensus", "settle", "CI"))
         totals["experiment"] = timed_total - totals["step"] - totals["synthesis"]
@@ -315,9 +317,10 @@ def simulate_table(rounds: int) -> dict[str, dict[str, float]]:
     for profile in PROFILES:
         parts = simulate_parts(profile, rounds)
         results[profile] = parts
-        per_iteration = parts["listening"] / parts["iterations"] * 1e6
+        per_iteration = (f"{parts['listening'] / parts['iterations'] * 1e6:.0f}"
+                         if parts["iterations"] else "-")
         print(f"| {profile} | " + " | ".join(f"{parts[c]:.3f}" for c in columns)
-              + f" | {parts['iterations']:.0f} | {per_iteration:.0f} |", flush=True)
+              + f" | {parts['iterations']:.0f} | {per_iteration} |", flush=True)
     print("\n(total: a run without timers; the parts: a timed run. Guard scans run inside "
           "synthesis and the step rest; experiment = the rest of the run: the mock world's "
           "draws and records)")
