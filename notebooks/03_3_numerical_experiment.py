@@ -89,6 +89,7 @@ overrides = {}                # Params fields replaced in the profile, e.g. {"p"
 figure_dir = "../reports"     # where figure2.png and figure2.pdf are written
 
 # %%
+import dataclasses
 import os
 
 import matplotlib.pyplot as plt
@@ -184,6 +185,14 @@ np.testing.assert_allclose(context_sensitivity(x_grid, 10, 0.5),
 draws = context_sensitivity(np.random.default_rng(seed).uniform(0, 1, 100_000), 10, 0.5)
 print(f"f_context: {np.mean(draws < 0.1):.1%} below 0.1, {np.mean(draws > 0.9):.1%} above 0.9 "
       f"(uniform x: 10% each); expected {1 - 2 * math.log(9) / 10:.1%} outside [0.1, 0.9]")
+# the share below f is the x that maps to f (x uniform): b + logit(f) / a, from the inverse above
+below = {f: float(inverse.subs({f_sym: f, a_sym: 10, b_sym: sp.Rational(1, 2)}))
+         for f in (sp.Rational(1, 10), sp.Rational(9, 10))}
+assert math.isclose(below[sp.Rational(1, 10)] + 1 - below[sp.Rational(9, 10)],
+                    1 - 2 * math.log(9) / 10, rel_tol=1e-12)
+binomial = 5 * math.sqrt(0.25 / draws.size)                  # 5 standard deviations at most
+assert abs(np.mean(draws < 0.1) - below[sp.Rational(1, 10)]) < binomial
+assert abs(np.mean(draws > 0.9) - (1 - below[sp.Rational(9, 10)])) < binomial
 
 fig, ax = plt.subplots(figsize=(6, 2.6))
 ax.hist(draws, bins=50, density=True, color="0.7")
@@ -560,16 +569,18 @@ def simulate(settings: Settings, params: Params) -> Run:
 #
 # The `parameters` cell sets the seed, the number of epochs and the profile. Every epoch pays out
 # exactly its topic reward, and the network inference of every epoch is the one `synthesise`
-# gave the reputers (the step recomputes it from the same state and submissions).
+# gave the reputers (the step recomputes it from the same state and submissions); the epoch
+# records of a run's first epochs are those of any shorter run with the same seed.
 
 # %%
 settings = Settings(seed=seed, epochs=epochs)
-records = list(observations(settings, params))
-for o in records[:5] + records[-5:]:
+run = simulate(settings, params)
+records = list(observations(dataclasses.replace(settings, epochs=min(epochs, 10)), params))
+for o in records:
     again = synthesise(o.state.synthesis, o.submissions, params)
     np.testing.assert_array_equal(again.combined, o.epoch.inferences.combined)
-run = simulate(settings, params)
-np.testing.assert_array_equal(run.true_log10_losses, [o.true_log10_losses for o in records])
+np.testing.assert_array_equal(run.true_log10_losses[:len(records)],
+                              [o.true_log10_losses for o in records])
 np.testing.assert_allclose(run.class_rewards.sum(axis=1), run.topic_reward, rtol=1e-12)
 paid = run.inferer_rewards.sum(1) + run.forecaster_rewards.sum(1) + run.reputer_rewards.sum(1)
 np.testing.assert_allclose(paid, run.topic_reward, rtol=1e-12)
@@ -579,6 +590,18 @@ print("forecasters:  error", np.round(p.forecast_error, 3), " bias", np.round(p.
       " f_context", np.round(p.context, 3))
 print("reputers:     error", np.round(p.reputer_error, 3), " bias", np.round(p.reputer_bias, 3),
       " alpha", np.round(p.reputer_alpha, 3))
+# the draws lie where the paper's laws put them (log-means and dispersions of §3.3, within six
+# standard deviations), f_context inside the range of eq 20, alpha_m capped at 1
+for values, (mean, dispersion) in (
+        (np.log10(p.inference_error), (-0.700, 0.176)), (p.inference_bias, (0.0, 0.05)),
+        (np.log10(p.forecast_error), (-0.222, 0.176)), (p.forecast_bias, (0.0, 0.3)),
+        (np.log10(p.reputer_error), (-1.000, 0.097)), (p.reputer_bias, (0.0, 0.05)),
+        (np.log10(p.reputer_alpha), (-1.523, 0.301))):
+    assert (np.abs(values - mean) < 6 * dispersion).all()
+assert (p.reputer_alpha <= 1).all() and p.inference_error.size == p.forecast_error.size == 3
+assert ((1 / (1 + math.exp(5)) < p.context) & (p.context < 1 / (1 + math.exp(-5)))).all()
+assert p.reputer_error.size == 5                                     # N_r = 5
+assert run.true_log10_losses.shape[0] == run.inferer_rewards.shape[0] == epochs
 
 # %% [markdown]
 # ## Figure 2
@@ -627,6 +650,14 @@ label = f"Figure 2 ({profile} profile, seed {seed})"
 figure_2 = figure2(run, title=label)
 os.makedirs(figure_dir, exist_ok=True)
 save_figure(figure_2, os.path.join(figure_dir, "figure2"))
+# three inferences, three forecast-implied inferences, the naive network and the network, one
+# point per epoch; a curve's points are geometric means over the last 10 epochs (by hand)
+axes_2 = figure_2.axes[0]
+assert axes_2.get_title() == label and len(axes_2.lines) == 3 + 3 + 2
+assert all(line.get_xydata().shape == (epochs, 2) for line in axes_2.lines)
+network_curve = axes_2.lines[-1].get_ydata()
+assert math.isclose(network_curve[0], 10 ** run.network_loss[0], rel_tol=1e-12)
+assert math.isclose(network_curve[-1], 10 ** np.mean(run.network_loss[-10:]), rel_tol=1e-9)
 figure_2
 
 # %% [markdown]
@@ -640,6 +671,34 @@ means = {"network": run.network_loss.mean(), "naive network": run.naive_loss.mea
 for name, value in means.items():
     print(f"{name:20s} mean log10 loss {value:7.3f}")
 print(f"network vs naive: {run.naive_loss.mean() - run.network_loss.mean():.2f} dex better")
+
+# By hand, an inferer's mean: its loss is (f_xp kappa sigma_j)^2 (z + b_j / sigma_j)^2 with z
+# standard normal, and (z + delta)^2 is a non-central chi^2 with one degree of freedom, a Poisson
+# (delta^2 / 2) mixture of central ones with 1 + 2k, so E ln (z + delta)^2 =
+# ln 2 + sum_k P(k) psi(1/2 + k). Its log10 scatters by at most ~0.97 dex (delta = 0: pi / sqrt(2)
+# / ln 10), so the mean over the run lies within six standard errors of the expectation.
+import mpmath
+
+def mean_log10_noncentral(delta: float) -> float:
+    half = delta**2 / 2
+    return float((mpmath.log(2) + mpmath.nsum(lambda k: mpmath.exp(-half) * half**k
+                  / mpmath.factorial(k) * mpmath.psi(0, 0.5 + k), [0, mpmath.inf]))
+                 / mpmath.log(10))
+
+assert math.isclose(mean_log10_noncentral(0.0), (-0.5772156649 - math.log(2)) / math.log(10),
+                    rel_tol=1e-9)                    # psi(1/2) + ln 2 = -gamma - ln 2
+index = np.arange(epochs)
+for j in range(3):
+    kappa_j = np.where(run.outperformer == j, settings.outperformance, 1.0)
+    scale = 0.5 * (1 + np.exp(-0.03 * index)) * kappa_j * p.inference_error[j]     # eq 19
+    expected = np.mean(2 * np.log10(scale)) + mean_log10_noncentral(
+        p.inference_bias[j] / p.inference_error[j])
+    assert abs(means[f"inferer {j + 1}"] - expected) < 6 * 0.97 / math.sqrt(epochs), (j, expected)
+# Every epoch: a weighted mean of inferences (eqs 3-11, weights >= 0 summing to 1) has a squared
+# error no larger than the worst of them (convexity), so no mean can exceed the worst's
+worst = run.inferer_losses.max(axis=1) + 1e-9
+assert (run.naive_loss <= worst).all() and (run.forecast_implied_losses <= worst[:, None]).all()
+assert (run.network_loss <= np.maximum(worst, run.forecast_implied_losses.max(axis=1))).all()
 
 # %% [markdown]
 # ## Figure 3 (§4.2): the rewards of the same run
@@ -692,6 +751,11 @@ def figure3(run: Run, title: str = "") -> Figure:
 # %%
 figure_3 = figure3(run, title=f"Figure 3 ({profile} profile, seed {seed})")
 save_figure(figure_3, os.path.join(figure_dir, "figure3"))
+# two rows of four panels; the black total of the cumulative panel ends at the run's emission
+assert len(figure_3.axes) == 8 and figure_3.get_suptitle().endswith(f"seed {seed})")
+total_line = figure_3.axes[4].lines[3]
+assert total_line.get_color() == "k" and len(total_line.get_ydata()) == epochs
+assert math.isclose(total_line.get_ydata()[-1], math.fsum(run.topic_reward), rel_tol=1e-12)
 figure_3
 
 # %% [markdown]
@@ -711,6 +775,22 @@ for name, rewards, accuracy in (
         ("reputers", run.reputer_rewards, run.participants.reputer_reading_error)):
     print(f"{name:12s} cumulative {np.round(rewards.sum(0), 2)}  accuracy {np.round(accuracy, 3)}")
 print("modified entropies at the last epoch (F, G, H):", np.round(run.entropies[-1], 3))
+# The class totals add up to what was emitted, and each class's participants to its total. An
+# entropy of N participants lies in [0, ln N] (eq 37, beta >= 0 and N_eff <= N), and eqs 41 and
+# 45 split the reward in proportion to the entropies: every epoch W_i / E_t,i = H / (F + G + H)
+# and U_i / V_i = (1 - chi) F / (chi G).
+assert math.isclose(total.sum(), math.fsum(run.topic_reward), rel_tol=1e-12)
+for c, rewards in enumerate((run.inferer_rewards, run.forecaster_rewards, run.reputer_rewards)):
+    assert math.isclose(rewards.sum(), total[c], rel_tol=1e-12)
+np.testing.assert_allclose(run.participants.reputer_reading_error,
+                           np.sqrt(p.reputer_bias**2 + p.reputer_error**2), rtol=1e-15)
+assert (run.entropies >= 0).all() and (run.entropies <= np.log([3, 3, 5]) + 1e-12).all()
+F, G, H = run.entropies.T
+U, V, W = run.class_rewards.T
+chi = run.forecasting_utility
+paying = F + G + H > 0
+np.testing.assert_allclose((W / run.topic_reward)[paying], (H / (F + G + H))[paying], atol=1e-12)
+np.testing.assert_allclose((U * chi * G)[paying], (V * (1 - chi) * F)[paying], atol=1e-12)
 
 # %% [markdown]
 # ## The profiles
@@ -734,3 +814,10 @@ for name, r in runs.items():
 np.testing.assert_array_equal(*(r.inferer_losses for r in runs.values()))
 differences = profile_differences(*(load_profile(name) for name in runs))
 print(f"{len(differences)} fields differ between the profiles")
+# the shares of each profile add up to 1, and the differing fields counted field by field
+for r in runs.values():
+    assert math.isclose((r.class_rewards.sum(axis=0) / r.topic_reward.sum()).sum(), 1.0,
+                        rel_tol=1e-12)
+pair = [load_profile(name) for name in runs]
+assert len(differences) == sum(repr(getattr(pair[0], f.name)) != repr(getattr(pair[1], f.name))
+                               for f in dataclasses.fields(Params)) > 0

@@ -95,10 +95,23 @@ if os.environ.get("ALLORA_REF_NOTEBOOK_SIZE") == "small":   # `make test`: every
 from allora_ref.atomic import write_text_atomic
 from allora_ref.params import load_profile, profile_with
 
+import re
+
 params = profile_with(profile, overrides)
 settings = Settings(seed=seed, epochs=epochs)
 assert n_seeds >= max(dependence_seeds, sybil_seeds, sweep_seeds)     # runs shared between
 assert epochs >= max(sybil_epochs, sweep_epochs)                       # claims
+
+
+def counts(text: str, unit: str = "seeds") -> list[tuple[int, int]]:
+    """Every "(k of n <unit>)" a verdict or a table states, as (k, n): the asserts below hold
+    them against per-seed values counted by hand from the runs' arrays."""
+    return [(int(k), int(n)) for k, n in re.findall(rf"\((\d+) of (\d+) {unit}\)", text)]
+
+
+def kind(k: int, n: int) -> str:
+    """How a verdict on k of n seeds starts (the rule stated above)."""
+    return "holds (" if k >= 0.9 * n else "does not hold (" if k <= 0.1 * n else "holds in "
 
 # %% [markdown]
 # ## The ledger's vocabulary
@@ -198,6 +211,8 @@ def truncated(run: Run, epochs: int) -> Run:
 
 # %%
 runs = ensemble(settings, params, n_seeds, processes)
+assert [r.settings.seed for r in runs] == list(range(seed, seed + n_seeds))
+assert all(r.true_log10_losses.shape[0] == r.topic_reward.size == epochs for r in runs)
 
 # %% [markdown]
 # ## §3.3 and Figure 2: accuracy
@@ -297,6 +312,26 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
 claims = accuracy_claims(runs)
 for claim in claims:
     print(f"{claim.title}: {claim.measured} -> {claim.verdict}")
+# by hand from the loss vector (eq 12: network, naive, the three inferences, the three
+# forecast-implied inferences, ...): each verdict counts the seeds its per-seed values give
+means = np.array([r.true_log10_losses[:, :8].mean(axis=0) for r in runs])
+naive_gap = means[:, 1] - means[:, 2:5].min(axis=1)
+implied_gap = means[:, 5:8].mean(axis=1) - means[:, 1]
+network_gap = means[:, 0] - means[:, 1:8].min(axis=1)
+beaten = np.array([np.mean(r.true_log10_losses[:, 0] < r.true_log10_losses[:, 2:8].min(axis=1))
+                   for r in runs])
+last = epochs - int(round(epochs * 2 / 3))
+steady = np.array([np.mean(r.true_log10_losses[-last:, 1] - r.true_log10_losses[-last:, 0])
+                   for r in runs])
+for claim, holds, median in zip(claims, (naive_gap <= 0.05, implied_gap < 0, network_gap < 0,
+                                         beaten >= 0.99, steady >= 1.0),
+                                (f"{np.median(naive_gap):.3f}", f"{np.median(implied_gap):.2f}",
+                                 f"{np.median(network_gap):.2f}", f"{np.median(beaten):.2f}",
+                                 f"steady state {np.median(steady):.2f}")):
+    assert counts(claim.verdict)[0] == (holds.sum(), n_seeds), claim.title
+    assert claim.verdict.startswith(kind(holds.sum(), n_seeds)), claim.title
+    assert median in claim.measured, (claim.title, median)
+assert ((0 <= beaten) & (beaten <= 1)).all()
 
 # %% [markdown]
 # ## §3.3: what the forecasting task needs
@@ -410,6 +445,23 @@ context_gains = sweep_gains([dataclasses.replace(sweep_settings, context_sensiti
 claims += forecasting_claims(error_gains, context_gains, settings)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
+# the sweeps have one row per point and one column per seed; the s = 1 row is the gain over the
+# first sweep_epochs epochs of the full runs, whose start a fresh shorter run repeats exactly;
+# each table row counts its seeds
+assert error_gains.shape == (len(ERROR_SCALES), sweep_seeds)
+assert context_gains.shape == (len(CONTEXT_VALUES), sweep_seeds)
+fresh = simulate(dataclasses.replace(settings, epochs=3), params)
+assert fresh.true_log10_losses.tobytes() == runs[0].true_log10_losses[:3].tobytes()
+np.testing.assert_allclose(error_gains[0], [
+    np.mean(r.true_log10_losses[:sweep_epochs, 1]) - np.mean(r.true_log10_losses[:sweep_epochs, 0])
+    for r in runs[:sweep_seeds]], rtol=1e-12, atol=1e-12)
+for claim, gains in zip(claims[-2:], (error_gains, context_gains)):
+    assert counts(claim.details) == [((g > 0).sum(), sweep_seeds) for g in gains]
+helped = [s for s, g in zip(ERROR_SCALES, error_gains) if (g > 0).sum() >= 0.9 * sweep_seeds]
+if helped and helped[0] == ERROR_SCALES[0] and helped != list(ERROR_SCALES):
+    assert f"at most {max(helped):g}x the paper's" in claims[-2].verdict
+assert claims[-1].verdict.startswith("holds, trivially") == (
+    (context_gains[0] > 0).sum() >= 0.9 * sweep_seeds)
 
 # %% [markdown]
 # ## §4.1: one-out scores as an approximation of Shapley values
@@ -579,6 +631,17 @@ by_size = {n: np.concatenate(shapley_runs[k * shapley_seeds: (k + 1) * shapley_s
 claims += shapley_claims(by_size)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
+# efficiency: the forecasters' Shapley values add up to the whole network's worth less the
+# inferers' alone; rank correlations lie in [-1, 1], relative errors are >= 0; every epoch but
+# the first of every run is in the table
+game = -coalition_log_losses(first, params, "forecasters")
+assert math.isclose(shapley_values(game).sum(), game[-1] - game[0], rel_tol=1e-9, abs_tol=1e-12)
+for n, samples in by_size.items():
+    assert samples.shape == (shapley_seeds * (shapley_epochs - 1), 2, 2)
+    assert (np.abs(samples[:, :, 0]) <= 1 + 1e-12).all() and (samples[:, :, 1] >= 0).all()
+    for claim in claims[-2:]:
+        assert any(row.startswith(f"| {n} |") and row.endswith(f"| {len(samples)} |")
+                   for row in claim.details.splitlines())
 
 # %% [markdown]
 # ## Figure 3 and §4.2: who earns what
@@ -649,6 +712,27 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
 claims += reward_claims(runs)
 for claim in claims[-4:]:
     print(f"{claim.title}: {claim.measured} -> {claim.verdict}")
+# by hand: the best inferer has the lowest mean loss (eq 12 columns 2-4), the best forecaster
+# the lowest forecast-implied one (5-7), the best reputer the smallest sqrt(c^2 + e^2); the
+# class shares add up to 1; an entropy of N participants lies in [0, ln N] (eq 37)
+tops = {"inference": [np.argmin(m[2:5]) == np.argmax(r.inferer_rewards.sum(axis=0))
+                      for m, r in zip(means, runs)],
+        "forecasting": [np.argmin(m[5:8]) == np.argmax(r.forecaster_rewards.sum(axis=0))
+                        for m, r in zip(means, runs)],
+        "reputer": [np.argmin(np.hypot(r.participants.reputer_bias, r.participants.reputer_error))
+                    == np.argmax(r.reputer_rewards.sum(axis=0)) for r in runs]}
+assert counts(claims[-4].verdict) == [(sum(t), n_seeds) for t in tops.values()]
+assert "(chance 33%)" in claims[-4].measured and "(chance 20%)" in claims[-4].measured
+shares = np.array([r.class_rewards.sum(axis=0) / r.topic_reward.sum() for r in runs])
+np.testing.assert_allclose(shares.sum(axis=1), 1.0, rtol=1e-12)
+final = np.array([r.entropies[-1] for r in runs])
+assert ((final >= 0) & (final <= np.log([3, 3, 5]) + 1e-12)).all()
+for claim, holds in zip(claims[-3:], (shares[:, 2] < shares[:, :2].min(axis=1),
+                                      shares[:, 0] > shares[:, 1],
+                                      final[:, 2] < final[:, :2].min(axis=1))):
+    assert counts(claim.verdict) == [(holds.sum(), n_seeds)], claim.title
+    assert claim.verdict.startswith(kind(holds.sum(), n_seeds)), claim.title
+assert f"reputers {np.median(shares[:, 2]):.2f}" in claims[-3].measured
 
 # %% [markdown]
 # ## §3.1: the one-in inference differentiates forecasters
@@ -701,6 +785,19 @@ def differentiation_claims(runs: Sequence[Run]) -> list[Claim]:
 # %%
 claims += differentiation_claims(runs)
 print(f"{claims[-1].title}: {claims[-1].measured} -> {claims[-1].verdict}")
+# by hand from the eq 12 layout with three workers (network, naive, 3 inferences, 3
+# forecast-implied, 9 one-out forecast-implied, 3 + 3 one-out, 3 one-in): the one-out score of
+# forecaster k is log L^-k - log L (eq 23), its one-in score log L^- - log L^+k (eq 24)
+named = []
+for r in runs:
+    losses, best = r.true_log10_losses, np.argmin(r.true_log10_losses[:, 5:8], axis=1)
+    one_out, one_in = losses[:, 20:23] - losses[:, :1], losses[:, 1:2] - losses[:, 23:26]
+    named.append([np.mean(np.argmax(one_out, axis=1) == best),
+                  np.mean(np.argmax(one_in, axis=1) == best)])
+named = np.array(named)
+assert ((0 <= named) & (named <= 1)).all()
+assert counts(claims[-1].verdict) == [((named[:, 1] > named[:, 0]).sum(), n_seeds)]
+assert f"one-in {np.median(named[:, 1]):.2f}" in claims[-1].measured
 
 # %% [markdown]
 # ## §4.1: attacks on the reputers' consensus
@@ -854,6 +951,38 @@ targeted = targeted_table(params, range(seed, seed + attack_seeds), targeted_epo
 claims += [majority, targeted_claim(targeted, attacks)]
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
+# By hand (eqs 29-31): the consensus is the stake-weighted mean of the reports. With raw
+# stakes an attacker with a share phi pulls it by phi times its offset. With adjusted stakes
+# min(1, N_r S_m / sum S) (N_r = 5), the attacker weighs w_a = min(1, 5 phi) and each of the four
+# honest reputers w_h = min(1, 5 (1 - phi) / 4), and it reports the honest mean plus its offset:
+# the pull is offset w_a / (w_a + 4 w_h). Epochs to silence: the first epoch whose pull is at
+# most a tenth of the adjusted one.
+phi = np.array(STAKE_SHARES)
+pull = lambda phi: np.minimum(1, 5 * phi) / (np.minimum(1, 5 * phi)
+                                             + 4 * np.minimum(1, 5 * (1 - phi) / 4))
+np.testing.assert_allclose(attacks[:, :, 0], np.broadcast_to(phi, attacks.shape[:2]), rtol=1e-9)
+np.testing.assert_allclose(attacks[:, :, 1], np.broadcast_to(pull(phi), attacks.shape[:2]),
+                           rtol=1e-9)
+offsets = -np.array(MISREPORTS)[:, None] / math.log10(params.log_base)
+minority = np.array(MINORITY_SHARES)
+np.testing.assert_allclose(targeted[..., 0], np.broadcast_to(offsets * minority,
+                                                             targeted.shape[:3]), rtol=1e-9)
+np.testing.assert_allclose(targeted[..., 1], np.broadcast_to(offsets * pull(minority),
+                                                             targeted.shape[:3]), rtol=1e-9)
+assert targeted.shape == (attack_seeds, len(MISREPORTS), len(MINORITY_SHARES),
+                          2 + targeted_epochs)
+for d, s in np.ndindex(len(MISREPORTS), len(MINORITY_SHARES)):
+    silenced = [next((e + 1 for e in range(targeted_epochs)
+                      if abs(targeted[k, d, s, 2 + e]) <= 0.1 * abs(targeted[k, d, s, 1])), None)
+                for k in range(attack_seeds)]
+    row = claims[-1].details.splitlines()[2 + d * len(MINORITY_SHARES) + s]
+    assert row.startswith(f"| {MISREPORTS[d]:g} | {MINORITY_SHARES[s]:g} |")
+    if None in silenced:
+        assert f"| {attack_seeds - silenced.count(None)} of {attack_seeds} seeds within" in row
+    else:
+        assert f"| {np.median(silenced):.0f} [" in row
+assert counts(majority.verdict) == [((attacks[:, phi > 0.5, 1] <= 0.2 + 0.01).all(axis=1).sum(),
+                                     attack_seeds)]
 
 # %% [markdown]
 # ## §4.1: reward fractions whatever the scale of the scores
@@ -910,6 +1039,14 @@ def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) ->
 # %%
 claims.append(scale_claim(scale_changes(params, range(seed, seed + attack_seeds)), params))
 print(f"{claims[-1].title}: {claims[-1].measured} -> {claims[-1].verdict}")
+# eqs 26-28 without their epsilon are homogeneous of degree 0 in the scores: exactly scale free;
+# a change of fractions that sum to 1 is at most 1; the verdict names the smallest scale kept
+assert scale_changes(dataclasses.replace(params, epsilon=1e-300), [seed]).max() < 1e-9
+changes = scale_changes(params, range(seed, seed + attack_seeds))
+assert ((0 <= changes) & (changes <= 1)).all()
+kept = [k for k, c in zip(SCORE_SCALES, changes.T) if (c <= 0.01).sum() >= 0.9 * attack_seeds]
+assert (f"at least {min(kept):g} " in claims[-1].verdict if 0 < len(kept) < len(SCORE_SCALES)
+        else claims[-1].verdict.startswith("holds at every" if kept else "does not hold"))
 
 # %% [markdown]
 # ## §4.2: the sybil claim
@@ -1002,6 +1139,20 @@ claims += sybil_claims(params, step_ratios=sybil_ratios)
 print(claims[-1].verdict)
 print(claims[-1].depends_on)
 print(claims[-1].details)
+# By hand for n equal participants, one split into k copies (eqs 37, 40): the entropy
+# ln n + ln(k) / n, N = n - 1 + k and N_eff = n^2 k / ((n - 1) k + 1), against ln n before
+for n in (5, 20):
+    row = next(r for r in claims[-1].details.splitlines() if r.startswith(f"| equal, N = {n} |"))
+    table = [float(x) for x in row.strip("| ").split(" | ")[1:]]
+    for k, measured in zip(SYBIL_COPIES, table):
+        n_eff = n**2 * k / ((n - 1) * k + 1)
+        expected = ((1 + math.log(k) / (n * math.log(n)))
+                    * (n_eff / (n - 1 + k)) ** params.beta_entropy)
+        assert abs(measured - expected) <= 5e-4 + 1e-12, (n, k, measured, expected)
+# the sybil through the step: one ratio per number of identities and seed, counted by hand
+assert sybil_ratios.shape == (len(SYBIL_IDENTITIES), sybil_seeds) and (sybil_ratios > 0).all()
+within = (np.abs(sybil_ratios - 1) <= 0.05).all(axis=0).sum()
+assert counts(claims[-1].depends_on)[-1] == (within, sybil_seeds)
 
 # %% [markdown]
 # ## §5.1 and Figure 4: the APY through a major unlock
@@ -1122,6 +1273,14 @@ def figure4_claims(params: Params) -> list[Claim]:
 claims += figure4_claims(params)
 for claim in claims[-3:]:
     print(f"{claim.title}: {claim.measured} -> {claim.verdict}")
+# the table has one row per holder model; the verdicts count the "yes" of its rows near 60%
+rows = [row.strip("| ").split(" | ") for row in claims[-3].details.splitlines()[2:]]
+assert len(rows) == len(HOLDER_MODELS)
+near = [row for row in rows if row[2].endswith("(near 60%)")]
+assert near and all(55 <= float(row[2].split("%")[0]) <= 65 for row in near)
+for claim, column in zip(claims[-3:], (-3, -2, -1)):
+    yes = sum(row[column] == "yes" for row in near)
+    assert counts(claim.verdict, "variants")[0] == (yes, len(near)), claim.title
 
 # %% [markdown]
 # ## §5.3: pay-what-you-want fees and the competition between topics
@@ -1222,6 +1381,19 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
 claims += fee_claims(params)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.measured} -> {claim.verdict}")
+# By hand (eqs 55-57, weekly, equal stakes): a topic that stops paying has a target weight of 0,
+# so its weight falls by (1 - alpha_t) a week against 1 for the four others; after a cabal of W
+# weeks every weight is (1 - alpha_t)^W, and a fee e lifts the payer's to
+# alpha_t e^nu + (1 - alpha_t)^(W+1) against (1 - alpha_t)^(W+1) for the four others.
+decay = 1 - params.alpha_t
+assert claims[-2].measured.endswith(", ".join(
+    f"{decay**w / (decay**w + 4):.4f}" for w in (1, 4, 8, 16)))
+for weeks in CABAL_WEEKS:
+    rest = decay ** (weeks + 1)
+    for fee in (min(DEFECTOR_FEES), 1.0):
+        share = (params.alpha_t * fee**params.nu + rest) / (params.alpha_t * fee**params.nu
+                                                            + 4 * rest + rest)
+        assert f"takes {share:.3f}" in claims[-1].measured.split(";")[CABAL_WEEKS.index(weeks)]
 
 # %% [markdown]
 # ## What the experiment's verdicts depend on
@@ -1296,6 +1468,20 @@ claims = with_dependence(claims, variants, choices)
 for claim in claims:
     if claim.title in {c.title for c in experiment_claims(runs[:1])}:
         print(f"{claim.title}: {claim.verdict}")
+# Every claim of the full experiment is judged under every variant; the first
+# dependence_seeds seeds are a subset of the n_seeds: a count there can be lower by at most the
+# seeds left out, and never higher; a verdict said to be undetermined names a changed variant.
+subset = f"the first {dependence_seeds} seeds only"
+judged = [c for c in claims if c.title in {v.title for v in variants[subset]}]
+assert len(judged) == len(variants[subset])
+for claim in judged:
+    assert all(f"{name}: " in claim.depends_on for name in variants), claim.title
+    part = next(p for p in claim.depends_on.split("; ") if p.startswith(subset))
+    assert counts(part) and counts(claim.verdict)
+    for (k_sub, n_sub), (k, n) in zip(counts(part), counts(claim.verdict)):
+        assert n_sub == dependence_seeds and n == n_seeds and k - (n - n_sub) <= k_sub <= k
+    if "the paper does not determine" in claim.verdict:
+        assert "the verdict changes" in claim.depends_on
 # %% [markdown]
 # ## The ledger
 #
@@ -1409,3 +1595,11 @@ assert coverage(claims)[1] == [], coverage(claims)
 os.makedirs(os.path.dirname(os.path.abspath(claims_path)), exist_ok=True)
 write_text_atomic(claims_path, ledger(claims, configuration))
 print(ledger(claims, configuration)[:1500])
+# the file written is the ledger: one section per claim of CHECKABLE_CLAIMS, in the summary
+# table too, and the configuration it states
+with open(claims_path, encoding="utf-8") as written:
+    text = written.read()
+assert text == ledger(claims, configuration) and text.count("\n## ") == len(CHECKABLE_CLAIMS)
+assert len(claims) == len(CHECKABLE_CLAIMS) and f"makes {len(CHECKABLE_CLAIMS)} checkable" in text
+assert all(f"| {n} | {c.title} |" in text for n, c in enumerate(claims, start=1))
+assert f"{n_seeds} runs of {epochs} epochs, seeds {seed}-{seed + n_seeds - 1}" in text

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -18,8 +21,29 @@ settings.register_profile("explore", deadline=None, derandomize=False, database=
 settings.load_profile("explore" if EXPLORE else "allora-ref")
 
 
+# Notebook kernels (nbval's, and the reports' in tests) start side by side with the rest of the
+# suite on a busy machine: give them the reports' start timeout instead of nbval's 60 s, and no
+# input history, so that no two of them share IPython's SQLite file (IPYTHONDIR of their own).
+KERNEL_START_TIMEOUT = 300
+KERNEL_CONFIG = "c.HistoryManager.enabled = False\n"
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "eq(*numbers): the whitepaper equations a test checks")
+    if getattr(config.option, "nbval_kernel_startup_timeout", KERNEL_START_TIMEOUT) < \
+            KERNEL_START_TIMEOUT:
+        config.option.nbval_kernel_startup_timeout = KERNEL_START_TIMEOUT
+    ipython_dir = Path(tempfile.mkdtemp(prefix="allora-ref-ipython-"))
+    (ipython_dir / "profile_default").mkdir()
+    (ipython_dir / "profile_default" / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
+    config.allora_ipython_dir = ipython_dir
+    os.environ["IPYTHONDIR"] = str(ipython_dir)
+
+
+def pytest_unconfigure(config):
+    ipython_dir = getattr(config, "allora_ipython_dir", None)
+    if ipython_dir is not None:
+        shutil.rmtree(ipython_dir, ignore_errors=True)
 
 
 GOLDEN_MISSING = f"golden data not found (../shared/golden or ${GOLDEN_ENV})"
