@@ -21,7 +21,7 @@ from allora_ref.spec.inference_synthesis import (
     Submissions, all_inferences, forecasted_log_losses, log_losses, reported_entries,
     squared_error, synthesise)
 
-# --- notebooks/03_3_numerical_experiment.py:132 (Eq 19: the experience factor)
+# --- notebooks/03_3_numerical_experiment.py:133 (Eq 19: the experience factor)
 def experience_factor(epoch) -> np.ndarray:
     """Eq 19: f_xp,i = (1 + exp(-0.03 i)) / 2, the workers' experience factor at epoch i >= 0."""
     epoch = np.asarray(epoch, dtype=float)
@@ -29,7 +29,7 @@ def experience_factor(epoch) -> np.ndarray:
         raise ValueError("epoch i of the experience factor f_xp,i (eq 19) must be >= 0")
     return 0.5 * (1.0 + np.exp(-0.03 * epoch))
 
-# --- notebooks/03_3_numerical_experiment.py:169 (Eq 20: context sensitivity)
+# --- notebooks/03_3_numerical_experiment.py:170 (Eq 20: context sensitivity)
 def context_sensitivity(x, a: float, b: float) -> np.ndarray:
     """Eq 20: f_context = sigma(a (x - b)), the logistic function, for x in [0, 1]."""
     x = np.asarray(x, dtype=float)
@@ -38,7 +38,7 @@ def context_sensitivity(x, a: float, b: float) -> np.ndarray:
                          "[0, 1]")
     return 0.5 * (1.0 + np.tanh(0.5 * a * (x - b)))     # sigma(z) without overflow
 
-# --- notebooks/03_3_numerical_experiment.py:214 (The experiment's settings)
+# --- notebooks/03_3_numerical_experiment.py:215 (The experiment's settings)
 @dataclass(frozen=True)
 class Settings:
     """The §3.3 experiment's own parameters (the mechanism's are ``Params``); paper defaults.
@@ -112,7 +112,7 @@ class Settings:
             raise ValueError(f"experiment setting emission_persistence ({where}) must lie in "
                              "[0, 1)")
 
-# --- notebooks/03_3_numerical_experiment.py:299 (The participants)
+# --- notebooks/03_3_numerical_experiment.py:300 (The participants)
 @dataclass(frozen=True)
 class Participants:
     """The mock participants of one run (§3.3)."""
@@ -162,7 +162,7 @@ def draw_participants(settings: Settings, rng: np.random.Generator) -> Participa
     return Participants(inference_error, inference_bias, forecast_error, forecast_bias, context,
                         reputer_error, reputer_bias, reputer_alpha)
 
-# --- notebooks/03_3_numerical_experiment.py:367 (One epoch of the mock world)
+# --- notebooks/03_3_numerical_experiment.py:368 (One epoch of the mock world)
 def outperformance_factors(n_workers: int, outperformer: int, factor: float) -> np.ndarray:
     """§3.3: kappa_j, the factor on each worker's error and bias (``factor`` for the
     outperformer, 1 for the others)."""
@@ -224,7 +224,7 @@ def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
         z[i] = rho * z[i - 1] + s * shocks[i]
     return settings.mean_emission * np.exp(z - 0.5 * variance)
 
-# --- notebooks/03_3_numerical_experiment.py:440 (The run)
+# --- notebooks/03_3_numerical_experiment.py:441 (The run)
 @dataclass(frozen=True)
 class Observation:
     """One epoch of the experiment."""
@@ -349,7 +349,7 @@ def simulate(settings: Settings, params: Params) -> Run:
                stacked(e.reputer_rewards for e in epochs), stacked(e.entropies for e in epochs),
                stacked(e.forecasting_utility for e in epochs))
 
-# --- notebooks/03_3_numerical_experiment.py:611 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:614 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -382,7 +382,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:710 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:713 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 
