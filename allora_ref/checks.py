@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import contextvars
 import functools
 import math
 import re
@@ -53,7 +53,8 @@ def float64_guarded(function):
     and division by zero (underflow to 0 is exact enough and allowed); such a failure, or an
     infinite number in the result, becomes a ValueError that names the quantity (the function)
     and the equations its docstring cites: the inputs lie beyond what float64 can compute.
-    An inner guarded function names its own equations first.
+    An inner guarded function names its own equations first. A guarded call made inside another
+    one runs under the outer call's floating-point state instead of entering its own.
     """
     found = _EQUATIONS.search(function.__doc__ or "")
     if found is None:
@@ -62,16 +63,28 @@ def float64_guarded(function):
 
     @functools.wraps(function)
     def guarded(*args, **kwargs):
+        outermost = not _INSIDE_GUARD.get()
+        token = _INSIDE_GUARD.set(True) if outermost else None
         try:
-            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            if outermost:
+                with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                    result = function(*args, **kwargs)
+            else:
                 result = function(*args, **kwargs)
         except (FloatingPointError, OverflowError, ZeroDivisionError) as error:
             raise ValueError(f"{where} cannot be computed in float64 for these inputs "
                              f"({_reason(error)})") from None
+        finally:
+            if outermost:
+                _INSIDE_GUARD.reset(token)
         if _infinite(result):
             raise ValueError(f"{where} is infinite for these inputs (beyond float64)")
         return result
     return guarded
+
+
+_INSIDE_GUARD = contextvars.ContextVar("inside_float64_guard", default=False)
+"""Whether a guarded call is running in this context (thread, task)."""
 
 
 def _reason(error: Exception) -> str:
@@ -90,7 +103,10 @@ def _infinite(value) -> bool:
     small: list[np.ndarray] = []
     if _infinite_large(value, small):
         return True
-    return bool(small) and bool(np.isinf(np.concatenate(small)).any())
+    if not small:
+        return False
+    largest = np.fmax.reduce(np.abs(np.concatenate(small)), initial=0.0)   # NaN is passed over
+    return bool(largest == np.inf)
 
 
 SMALL_ARRAY = 256
@@ -99,29 +115,25 @@ SMALL_ARRAY = 256
 
 def _infinite_large(value, small: list) -> bool:
     """Whether an infinity is among the large float arrays and the numbers of ``value``; its
-    small float arrays are appended, flattened, to ``small``."""
-    if isinstance(value, np.ndarray):
+    small float arrays are appended, flattened, to ``small``. (Exact types are tested first:
+    this runs on every guarded call.)"""
+    kind = type(value)
+    if kind is np.ndarray or isinstance(value, np.ndarray):
         if value.dtype.kind != "f":
             return False
         if value.size > SMALL_ARRAY:
             return bool(np.isinf(value).any())
         small.append(value.ravel())
         return False
-    if isinstance(value, (float, np.floating)):
+    if kind is float or kind is np.float64 or isinstance(value, (float, np.floating)):
         return math.isinf(value)
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            if _infinite_large(item, small):
-                return True
+    if kind is tuple or kind is list or isinstance(value, (tuple, list)):
+        items = value
+    elif hasattr(kind, "__dataclass_fields__"):              # a dataclass instance
+        items = vars(value).values()
+    else:
         return False
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for name in _field_names(type(value)):
-            if _infinite_large(getattr(value, name), small):
-                return True
+    for item in items:
+        if _infinite_large(item, small):
+            return True
     return False
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    """The field names of a dataclass."""
-    return tuple(field.name for field in dataclasses.fields(kind))

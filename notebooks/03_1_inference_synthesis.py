@@ -493,10 +493,12 @@ def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses
 
 def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """Median over the members of the last axis (NaN where there are none)."""
-    result = np.full(values.shape[:-1], np.nan)
-    rows = members.any(axis=-1)
-    result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
-    return result
+    members = members & ~np.isnan(values)
+    count = members.sum(axis=-1, keepdims=True)
+    ordered = np.sort(np.where(members, values, np.nan), axis=-1)          # NaN last
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, count // 2 - (count == 0), axis=-1)[..., 0]
+    return low + (high - low) / 2.0           # the middle member, or halfway between two
 
 
 # %% [markdown]
@@ -533,6 +535,11 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
 # %% tags=["export"]
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
+
+ONE_OUT_PLAIN_ELEMENTS = 1 << 10
+"""Up to this many numbers N_i^2 N_f, ``synthesise`` computes the one-out forecast-implied
+inferences by their definition (``one_out_forecast_implied_plain``): for a few workers one batched
+call of eqs 3-8 costs less than the kernel's set-up."""
 
 
 def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
@@ -1182,8 +1189,9 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     previous = state.previous_network_log_loss
     r0 = state.initial_regret
     forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
-    one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params,
-                                                     initial_regret=r0)
+    one_out = (one_out_forecast_implied_plain if n_i * n_i * n_f <= ONE_OUT_PLAIN_ELEMENTS
+               else one_out_forecast_implied_inferences)
+    one_out_fi = one_out(own, forecasts, previous, params, initial_regret=r0)
     values = np.tile(np.concatenate([own, forecast_implied]), (2 + n_l + n_f, 1))
     values[2: 2 + n_i, n_i:] = one_out_fi
     families = row_families(n_i, n_f)

@@ -15,12 +15,21 @@ every worker has regrets and the previous loss is known.
 3. The one-out kernel at (N_i, N_f) = (512, 128) in ns per (withheld inferer, forecaster, member)
    element against ``tests/one_out_kernel.c``, compiled here with gcc -O3 -march=native into a
    temporary directory and called through ctypes (skipped with one line if gcc is missing).
+4. The cost of an epoch of the §3.3 experiment, which the figures, the claims ledger and the
+   tests all pay: CPU seconds of ``simulate(Settings(epochs=300), profile)`` for every profile,
+   split into its parts by CPU timers around the parts' functions (synthesis, the eq 34 listening
+   loop and its iterations, the reputers' consensus, settle, confidence interval, the rest of the
+   step, the float64 guard's scan of results, the experiment's own draws), and the §4.1
+   majority-stake attack (``attacks.attack_shifts``, listening only). CPU seconds, not wall-clock:
+   steadier on a shared machine; the smallest of ``--rounds`` runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
+import math
 import shutil
 import statistics
 import subprocess
@@ -35,7 +44,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
-from allora_ref.params import load_profile  # noqa: E402
+from allora_ref import attacks, checks, experiment  # noqa: E402
+from allora_ref.params import PROFILES, load_profile  # noqa: E402
+from allora_ref.spec import epoch as epoch_module  # noqa: E402
+from allora_ref.spec import participant_rewards  # noqa: E402
 from allora_ref.spec.confidence_intervals import confidence_interval  # noqa: E402
 from allora_ref.spec.epoch import EpochInputs, TopicState, reputer_outcome, step  # noqa: E402
 from allora_ref.spec.inference_synthesis import (  # noqa: E402
@@ -51,7 +63,20 @@ KERNEL_SIZE = (512, 128)
 LOOP_REPEATS = {(5, 3, 5): (200, 20), (64, 16, 16): (30, 3), (256, 64, 32): (10, 2)}
 STEP_REPEATS = {(5, 3, 5): 100, (64, 16, 16): 20, (256, 64, 32): 5, (1024, 256, 32): 1,
                 BIG_SIZE: 1}
-TARGETS = {"kernel ratio to the compiled loop": 5.0, "peak MiB of a step at (1024, 256, 32)": 1024}
+TARGETS = {"kernel ratio to the compiled loop": 5.0, "peak MiB of a step at (1024, 256, 32)": 1024,
+           "CPU s of a 300-epoch whitepaper simulate": 0.7}
+SIMULATE_EPOCHS = 300
+#: The parts of a simulate run: (module, function) -> part. A part's time includes the parts
+#: called inside it; the table subtracts them.
+SIMULATE_PARTS = {
+    (experiment, "synthesise"): "synthesis",
+    (experiment, "step"): "step",
+    (epoch_module, "listening_coefficients"): "listening",
+    (epoch_module, "consensus_at"): "consensus",
+    (epoch_module, "settle"): "settle",
+    (epoch_module, "confidence_interval"): "CI",
+    (checks, "_infinite"): "guard scans",
+}
 
 
 def epoch_inputs(n_i: int, n_f: int, n_r: int) -> dict:
@@ -221,12 +246,111 @@ def kernel_comparison(params, profile: str) -> float | None:
     return ratio
 
 
+def timed_parts(totals: dict[str, float]):
+    """Replace each function of ``SIMULATE_PARTS`` by one that adds its CPU seconds to
+    ``totals``; returns the undo. The listening loop's gradient calls are counted."""
+    originals = []
+
+    def timer(function, part):
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                totals[part] = totals.get(part, 0.0) + time.process_time() - start
+        return timed
+
+    for (module, name), part in SIMULATE_PARTS.items():
+        originals.append((module, name, getattr(module, name)))
+        setattr(module, name, timer(getattr(module, name), part))
+    gradient = participant_rewards.listening_gradient
+
+    def counted(*args, **kwargs):
+        totals["iterations"] = totals.get("iterations", 0) + 1
+        return gradient(*args, **kwargs)
+
+    originals.append((participant_rewards, "listening_gradient", gradient))
+    participant_rewards.listening_gradient = counted
+
+    def undo():
+        for module, name, function in originals:
+            setattr(module, name, function)
+    return undo
+
+
+def simulate_parts(profile: str, rounds: int) -> dict[str, float]:
+    """CPU seconds of one simulate run and of its parts (smallest of ``rounds`` runs each)."""
+    params = load_profile(profile)
+    settings = experiment.Settings(epochs=SIMULATE_EPOCHS)
+    experiment.simulate(experiment.Settings(epochs=3), params)            # warm-up
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        start = time.process_time()
+        experiment.simulate(settings, params)
+        total = time.process_time() - start
+        totals: dict[str, float] = {}
+        undo = timed_parts(totals)
+        start = time.process_time()
+        try:
+            experiment.simulate(settings, params)
+        finally:
+            timed_total = time.process_time() - start
+            undo()
+        for part in [*SIMULATE_PARTS.values(), "iterations"]:
+            totals.setdefault(part, 0.0)                     # a part the profile never runs
+        totals["step rest"] = totals["step"] - sum(totals[k] for k in (
+            "listening", "consensus", "settle", "CI"))
+        totals["experiment"] = timed_total - totals["step"] - totals["synthesis"]
+        totals["total"] = total
+        for part, value in totals.items():
+            best[part] = min(best.get(part, math.inf), value)
+    return best
+
+
+def simulate_table(rounds: int) -> dict[str, dict[str, float]]:
+    columns = ["total", "synthesis", "listening", "consensus", "settle", "CI", "step rest",
+               "guard scans", "experiment"]
+    print("| profile | " + " | ".join(columns) + " | listening iterations | us per iteration |")
+    print("|---|" + "---:|" * (len(columns) + 2))
+    results = {}
+    for profile in PROFILES:
+        parts = simulate_parts(profile, rounds)
+        results[profile] = parts
+        per_iteration = (f"{parts['listening'] / parts['iterations'] * 1e6:.0f}"
+                         if parts["iterations"] else "-")
+        print(f"| {profile} | " + " | ".join(f"{parts[c]:.3f}" for c in columns)
+              + f" | {parts['iterations']:.0f} | {per_iteration} |", flush=True)
+    print("\n(total: a run without timers; the parts: a timed run. Guard scans run inside "
+          "synthesis and the step rest; experiment = the rest of the run: the mock world's "
+          "draws and records)")
+    return results
+
+
+def attack_table(rounds: int) -> None:
+    """CPU seconds of the §4.1 majority-stake attack (five epochs of listening) per profile."""
+    reports = attacks.attack_reports(np.random.default_rng(1))
+    cells = []
+    for profile in PROFILES:
+        params = load_profile(profile)
+        best = math.inf
+        for _ in range(rounds):
+            start = time.process_time()
+            for phi in (0.2, 0.35, 0.5, 0.7, 0.9):
+                attacks.attack_shifts(phi, reports, params, 5)
+            best = min(best, time.process_time() - start)
+        cells.append(f"{profile} {best * 1e3:.1f} ms")
+    print("\nattack_shifts, five stake shares x five epochs, CPU: " + "; ".join(cells))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="allora-simulator",
                         help="parameter profile (default: allora-simulator)")
     parser.add_argument("--big", action="store_true",
                         help=f"also run one step at {BIG_SIZE} (minutes, several GiB)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each simulate and attack measurement (default: 3)")
     args = parser.parse_args()
     params = load_profile(args.profile)
 
@@ -241,10 +365,16 @@ def main() -> int:
     print()
     ratio = kernel_comparison(params, args.profile)
     peak = results[(1024, 256, 32)]["peak MiB"]
-    checks = {"kernel ratio to the compiled loop": ratio,
-              "peak MiB of a step at (1024, 256, 32)": peak}
+
+    print(f"\nThe §3.3 experiment, CPU seconds per {SIMULATE_EPOCHS}-epoch simulate by part "
+          f"(smallest of {args.rounds} runs)\n")
+    simulated = simulate_table(args.rounds)
+    attack_table(args.rounds)
+    measured = {"kernel ratio to the compiled loop": ratio,
+                "peak MiB of a step at (1024, 256, 32)": peak,
+                "CPU s of a 300-epoch whitepaper simulate": simulated["whitepaper"]["total"]}
     print()
-    for name, value in checks.items():
+    for name, value in measured.items():
         target = TARGETS[name]
         verdict = "not measured" if value is None else ("MET" if value <= target else "NOT MET")
         shown = "-" if value is None else f"{value:.3g}"

@@ -183,14 +183,21 @@ def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses
 
 def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """Median over the members of the last axis (NaN where there are none)."""
-    result = np.full(values.shape[:-1], np.nan)
-    rows = members.any(axis=-1)
-    result[rows] = np.nanmedian(np.where(members[rows], values[rows], np.nan), axis=-1)
-    return result
+    members = members & ~np.isnan(values)
+    count = members.sum(axis=-1, keepdims=True)
+    ordered = np.sort(np.where(members, values, np.nan), axis=-1)          # NaN last
+    low = np.take_along_axis(ordered, np.maximum(count - 1, 0) // 2, axis=-1)[..., 0]
+    high = np.take_along_axis(ordered, count // 2 - (count == 0), axis=-1)[..., 0]
+    return low + (high - low) / 2.0           # the middle member, or halfway between two
 
-# --- notebooks/03_1_inference_synthesis.py:533 (The one-out kernel)
+# --- notebooks/03_1_inference_synthesis.py:535 (The one-out kernel)
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
+
+ONE_OUT_PLAIN_ELEMENTS = 1 << 10
+"""Up to this many numbers N_i^2 N_f, ``synthesise`` computes the one-out forecast-implied
+inferences by their definition (``one_out_forecast_implied_plain``): for a few workers one batched
+call of eqs 3-8 costs less than the kernel's set-up."""
 
 
 def one_out_forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
@@ -376,7 +383,7 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
         result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:802 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:809 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -470,7 +477,7 @@ def first_network_inferences(values: np.ndarray, inferers: np.ndarray, rows: int
     naive = 0.0 if inferers.sum() > 1 else median
     return np.concatenate([[median, naive], np.full(rows - 2, np.nan)])
 
-# --- notebooks/03_1_inference_synthesis.py:932 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:939 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -531,7 +538,7 @@ def squared_error(inferences, truth: float) -> np.ndarray:
     """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:1002 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:1009 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
     stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
@@ -546,7 +553,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
         raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
     return weighted_inference(reported.T, weights.T)
 
-# --- notebooks/03_1_inference_synthesis.py:1044 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:1051 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
@@ -574,7 +581,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:1082 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:1089 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
@@ -677,8 +684,9 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     previous = state.previous_network_log_loss
     r0 = state.initial_regret
     forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
-    one_out_fi = one_out_forecast_implied_inferences(own, forecasts, previous, params,
-                                                     initial_regret=r0)
+    one_out = (one_out_forecast_implied_plain if n_i * n_i * n_f <= ONE_OUT_PLAIN_ELEMENTS
+               else one_out_forecast_implied_inferences)
+    one_out_fi = one_out(own, forecasts, previous, params, initial_regret=r0)
     values = np.tile(np.concatenate([own, forecast_implied]), (2 + n_l + n_f, 1))
     values[2: 2 + n_i, n_i:] = one_out_fi
     families = row_families(n_i, n_f)

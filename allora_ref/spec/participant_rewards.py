@@ -110,7 +110,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
     total = listened.sum(axis=-1, keepdims=True)
-    if np.any(total <= 0):
+    if not (total > 0).all():
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
@@ -128,7 +128,12 @@ def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarr
 
     ``adjusted`` may carry leading batch axes (..., N_r); ``reported`` is (N_r, entries).
     """
-    present = ~np.isnan(reported)
+    missing = np.isnan(reported)
+    if not missing.any():                                   # every entry reported by everyone
+        total = adjusted.sum(axis=-1, keepdims=True)
+        if total.all():
+            return adjusted @ reported / total
+    present = ~missing
     total = adjusted @ present
     sums = adjusted @ np.where(present, reported, 0.0)
     return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
@@ -147,8 +152,9 @@ def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params) 
     return np.where(np.isnan(reported), fill, reported)
 
 
-def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r).
+def consensus_distances(filled: np.ndarray, consensus: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||.
 
     ``filled`` is (N_r, entries) without gaps; ``consensus`` (..., entries) may hold a batch of
     nearby consensus vectors. Distances are expanded around the first one, r = x - c_0,
@@ -157,17 +163,30 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     """
     flat = consensus.reshape(-1, consensus.shape[-1])
     offsets = filled - flat[0]
-    moves = flat - flat[0]
-    squares = ((offsets**2).sum(axis=1)[None, :] - 2.0 * moves @ offsets.T
-               + (moves**2).sum(axis=1)[:, None])
-    distance = np.sqrt(np.maximum(squares, 0.0)).reshape(consensus.shape[:-1] + (len(filled),))
-    norm = np.maximum(np.linalg.norm(consensus, axis=-1), params.consensus_norm_floor)
-    return 1.0 / (distance / norm[..., None] + params.reputer_epsilon)
+    squares = (offsets * offsets).sum(axis=1)
+    if len(flat) > 1:
+        moves = flat - flat[0]
+        squares = np.maximum(squares - 2.0 * moves @ offsets.T
+                             + (moves * moves).sum(axis=1)[:, None], 0.0)
+    distances = np.sqrt(squares).reshape(consensus.shape[:-1] + (len(filled),))
+    return distances, np.sqrt((consensus * consensus).sum(axis=-1))
 
-# --- notebooks/04_1_participant_rewards.py:425 (Eqs 33-34: listening coefficients)
+
+def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32: T_im = 1 / (D_m / C + epsilon_r), C at least ``consensus_norm_floor``."""
+    return 1.0 / (distances / np.maximum(norm, params.consensus_norm_floor)[..., None]
+                  + params.reputer_epsilon)
+
+
+def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
+    """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r), for reports
+    ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
+    return distance_scores(*consensus_distances(filled, consensus), params)
+
+# --- notebooks/04_1_participant_rewards.py:444 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
-    return (scores * stakes).sum(axis=-1) / stakes.sum()
+    return scores @ stakes / stakes.sum()
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,12 @@ class Consensus:
     consensus: np.ndarray
     scores: np.ndarray
     total: np.ndarray
+    filled: np.ndarray
+    """The reports with their gaps filled (eq 32), (N_r, entries)."""
+    distances: np.ndarray
+    """D_m = ||log L_im - log L_i|| (eq 32)."""
+    norm: np.ndarray
+    """C = ||log L_i|| (eq 32), before the floor."""
 
 
 @float64_guarded
@@ -188,8 +213,11 @@ def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndar
     adjusted = adjusted_stakes(coefficients, stakes)
     consensus = consensus_log_losses(adjusted, reported)
     first = consensus.reshape(-1, consensus.shape[-1])[0]
-    scores = consensus_scores(filled_reports(reported, first, params), consensus, params)
-    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores))
+    filled = filled_reports(reported, first, params)
+    distances, norm = consensus_distances(filled, consensus)
+    scores = distance_scores(distances, norm, params)
+    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores), filled,
+                     distances, norm)
 
 
 def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
@@ -198,36 +226,40 @@ def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: n
     deployed one-sided finite difference."""
     if params.listening_gradient == "finite-difference":
         delta = np.where(coefficients == 1.0, -params.listening_step, params.listening_step)
-        total = consensus_at(np.vstack([coefficients, coefficients + np.diag(delta)]), stakes,
-                             reported, params).total
+        shifted = np.concatenate([coefficients[None, :], coefficients + np.diag(delta)])
+        total = consensus_at(shifted, stakes, reported, params).total
         return (1.0 - total[0] / total[1:]) / delta
     state = consensus_at(coefficients, stakes, reported, params)
-    present = ~np.isnan(reported)
     n = stakes.size
     listened = coefficients * stakes
-    sigma = listened.sum()
-    # saturated stakes do not move; at the kink (share exactly 1, e.g. equal stakes all listened
-    # to) the linear branch is taken: the one-sided derivative for a coefficient moving down
-    free = n * listened / sigma <= 1.0 + 1e-12
-    d_adjusted = free[:, None] * n * stakes[:, None] * (
-        np.eye(n) / sigma - np.outer(coefficients, stakes) / sigma**2)
-    weight = state.adjusted_stakes @ present
-    d_consensus = (np.where(present, reported - state.consensus, 0.0)
-                   / np.where(weight > 0, weight, 1.0)).T
-    offsets = state.consensus - filled_reports(reported, state.consensus, params)
-    distance = np.linalg.norm(offsets, axis=1)
-    norm = np.linalg.norm(state.consensus)
-    d_ratio = offsets / (np.where(distance > 0, distance, 1.0)
-                         * max(norm, params.consensus_norm_floor))[:, None]
+    sigma = coefficients @ stakes
+    missing = np.isnan(reported)
+    offsets = state.consensus - state.filled
+    distance, norm = state.distances, state.norm
+    # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
+    pull = stakes * state.scores**2 / stakes.sum()
+    by_consensus = (pull / (np.where(distance > 0, distance, 1.0)
+                            * -max(norm, params.consensus_norm_floor))) @ offsets
     if norm >= params.consensus_norm_floor:
-        d_ratio -= (distance / norm**3)[:, None] * state.consensus
-    d_scores = -(state.scores**2)[:, None] * d_ratio
-    return (stakes / stakes.sum()) @ d_scores @ d_consensus @ d_adjusted / state.total
+        by_consensus += (pull @ distance / norm**3) * state.consensus
+    # dT/dS_hat (eq 31): dc_e/dS_hat_n = (x_ne - c_e) / sum_m S_hat_m over the reporters of e
+    if missing.any():
+        weight = state.adjusted_stakes @ ~missing
+        by_adjusted = np.where(missing, 0.0, reported - state.consensus) @ (
+            by_consensus / np.where(weight > 0, weight, 1.0))
+    else:
+        by_adjusted = offsets @ by_consensus / -state.adjusted_stakes.sum()   # x - c = -offsets
+    # dT/da (eq 29): dS_hat_n/da_q = N_r S_n (delta_nq / Sigma - a_n S_q / Sigma^2), 0 when
+    # saturated; at the kink (share exactly 1, e.g. equal stakes all listened to) the linear
+    # branch is taken: the one-sided derivative for a coefficient moving down
+    free = n * listened / sigma <= 1.0 + 1e-12
+    moved = np.where(free, by_adjusted * n * stakes, 0.0)
+    return (moved / sigma - stakes * (moved @ coefficients / sigma**2)) / state.total
 
 
 def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
     """Eq 34 constraint: the listened stake sum_m a_m S_m / sum_m S_m."""
-    return float((coefficients * stakes).sum() / stakes.sum())
+    return float(coefficients @ stakes / stakes.sum())
 
 
 @float64_guarded
@@ -244,22 +276,24 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
     if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
         stakes = stakes / scale
     floor = params.listened_stake_floor
+    before = listened_fraction(coefficients, stakes)
     for _ in range(params.listening_max_iterations):
         step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
                                                                    params)
-        proposed = np.clip(coefficients + step, 0.0, 1.0)
-        before, after = listened_fraction(coefficients, stakes), listened_fraction(proposed, stakes)
+        proposed = np.minimum(np.maximum(coefficients + step, 0.0), 1.0)
+        after = listened_fraction(proposed, stakes)
         if after < floor and after < before:       # only a step that lowers it is interpolated
             share = max(before - floor, 0.0) / (before - after)
             proposed = coefficients + share * (proposed - coefficients)
+            after = listened_fraction(proposed, stakes)
         scored = coefficients
-        change = np.max(np.abs(proposed - coefficients)) / params.listening_learning_rate
-        coefficients = proposed
+        change = np.abs(proposed - coefficients).max() / params.listening_learning_rate
+        coefficients, before = proposed, after
         if change < params.listening_gradient_threshold:
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:606 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:640 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
@@ -275,7 +309,7 @@ def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: fl
     """Eq 36: S_{i+1,m} = S_im + w_im W_i."""
     return stakes + np.where(np.isnan(fractions), 0.0, fractions) * reputer_reward
 
-# --- notebooks/04_1_participant_rewards.py:644 (Score EMAs and bounded active sets (chain v0.6 §5-7; not in the paper))
+# --- notebooks/04_1_participant_rewards.py:678 (Score EMAs and bounded active sets (chain v0.6 §5-7; not in the paper))
 @dataclass(frozen=True)
 class ActiveSets:
     """What the bounded active sets carry between epochs (chain/v0.6.md §6-7), per task
