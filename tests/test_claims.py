@@ -255,12 +255,17 @@ def test_figure4_claims():
     claims = figure4_claims(WHITEPAPER)
     assert [c.source for c in claims] == ["§5.1, Figure 4"] * 3
     assert claims[0].details.count("\n") == len(HOLDER_MODELS) + 1
-    assert "| 45% | 75% | 62.8% (near 60%) | -25.0% |" in claims[0].details
-    # a holder model that stakes little of the unlock hardly sees a drop at all
-    assert "| 35% | 65% | 53.0% | -8.5% |" in claims[0].details
-    assert claims[0].details.count("(near 60%)") == 5
-    # the variants near 60% staked: the unlock stands out (> 10) without smoothing, not with it
     rows = [row.strip("| ").split(" | ") for row in claims[0].details.splitlines()[2:]]
+    percent = lambda cell: float(cell.split("%")[0]) / 100
+    models = [(percent(row[0]), percent(row[1])) for row in rows]
+    assert models == [pytest.approx(m) for m in HOLDER_MODELS]
+    # the staked share mixes the two groups: it lies between their staked fractions
+    assert all(h < percent(row[2]) < v for (h, v), row in zip(models, rows))
+    # at a given holders' fraction, the more of the unlock is staked, the deeper the APY drop
+    for h in {h for h, _ in models}:
+        drops = [percent(row[3]) for (hh, _), row in zip(models, rows) if hh == h]
+        assert drops == sorted(drops, reverse=True) and drops[-1] < drops[0]
+    # the variants near 60% staked: the unlock stands out (> 10) without smoothing, not with it
     near = [row for row in rows if row[2].endswith("(near 60%)")]
     assert all(float(row[4]) > 10 and float(row[5]) <= 3 for row in near)
     assert counts(claims[1].verdict, "variants") == [(len(near), len(near))]
