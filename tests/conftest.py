@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from allora_ref.reports import KERNEL_START_TIMEOUT
 from shared import EXPLORE
 
 from allora_ref.golden import GOLDEN_ENV, golden_synthesis_path, golden_tokenomics_path
@@ -24,7 +26,6 @@ settings.load_profile("explore" if EXPLORE else "allora-ref")
 # Notebook kernels (nbval's, and the reports' in tests) start side by side with the rest of the
 # suite on a busy machine: give them the reports' start timeout instead of nbval's 60 s, and no
 # input history, so that no two of them share IPython's SQLite file (IPYTHONDIR of their own).
-KERNEL_START_TIMEOUT = 300
 KERNEL_CONFIG = "c.HistoryManager.enabled = False\n"
 
 
