@@ -517,7 +517,8 @@ assert takes_slot(300.0, [300.0], chain) == (True, 0)
 # 1. *mint*: the treasury receives the topics' part of the block emission, $R_{\text{blk}} =
 #    E_{\text{blk}} - \operatorname{trunc}(f_v E_{\text{blk}})$, and what the topics'
 #    distributions returned (a block without emission mints nothing but pays at the rate of the
-#    last non-zero one, §3.2);
+#    last non-zero one, §3.2); where the rewards are minted as they are paid
+#    (`treasury_shortfall_rule = "minted"`, the paper) the treasury only keeps what is returned;
 # 2. *transactions*: fees join $C_t$; a topic that is paid a fee or gains stake and has no epoch
 #    end scheduled is **activated** if its evaluated weight (eqs 56-57 with its stake, revenue
 #    and stored weight, nothing stored) is at least `min_topic_weight`: its stored weight is
@@ -543,7 +544,7 @@ assert takes_slot(300.0, [300.0], chain) == (True, 0)
 # "per-step"`: every active topic ends an epoch at every step, a topic activated in a step is
 # paid in it, there are no slots (`max_active_topics_per_block = 0`) and no minimum weight, so
 # $\Sigma W$ is the sum of the step's simultaneous weights $\sum_t w_{t,i}$ of eq 55, and the
-# treasury is minted (never short).
+# rewards are minted as they are paid (never short).
 
 # %% tags=["export"]
 @dataclass(frozen=True)
@@ -683,15 +684,16 @@ def topics_step(state: TopicsState, inputs: TopicsInputs, params: Params
         raise ValueError(f"topic stakes, fees, touched topics and reward nonces (eqs 55-57) "
                          f"must be one per topic ({n})")
     per_step = params.topic_reward_accrual == "per-step"
+    minted = params.treasury_shortfall_rule == "minted"      # rewards minted as they are paid
     block, length = state.block + 1, epoch_blocks(params)
     s = {name: np.array(getattr(state, name)) for name in
          ("weights", "fee_revenue", "active", "epoch_ends", "slot_weights")}
     s["weight_sum"] = state.weight_sum
     # 1. mint
-    minted = float(amount(inputs.emission, "block emission E_blk", "eq 55"))
-    emission = state.emission if minted == 0 and not per_step else minted
-    treasury = state.treasury + float(reward_emission(minted, params)) \
-        + float(amount(inputs.returned, "returned rewards", "eq 55"))
+    block_emission = float(amount(inputs.emission, "block emission E_blk", "eq 55"))
+    emission = state.emission if block_emission == 0 and not per_step else block_emission
+    treasury = state.treasury + float(amount(inputs.returned, "returned rewards", "eq 55")) \
+        + (0.0 if minted else float(reward_emission(block_emission, params)))
     # 2. fees and activation
     s["fee_revenue"] = s["fee_revenue"] + fees
     for t in np.flatnonzero(touched & (s["epoch_ends"] < 0)):
@@ -721,10 +723,11 @@ def topics_step(state: TopicsState, inputs: TopicsInputs, params: Params
     # 4. rewards
     rewards = np.zeros(n)
     paying = np.nan_to_num(weights[due])
-    if due.size and s["weight_sum"] > 0 and paying.max() > 0 and (per_step or treasury > 0):
+    if due.size and s["weight_sum"] > 0 and paying.max() > 0 and (minted or treasury > 0):
         rewards[due] = topic_rewards(emission, paying, s["weight_sum"], treasury, params)
     rewards = np.where(nonces, rewards, 0.0)
-    treasury = max(float(treasury - rewards.sum()), 0.0)
+    if not minted:
+        treasury = max(float(treasury - rewards.sum()), 0.0)
     after = TopicsState(block, s["weights"], s["fee_revenue"], s["active"], s["epoch_ends"],
                         s["slot_weights"], float(s["weight_sum"]), treasury, emission)
     return (TopicsBlock(weights, rewards, after.weight_sum, treasury, after.active.copy(),

@@ -339,6 +339,7 @@ def test_the_papers_step_pays_every_topic_over_simultaneous_weights():
     assert second.weight_sum == pytest.approx(w2.sum(), rel=1e-15)
     np.testing.assert_allclose(second.rewards, 150 * w2 / w2.sum(), rtol=1e-15)
     assert second.epoch_ends.tolist() == [3, 3, 3]
+    assert first.treasury == second.treasury == 0.0          # minted as paid: no treasury
 
 
 @pytest.mark.eq(55)

@@ -170,7 +170,7 @@ def takes_slot(candidate: float, slot, params: Params) -> tuple[bool, int | None
     lowest = int(np.argmin(slot))
     return (False, None) if candidate < slot[lowest] else (True, lowest)
 
-# --- notebooks/05_2_topic_rewards.py:548 (Topics over time: the network's topics block by block (eqs 55-57, chain/v0.6.md §0-3))
+# --- notebooks/05_2_topic_rewards.py:549 (Topics over time: the network's topics block by block (eqs 55-57, chain/v0.6.md §0-3))
 @dataclass(frozen=True)
 class TopicsState:
     """What the network's topics remember between blocks (chain/v0.6.md §0-3; eqs 55-57)."""
@@ -308,15 +308,16 @@ def topics_step(state: TopicsState, inputs: TopicsInputs, params: Params
         raise ValueError(f"topic stakes, fees, touched topics and reward nonces (eqs 55-57) "
                          f"must be one per topic ({n})")
     per_step = params.topic_reward_accrual == "per-step"
+    minted = params.treasury_shortfall_rule == "minted"      # rewards minted as they are paid
     block, length = state.block + 1, epoch_blocks(params)
     s = {name: np.array(getattr(state, name)) for name in
          ("weights", "fee_revenue", "active", "epoch_ends", "slot_weights")}
     s["weight_sum"] = state.weight_sum
     # 1. mint
-    minted = float(amount(inputs.emission, "block emission E_blk", "eq 55"))
-    emission = state.emission if minted == 0 and not per_step else minted
-    treasury = state.treasury + float(reward_emission(minted, params)) \
-        + float(amount(inputs.returned, "returned rewards", "eq 55"))
+    block_emission = float(amount(inputs.emission, "block emission E_blk", "eq 55"))
+    emission = state.emission if block_emission == 0 and not per_step else block_emission
+    treasury = state.treasury + float(amount(inputs.returned, "returned rewards", "eq 55")) \
+        + (0.0 if minted else float(reward_emission(block_emission, params)))
     # 2. fees and activation
     s["fee_revenue"] = s["fee_revenue"] + fees
     for t in np.flatnonzero(touched & (s["epoch_ends"] < 0)):
@@ -346,10 +347,11 @@ def topics_step(state: TopicsState, inputs: TopicsInputs, params: Params
     # 4. rewards
     rewards = np.zeros(n)
     paying = np.nan_to_num(weights[due])
-    if due.size and s["weight_sum"] > 0 and paying.max() > 0 and (per_step or treasury > 0):
+    if due.size and s["weight_sum"] > 0 and paying.max() > 0 and (minted or treasury > 0):
         rewards[due] = topic_rewards(emission, paying, s["weight_sum"], treasury, params)
     rewards = np.where(nonces, rewards, 0.0)
-    treasury = max(float(treasury - rewards.sum()), 0.0)
+    if not minted:
+        treasury = max(float(treasury - rewards.sum()), 0.0)
     after = TopicsState(block, s["weights"], s["fee_revenue"], s["active"], s["epoch_ends"],
                         s["slot_weights"], float(s["weight_sum"]), treasury, emission)
     return (TopicsBlock(weights, rewards, after.weight_sum, treasury, after.active.copy(),
