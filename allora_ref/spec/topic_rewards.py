@@ -263,23 +263,29 @@ def epoch_blocks(params: Params) -> int:
     return 1 if params.topic_reward_accrual == "per-step" else int(params.epoch_length)
 
 
+def evaluated_weight(state: dict, topic: int, stakes, params: Params) -> float:
+    """Eqs 55-57 as deployed (chain/v0.6.md §1, §3.1): the topic's weight (eqs 56-57) from its
+    current stake, fee revenue and stored weight, evaluated without being stored, as activation
+    and scheduling see it."""
+    previous = state["weights"][topic]
+    return float(topic_weight(stakes[topic], state["fee_revenue"][topic], previous,
+                              not np.isnan(previous), params))
+
+
 def schedule_epoch_end(state: dict, topic: int, block: int, stakes, params: Params) -> None:
     """Eq 55 as deployed (chain/v0.6.md §3.1): try to schedule ``topic`` to end its epoch at
     ``block``: the slot competition of ``takes_slot``; the lowest-weight record's topic, if
     pushed out, is inactivated; the slot's record is recomputed."""
-    def evaluated(t):
-        return float(topic_weight(stakes[t], state["fee_revenue"][t], state["weights"][t],
-                                  not np.isnan(state["weights"][t]), params))
-
     slot = np.flatnonzero(state["epoch_ends"] == block)
-    joins, out = takes_slot(evaluated(topic), state["slot_weights"][slot], params)
+    joins, out = takes_slot(evaluated_weight(state, topic, stakes, params),
+                            state["slot_weights"][slot], params)
     if not joins:
         return
     if out is not None:
         inactivate(state, slot[out])
     state["epoch_ends"][topic] = block
     for t in np.flatnonzero(state["epoch_ends"] == block):
-        state["slot_weights"][t] = evaluated(t)
+        state["slot_weights"][t] = evaluated_weight(state, t, stakes, params)
 
 
 def inactivate(state: dict, topic: int) -> None:
@@ -321,9 +327,7 @@ def topics_step(state: TopicsState, inputs: TopicsInputs, params: Params
     # 2. fees and activation
     s["fee_revenue"] = s["fee_revenue"] + fees
     for t in np.flatnonzero(touched & (s["epoch_ends"] < 0)):
-        weight = topic_weight(stakes[t], s["fee_revenue"][t], s["weights"][t],
-                              not np.isnan(s["weights"][t]), params)
-        if weight < params.min_topic_weight:
+        if evaluated_weight(s, t, stakes, params) < params.min_topic_weight:
             continue
         if params.double_count_reactivation or not s["active"][t]:
             s["weight_sum"] += np.nan_to_num(s["weights"][t])
