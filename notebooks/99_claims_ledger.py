@@ -49,7 +49,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from allora_ref.attacks import attack_reports, attack_shifts
-from allora_ref.experiment import Observation, Run, Settings, observations, simulate
+from allora_ref.experiment import (
+    Observation, Run, Settings, observations, simulate, simulate_batch)
 from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
@@ -189,11 +190,20 @@ def parallel_map(function: Callable, items: Iterable, processes: int = 1) -> lis
         return list(pool.map(function, items))
 
 
+def simulated(runs: Sequence[Settings], params: Params, processes: int = 1) -> list[Run]:
+    """``simulate`` of every run: each of ``processes`` worker processes simulates its share of
+    the runs as batches of topics (``simulate_batch``); a run's numbers depend on neither."""
+    runs = list(runs)
+    size = max(1, -(-len(runs) // max(processes, 1)))
+    shares = [runs[k: k + size] for k in range(0, len(runs), size)]
+    return [run for share in parallel_map(functools.partial(simulate_batch, params=params),
+                                          shares, processes) for run in share]
+
+
 def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 1
              ) -> list[Run]:
     """Runs of the §3.3 experiment over ``n_seeds`` seeds."""
-    return parallel_map(functools.partial(simulate, params=params), seeded(settings, n_seeds),
-                        processes)
+    return simulated(seeded(settings, n_seeds), params, processes)
 
 
 def truncated(run: Run, epochs: int) -> Run:
@@ -362,16 +372,11 @@ def less_accurate_forecasters(settings: Settings, scale: float) -> Settings:
         forecast_bias_dispersion=settings.forecast_bias_dispersion * scale)
 
 
-def simulated_gain(settings: Settings, params: Params) -> float:
-    """``network_gain`` of one run of the experiment."""
-    return network_gain(simulate(settings, params))
-
-
 def sweep_gains(variants: Sequence[Settings], params: Params, n_seeds: int,
                 processes: int = 1) -> np.ndarray:
     """``network_gain`` for every variant (rows) and seed (columns)."""
     every = [s for variant in variants for s in seeded(variant, n_seeds)]
-    gains = parallel_map(functools.partial(simulated_gain, params=params), every, processes)
+    gains = [network_gain(run) for run in simulated(every, params, processes)]
     return np.array(gains).reshape(len(variants), n_seeds)
 
 
@@ -1129,10 +1134,9 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
 
 
 # %%
-sybil_runs = parallel_map(functools.partial(simulate, params=params), [
-    s for k in SYBIL_IDENTITIES for s in seeded(
-        dataclasses.replace(settings, epochs=sybil_epochs, sybil_copies=k), sybil_seeds)],
-    processes)
+sybil_runs = simulated([s for k in SYBIL_IDENTITIES for s in seeded(
+    dataclasses.replace(settings, epochs=sybil_epochs, sybil_copies=k), sybil_seeds)],
+    params, processes)
 sybil_ratios = sybil_entropy_ratios(runs[:sybil_seeds], [
     sybil_runs[k * sybil_seeds: (k + 1) * sybil_seeds] for k in range(len(SYBIL_IDENTITIES))])
 claims += sybil_claims(params, step_ratios=sybil_ratios)
@@ -1420,11 +1424,6 @@ def unstated_choices(settings: Settings, params: Params, other: tuple[str, Param
     }
 
 
-def simulate_choice(choice: tuple[Settings, Params]) -> Run:
-    """``simulate`` of one (settings, params) pair."""
-    return simulate(*choice)
-
-
 def experiment_claims(runs: Sequence[Run]) -> list[Claim]:
     """Every claim judged on the runs of the full experiment."""
     return accuracy_claims(runs) + reward_claims(runs) + differentiation_claims(runs)
@@ -1458,11 +1457,8 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
 
 # %%
 choices = unstated_choices(settings, params, (other_profile, load_profile(other_profile)))
-choice_runs = parallel_map(simulate_choice, [(s, p) for s0, p in choices.values()
-                                             for s in seeded(s0, dependence_seeds)], processes)
-variants = {name: experiment_claims(choice_runs[k * dependence_seeds:
-                                                (k + 1) * dependence_seeds])
-            for k, name in enumerate(choices)}
+variants = {name: experiment_claims(ensemble(s, p, dependence_seeds, processes))
+            for name, (s, p) in choices.items()}
 variants[f"the first {dependence_seeds} seeds only"] = experiment_claims(runs[:dependence_seeds])
 claims = with_dependence(claims, variants, choices)
 for claim in claims:
