@@ -505,12 +505,24 @@ def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses
     The definition of the one-out forecast-implied inferences; it holds N_i^2 N_f numbers at once.
     ``one_out_forecast_implied_inferences`` computes the same values in O(N_i N_f) memory.
     """
-    withheld = np.where(np.eye(inferences.shape[-1], dtype=bool), np.nan,
+    return forecast_implied_with_one_out(inferences, forecasted_log_losses,
+                                         previous_network_log_loss, params, initial_regret)[1]
+
+
+def forecast_implied_with_one_out(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
+                                  previous_network_log_loss, params: Params, initial_regret=0.0
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Eqs 3-8 and §3.1 item 2 as written, in one batched call of eqs 3-8 whose batch row 0
+    withholds nobody and row 1 + j withholds inferer j: the forecast-implied inferences
+    (..., N_f) and the one-out ones (..., N_i withheld, N_f); leading batch axes allowed."""
+    n_i = inferences.shape[-1]
+    withheld = np.where(np.eye(n_i + 1, n_i, k=-1, dtype=bool), np.nan,
                         inferences[..., None, :])
-    return forecast_implied_inferences(
+    implied = forecast_implied_inferences(
         withheld, forecasted_log_losses[..., None, :, :],
         np.asarray(previous_network_log_loss, dtype=float)[..., None], params,
         np.asarray(initial_regret, dtype=float)[..., None])
+    return implied[..., 0, :], implied[..., 1:, :]
 
 
 def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -1262,10 +1274,11 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     previous = per_topic(state.previous_network_log_loss, batch, "previous network log-loss",
                          "eq 4")
     r0 = per_topic(state.initial_regret, batch, "initial regret R0", "eq 15")
-    forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
     if n_i * n_i * n_f <= ONE_OUT_PLAIN_ELEMENTS:
-        one_out_fi = one_out_forecast_implied_plain(own, forecasts, previous, params, r0)
+        forecast_implied, one_out_fi = forecast_implied_with_one_out(own, forecasts, previous,
+                                                                     params, r0)
     else:                                     # large topics: the kernel, one topic at a time
+        forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
         one_out_fi = np.empty(batch + (n_i, n_f))
         for topic in np.ndindex(batch):
             one_out_fi[topic] = one_out_forecast_implied_inferences(

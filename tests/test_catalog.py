@@ -64,6 +64,7 @@ HELPERS = {
     # out, the kernel's test oracle.
     "allora_ref.spec.inference_synthesis.one_out_blocks",
     "allora_ref.spec.inference_synthesis.one_out_forecast_implied_plain",
+    "allora_ref.spec.inference_synthesis.forecast_implied_with_one_out",
     "allora_ref.spec.inference_synthesis.one_out_largest",
     "allora_ref.spec.inference_synthesis.one_out_medians",
     "allora_ref.spec.inference_synthesis.one_out_spreads",

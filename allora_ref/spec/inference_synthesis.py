@@ -190,12 +190,24 @@ def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses
     The definition of the one-out forecast-implied inferences; it holds N_i^2 N_f numbers at once.
     ``one_out_forecast_implied_inferences`` computes the same values in O(N_i N_f) memory.
     """
-    withheld = np.where(np.eye(inferences.shape[-1], dtype=bool), np.nan,
+    return forecast_implied_with_one_out(inferences, forecasted_log_losses,
+                                         previous_network_log_loss, params, initial_regret)[1]
+
+
+def forecast_implied_with_one_out(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
+                                  previous_network_log_loss, params: Params, initial_regret=0.0
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Eqs 3-8 and §3.1 item 2 as written, in one batched call of eqs 3-8 whose batch row 0
+    withholds nobody and row 1 + j withholds inferer j: the forecast-implied inferences
+    (..., N_f) and the one-out ones (..., N_i withheld, N_f); leading batch axes allowed."""
+    n_i = inferences.shape[-1]
+    withheld = np.where(np.eye(n_i + 1, n_i, k=-1, dtype=bool), np.nan,
                         inferences[..., None, :])
-    return forecast_implied_inferences(
+    implied = forecast_implied_inferences(
         withheld, forecasted_log_losses[..., None, :, :],
         np.asarray(previous_network_log_loss, dtype=float)[..., None], params,
         np.asarray(initial_regret, dtype=float)[..., None])
+    return implied[..., 0, :], implied[..., 1:, :]
 
 
 def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -207,7 +219,7 @@ def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     high = np.take_along_axis(ordered, count // 2 - (count == 0), axis=-1)[..., 0]
     return low + (high - low) / 2.0           # the middle member, or halfway between two
 
-# --- notebooks/03_1_inference_synthesis.py:557 (The one-out kernel)
+# --- notebooks/03_1_inference_synthesis.py:569 (The one-out kernel)
 ONE_OUT_BLOCK_ELEMENTS = 1 << 16
 """Numbers in one block of the one-out kernel (512 KiB of float64)."""
 
@@ -400,7 +412,7 @@ def one_out_medians(inferences: np.ndarray, members: np.ndarray, block_elements:
         result[rows, cols] = masked_median(np.broadcast_to(inferences, kept.shape), kept)
     return result
 
-# --- notebooks/03_1_inference_synthesis.py:831 (The secondary inferences and their regret families)
+# --- notebooks/03_1_inference_synthesis.py:843 (The secondary inferences and their regret families)
 def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
     """Which workers (columns) each combination row may hold, shape (2 + N_l + N_f, N_l)."""
     n = n_inferers + n_forecasters
@@ -504,7 +516,7 @@ def first_network_inferences(values: np.ndarray, inferers: np.ndarray, rows: int
     return np.concatenate([median[..., None], naive[..., None],
                            np.full(median.shape + (rows - 2,), np.nan)], axis=-1)
 
-# --- notebooks/03_1_inference_synthesis.py:971 (Eqs 12-13: every inference the reputers evaluate)
+# --- notebooks/03_1_inference_synthesis.py:983 (Eqs 12-13: every inference the reputers evaluate)
 def loss_vector_size(n_inferers: int, n_forecasters: int) -> int:
     """Eqs 12-13: the number of entries of the loss vector."""
     return 2 + n_inferers + n_forecasters + n_forecasters * n_inferers \
@@ -574,7 +586,7 @@ def squared_error(inferences, truth) -> np.ndarray:
     (the truth broadcast against the inferences)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
-# --- notebooks/03_1_inference_synthesis.py:1050 (Eq 14: stake-weighted network losses)
+# --- notebooks/03_1_inference_synthesis.py:1062 (Eq 14: stake-weighted network losses)
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers.
     Stakes (..., N_r) and reports (..., N_r, E): leading batch axes allowed."""
@@ -594,7 +606,7 @@ def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
     return weighted_inference(np.ascontiguousarray(np.swapaxes(reported, -1, -2)),
                               np.ascontiguousarray(np.swapaxes(weights, -1, -2)))
 
-# --- notebooks/03_1_inference_synthesis.py:1097 (Eq 15: regrets)
+# --- notebooks/03_1_inference_synthesis.py:1109 (Eq 15: regrets)
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 15 inputs: each row's own loss (..., rows) and each worker's loss in that row
@@ -625,7 +637,7 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
     return np.where(update, alpha * (row_log_losses[..., None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
-# --- notebooks/03_1_inference_synthesis.py:1139 (One epoch of inference synthesis)
+# --- notebooks/03_1_inference_synthesis.py:1151 (One epoch of inference synthesis)
 @dataclass(frozen=True)
 class Submissions:
     """What workers submit in one epoch (eqs 1-2). NaN = not submitted. Leading batch axes
@@ -751,10 +763,11 @@ def synthesise(state: SynthesisState, submissions: Submissions, params: Params
     previous = per_topic(state.previous_network_log_loss, batch, "previous network log-loss",
                          "eq 4")
     r0 = per_topic(state.initial_regret, batch, "initial regret R0", "eq 15")
-    forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
     if n_i * n_i * n_f <= ONE_OUT_PLAIN_ELEMENTS:
-        one_out_fi = one_out_forecast_implied_plain(own, forecasts, previous, params, r0)
+        forecast_implied, one_out_fi = forecast_implied_with_one_out(own, forecasts, previous,
+                                                                     params, r0)
     else:                                     # large topics: the kernel, one topic at a time
+        forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
         one_out_fi = np.empty(batch + (n_i, n_f))
         for topic in np.ndindex(batch):
             one_out_fi[topic] = one_out_forecast_implied_inferences(
