@@ -1340,6 +1340,38 @@ def topic_initial_regret(experienced_regrets: np.ndarray, previous: float, param
                                  params))
 
 # %% [markdown]
+# A batch of topics: a new topic, a warm one and a warm one with an absent inferer and a
+# forecaster that forecast nobody, stacked along a leading axis, are synthesised and settled in
+# one call; each topic's numbers are exactly those of the same calls on it alone.
+
+# %%
+rng_batch = np.random.default_rng(7)
+n_i_b, n_f_b, n_r_b = 3, 2, 4
+families_b = row_families(n_i_b, n_f_b)
+own_b = rng_batch.normal(size=(3, n_i_b))
+own_b[2, 1] = np.nan
+forecasts_b = rng_batch.normal(-1.0, 0.4, (3, n_f_b, n_i_b))
+forecasts_b[2, 0] = np.nan
+state_b = SynthesisState(np.array([np.nan, -0.9, -1.1]),
+                         np.where([np.zeros(families_b.shape, bool), families_b, families_b],
+                                  rng_batch.normal(0.0, 0.2, (3,) + families_b.shape), np.nan))
+stakes_b = rng_batch.uniform(1.0, 3.0, (3, n_r_b))
+reports_b = rng_batch.normal(-1.0, 0.3, (3, n_r_b, loss_vector_size(n_i_b, n_f_b)))
+for name, profile in (("whitepaper", whitepaper), ("allora-simulator", simulator)):
+    inferred_b = synthesise(state_b, Submissions(own_b, forecasts_b), profile)
+    losses_b, after_b = settle(state_b, inferred_b, stakes_b, reports_b, profile)
+    for t in range(3):
+        state_t = SynthesisState(float(state_b.previous_network_log_loss[t]), state_b.regrets[t])
+        alone = synthesise(state_t, Submissions(own_b[t], forecasts_b[t]), profile)
+        losses_t, after_t = settle(state_t, alone, stakes_b[t], reports_b[t], profile)
+        assert all(np.array_equal(getattr(inferred_b, f.name)[t], getattr(alone, f.name),
+                                  equal_nan=True) for f in dataclasses.fields(alone))
+        assert np.array_equal(losses_b[t], losses_t, equal_nan=True)
+        assert np.array_equal(after_b.regrets[t], after_t.regrets, equal_nan=True)
+        assert after_b.previous_network_log_loss[t] == after_t.previous_network_log_loss
+    print(f"{name:17s} network inferences of the batch:", inferred_b.network)
+
+# %% [markdown]
 # The confidence intervals of the network inference (§3.2, eqs 16-18) complete the epoch's
 # output; they are specified in the next notebook.
 #

@@ -245,3 +245,19 @@ inner = [-2 + 5 * (0.1587 - 0.1), 2 - 5 * (0.9 - 0.8413)]
 np.testing.assert_allclose(clamped, [-2.0, *inner, 2.0], atol=1e-12)
 np.testing.assert_allclose(extrapolated, [-2 - 5 * (0.1 - 0.0228), *inner, 2 + 5 * (0.9772 - 0.9)],
                            atol=1e-12)
+
+# %% [markdown]
+# A batch of three topics whose networks combined six, three and one inferences: each topic's
+# interval, computed in one call, is exactly that of its members alone; a single inference is
+# its own every quantile.
+
+# %%
+values_batch = rng.normal(size=(3, 6))
+weights_batch = rng.exponential(size=(3, 6))
+members_batch = np.array([[1, 1, 1, 1, 1, 1], [1, 0, 1, 0, 1, 0], [0, 0, 0, 1, 0, 0]], bool)
+intervals = confidence_interval(values_batch, weights_batch, whitepaper, members_batch)
+for topic, kept in enumerate(members_batch):
+    assert np.array_equal(intervals[topic], confidence_interval(
+        values_batch[topic][kept], weights_batch[topic][kept], whitepaper))
+assert (intervals[2] == values_batch[2, 3]).all()
+intervals
