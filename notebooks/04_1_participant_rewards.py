@@ -142,34 +142,36 @@ for n_f in range(1, 8):
 f_plus_paper, f_plus_banzhaf
 
 # %% tags=["export"]
-def one_in_fraction(n_forecasters: int, params: Params) -> float:
-    """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
-    exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
-    return 1.0 / 2.0 ** max(exponent, 0)
+def one_in_fraction(n_forecasters, params: Params) -> np.ndarray:
+    """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker);
+    ``n_forecasters`` an int or one count per topic."""
+    n = np.asarray(n_forecasters)
+    exponent = n if params.one_in_share == "all-subsets" else n - 1
+    return 1.0 / 2.0 ** np.maximum(exponent, 0)
 
 
 @float64_guarded
 def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
-                  n_forecasters: int, active_forecasters: int, params: Params
+                  n_forecasters: int, active_forecasters, params: Params
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
+    """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in), shape
+    (..., rows); leading batch axes allowed (``active_forecasters`` an int or one per topic).
 
     Returns (T_ij, T_ik). A one-out or one-in term whose inference does not exist (``row_exists``
     False: the worker was its only member) is 0; one whose loss nobody reported is NaN. Absent
     workers are the caller's to mark (NaN).
     """
     n_workers = n_inferers + n_forecasters
-    network, naive = row_log_losses[0], row_log_losses[1]
+    network, naive = row_log_losses[..., :1], row_log_losses[..., 1:2]
     terms = np.where(row_exists, row_log_losses, np.nan)
-    one_out = np.where(row_exists[2: 2 + n_workers],
-                       one_out_scores(network, terms[2: 2 + n_workers]), 0.0)
-    one_in = np.where(row_exists[2 + n_workers:], one_in_scores(naive, terms[2 + n_workers:]), 0.0)
-    inferers = one_out[:n_inferers]
-    f_plus = one_in_fraction(active_forecasters, params)
-    forecasters = forecaster_scores(one_out[n_inferers:], one_in, f_plus)
-    if active_forecasters == 1 and params.lone_forecaster_scores_zero:
-        forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
-    return inferers, forecasters
+    one_out = np.where(row_exists[..., 2: 2 + n_workers],
+                       one_out_scores(network, terms[..., 2: 2 + n_workers]), 0.0)
+    one_in = np.where(row_exists[..., 2 + n_workers:],
+                      one_in_scores(naive, terms[..., 2 + n_workers:]), 0.0)
+    f_plus = one_in_fraction(active_forecasters, params)[..., None]
+    forecasters = forecaster_scores(one_out[..., n_inferers:], one_in, f_plus)
+    lone = (np.asarray(active_forecasters) == 1)[..., None] & params.lone_forecaster_scores_zero
+    return one_out[..., :n_inferers], np.where(lone & ~np.isnan(forecasters), 0.0, forecasters)
 
 
 
@@ -223,45 +225,49 @@ np.testing.assert_allclose(ratios, [np.log1p(np.exp(0.75 * p)) / np.log1p(np.exp
 
 # %% tags=["export"]
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
+    """Eq 28: the scores over which sigma(T) is taken, from ``history`` (..., epochs, workers),
+    newest epoch first (NaN = no score); leading batch axes allowed.
 
-    ``history`` has one row per epoch (NaN = no score). "epochs": every score of the last
-    ``score_window`` epochs; "samples": the last ``score_window`` scores, newest epoch first and
-    workers in index order. With ``score_samples_per_block_cap`` an epoch keeps only its last
-    that many scores in index order (chain/v0.6.md §6).
+    Returns the history's scores flattened (newest epoch first, workers in index order), shape
+    (..., K), NaN where a score is not in the window. "epochs": every score of the last
+    ``score_window`` epochs; "samples": the first ``score_window`` scores in that order. With
+    ``score_samples_per_block_cap`` an epoch keeps only its last that many scores in index
+    order (chain/v0.6.md §6).
     """
     cap = params.score_samples_per_block_cap
     if cap:
-        later = np.cumsum(~np.isnan(history[:, ::-1]), axis=1)[:, ::-1]   # this score and after
+        later = np.cumsum(~np.isnan(history[..., ::-1]), axis=-1)[..., ::-1]  # it and after
         history = np.where(later <= cap, history, np.nan)
     if params.score_window_unit == "epochs":
-        recent = history[: params.score_window]
-        return recent[~np.isnan(recent)]
-    samples = history[~np.isnan(history)]           # row-major: newest epoch, worker order
-    return samples[: params.score_window]
+        history = history[..., : params.score_window, :]
+    samples = history.reshape(history.shape[:-2] + (-1,))
+    if params.score_window_unit == "samples":
+        counted = np.cumsum(~np.isnan(samples), axis=-1)
+        samples = np.where(counted <= params.score_window, samples, np.nan)
+    return samples
 
 
 def mapped_scores(scores: np.ndarray, window: np.ndarray, p: float, c: float, params: Params
                   ) -> np.ndarray:
-    """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window (NaN stays)."""
-    sigma = masked_std(window, np.ones(window.shape, bool), params.sigma_ddof)
+    """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window's scores (NaN:
+    not in it); NaN scores stay NaN. Leading batch axes allowed: scores (..., N), window (..., K).
+    """
+    sigma = masked_std(window, ~np.isnan(window), params.sigma_ddof)[..., None]
     present = ~np.isnan(scores)
-    if params.equal_split_below_epsilon and sigma < params.epsilon:
-        return np.where(present, 1.0, np.nan)
-    mapped = np.full(scores.shape, np.nan)
-    mapped[present] = potential(scores[present] / (sigma + params.epsilon), p, c)
-    return mapped
+    equal = params.equal_split_below_epsilon & (sigma < params.epsilon)
+    mapped = potential(np.where(present & ~equal, scores, 0.0) / (sigma + params.epsilon), p, c)
+    return np.where(present, np.where(equal, 1.0, mapped), np.nan)
 
 
 def reward_fractions(mapped: np.ndarray) -> np.ndarray:
-    """Eqs 26, 27 (and 35 for reputers): x / sum x over the participants (NaN = absent)."""
+    """Eqs 26, 27 (and 35 for reputers): x / sum x over the participants (NaN = absent), over
+    the last axis (leading batch axes allowed)."""
     present = ~np.isnan(mapped)
-    total = mapped[present].sum()
-    if not present.any():
-        return mapped
-    if total <= 0:
+    anyone = present.any(axis=-1, keepdims=True)
+    total = np.where(present, mapped, 0.0).sum(axis=-1, keepdims=True)
+    if (anyone & ~(total > 0)).any():
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
-    return np.where(present, mapped / total, np.nan)
+    return np.where(present, mapped / np.where(anyone, total, 1.0), np.nan)
 
 
 # %% [markdown]

@@ -34,78 +34,84 @@ def forecaster_scores(one_out: np.ndarray, one_in: np.ndarray, f_plus: float) ->
     return (1.0 - f_plus) * one_out + f_plus * one_in
 
 # --- notebooks/04_1_participant_rewards.py:144 (Eq 25: the weight of the one-in score)
-def one_in_fraction(n_forecasters: int, params: Params) -> float:
-    """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
-    exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
-    return 1.0 / 2.0 ** max(exponent, 0)
+def one_in_fraction(n_forecasters, params: Params) -> np.ndarray:
+    """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker);
+    ``n_forecasters`` an int or one count per topic."""
+    n = np.asarray(n_forecasters)
+    exponent = n if params.one_in_share == "all-subsets" else n - 1
+    return 1.0 / 2.0 ** np.maximum(exponent, 0)
 
 
 @float64_guarded
 def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
-                  n_forecasters: int, active_forecasters: int, params: Params
+                  n_forecasters: int, active_forecasters, params: Params
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
+    """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in), shape
+    (..., rows); leading batch axes allowed (``active_forecasters`` an int or one per topic).
 
     Returns (T_ij, T_ik). A one-out or one-in term whose inference does not exist (``row_exists``
     False: the worker was its only member) is 0; one whose loss nobody reported is NaN. Absent
     workers are the caller's to mark (NaN).
     """
     n_workers = n_inferers + n_forecasters
-    network, naive = row_log_losses[0], row_log_losses[1]
+    network, naive = row_log_losses[..., :1], row_log_losses[..., 1:2]
     terms = np.where(row_exists, row_log_losses, np.nan)
-    one_out = np.where(row_exists[2: 2 + n_workers],
-                       one_out_scores(network, terms[2: 2 + n_workers]), 0.0)
-    one_in = np.where(row_exists[2 + n_workers:], one_in_scores(naive, terms[2 + n_workers:]), 0.0)
-    inferers = one_out[:n_inferers]
-    f_plus = one_in_fraction(active_forecasters, params)
-    forecasters = forecaster_scores(one_out[n_inferers:], one_in, f_plus)
-    if active_forecasters == 1 and params.lone_forecaster_scores_zero:
-        forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
-    return inferers, forecasters
+    one_out = np.where(row_exists[..., 2: 2 + n_workers],
+                       one_out_scores(network, terms[..., 2: 2 + n_workers]), 0.0)
+    one_in = np.where(row_exists[..., 2 + n_workers:],
+                      one_in_scores(naive, terms[..., 2 + n_workers:]), 0.0)
+    f_plus = one_in_fraction(active_forecasters, params)[..., None]
+    forecasters = forecaster_scores(one_out[..., n_inferers:], one_in, f_plus)
+    lone = (np.asarray(active_forecasters) == 1)[..., None] & params.lone_forecaster_scores_zero
+    return one_out[..., :n_inferers], np.where(lone & ~np.isnan(forecasters), 0.0, forecasters)
 
-# --- notebooks/04_1_participant_rewards.py:224 (Eqs 26-28: worker reward fractions and the mapping function)
+# --- notebooks/04_1_participant_rewards.py:226 (Eqs 26-28: worker reward fractions and the mapping function)
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
+    """Eq 28: the scores over which sigma(T) is taken, from ``history`` (..., epochs, workers),
+    newest epoch first (NaN = no score); leading batch axes allowed.
 
-    ``history`` has one row per epoch (NaN = no score). "epochs": every score of the last
-    ``score_window`` epochs; "samples": the last ``score_window`` scores, newest epoch first and
-    workers in index order. With ``score_samples_per_block_cap`` an epoch keeps only its last
-    that many scores in index order (chain/v0.6.md §6).
+    Returns the history's scores flattened (newest epoch first, workers in index order), shape
+    (..., K), NaN where a score is not in the window. "epochs": every score of the last
+    ``score_window`` epochs; "samples": the first ``score_window`` scores in that order. With
+    ``score_samples_per_block_cap`` an epoch keeps only its last that many scores in index
+    order (chain/v0.6.md §6).
     """
     cap = params.score_samples_per_block_cap
     if cap:
-        later = np.cumsum(~np.isnan(history[:, ::-1]), axis=1)[:, ::-1]   # this score and after
+        later = np.cumsum(~np.isnan(history[..., ::-1]), axis=-1)[..., ::-1]  # it and after
         history = np.where(later <= cap, history, np.nan)
     if params.score_window_unit == "epochs":
-        recent = history[: params.score_window]
-        return recent[~np.isnan(recent)]
-    samples = history[~np.isnan(history)]           # row-major: newest epoch, worker order
-    return samples[: params.score_window]
+        history = history[..., : params.score_window, :]
+    samples = history.reshape(history.shape[:-2] + (-1,))
+    if params.score_window_unit == "samples":
+        counted = np.cumsum(~np.isnan(samples), axis=-1)
+        samples = np.where(counted <= params.score_window, samples, np.nan)
+    return samples
 
 
 def mapped_scores(scores: np.ndarray, window: np.ndarray, p: float, c: float, params: Params
                   ) -> np.ndarray:
-    """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window (NaN stays)."""
-    sigma = masked_std(window, np.ones(window.shape, bool), params.sigma_ddof)
+    """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window's scores (NaN:
+    not in it); NaN scores stay NaN. Leading batch axes allowed: scores (..., N), window (..., K).
+    """
+    sigma = masked_std(window, ~np.isnan(window), params.sigma_ddof)[..., None]
     present = ~np.isnan(scores)
-    if params.equal_split_below_epsilon and sigma < params.epsilon:
-        return np.where(present, 1.0, np.nan)
-    mapped = np.full(scores.shape, np.nan)
-    mapped[present] = potential(scores[present] / (sigma + params.epsilon), p, c)
-    return mapped
+    equal = params.equal_split_below_epsilon & (sigma < params.epsilon)
+    mapped = potential(np.where(present & ~equal, scores, 0.0) / (sigma + params.epsilon), p, c)
+    return np.where(present, np.where(equal, 1.0, mapped), np.nan)
 
 
 def reward_fractions(mapped: np.ndarray) -> np.ndarray:
-    """Eqs 26, 27 (and 35 for reputers): x / sum x over the participants (NaN = absent)."""
+    """Eqs 26, 27 (and 35 for reputers): x / sum x over the participants (NaN = absent), over
+    the last axis (leading batch axes allowed)."""
     present = ~np.isnan(mapped)
-    total = mapped[present].sum()
-    if not present.any():
-        return mapped
-    if total <= 0:
+    anyone = present.any(axis=-1, keepdims=True)
+    total = np.where(present, mapped, 0.0).sum(axis=-1, keepdims=True)
+    if (anyone & ~(total > 0)).any():
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
-    return np.where(present, mapped / total, np.nan)
+    return np.where(present, mapped / np.where(anyone, total, 1.0), np.nan)
 
-# --- notebooks/04_1_participant_rewards.py:286 (Eq 29: adjusted stake)
+# --- notebooks/04_1_participant_rewards.py:292 (Eq 29: adjusted stake)
 def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
     """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
     listened = coefficients * stakes
@@ -114,7 +120,7 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
     return np.minimum(stakes.shape[-1] * listened / total, 1.0)
 
-# --- notebooks/04_1_participant_rewards.py:349 (Eqs 30-32: the loss vector, consensus and consensus scores)
+# --- notebooks/04_1_participant_rewards.py:355 (Eqs 30-32: the loss vector, consensus and consensus scores)
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
     """Eq 30: which loss-vector entries (eq 12 order) make up the consensus vector."""
     entries = np.ones(loss_vector_size(n_inferers, n_forecasters), bool)
@@ -183,7 +189,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
     ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
     return distance_scores(*consensus_distances(filled, consensus), params)
 
-# --- notebooks/04_1_participant_rewards.py:444 (Eqs 33-34: listening coefficients)
+# --- notebooks/04_1_participant_rewards.py:450 (Eqs 33-34: listening coefficients)
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
     return scores @ stakes / stakes.sum()
@@ -293,7 +299,7 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
             break
     return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
 
-# --- notebooks/04_1_participant_rewards.py:640 (Eqs 35-36: reputer reward fractions and stakes)
+# --- notebooks/04_1_participant_rewards.py:646 (Eqs 35-36: reputer reward fractions and stakes)
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
     """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
@@ -309,7 +315,7 @@ def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: fl
     """Eq 36: S_{i+1,m} = S_im + w_im W_i."""
     return stakes + np.where(np.isnan(fractions), 0.0, fractions) * reputer_reward
 
-# --- notebooks/04_1_participant_rewards.py:678 (Score EMAs and bounded active sets (chain v0.6 §5-7; not in the paper))
+# --- notebooks/04_1_participant_rewards.py:684 (Score EMAs and bounded active sets (chain v0.6 §5-7; not in the paper))
 @dataclass(frozen=True)
 class ActiveSets:
     """What the bounded active sets carry between epochs (chain/v0.6.md §6-7), per task
