@@ -290,13 +290,22 @@ assert sp.diff(N_sym * f_share, f_share) == N_sym and (N_sym * f_share).subs(f_s
 assert S_hat.subs(f_share, 1 / N_sym) == 1
 assert all(S_hat.subs({N_sym: 5, f_share: sp.Rational(k, 10)}) == 1 for k in range(2, 11))
 # %% tags=["export"]
-def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
-    """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
+def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray,
+                    reporting: np.ndarray | None = None) -> np.ndarray:
+    """Eq 29: S_hat = min(N_r a S / sum a S, 1) over the reputers that reported (``reporting``,
+    default all; N_r counts them, NaN for the others); over the last axis, leading batch axes
+    allowed."""
     listened = coefficients * stakes
+    if reporting is None:
+        reporting = np.ones(listened.shape, bool)
+    listened = np.where(reporting, listened, 0.0)
     total = listened.sum(axis=-1, keepdims=True)
-    if not (total > 0).all():
+    counted = reporting.any(axis=-1, keepdims=True)
+    if (counted & ~(total > 0)).any():
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
-    return np.minimum(stakes.shape[-1] * listened / total, 1.0)
+    n_reputers = reporting.sum(axis=-1, keepdims=True)
+    share = n_reputers * listened / np.where(counted, total, 1.0)
+    return np.where(reporting, np.minimum(share, 1.0), np.nan)
 
 
 # %%
@@ -362,52 +371,53 @@ def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np
 
 
 def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarray:
-    """Eq 31: log L_i = sum_m S_hat_m log L_im / sum_m S_hat_m per entry (NaN = not reported).
+    """Eq 31: log L_i = sum_m S_hat_m log L_im / sum_m S_hat_m per entry, over the reputers that
+    reported it (NaN = not reported; NaN where nobody did).
 
-    ``adjusted`` may carry leading batch axes (..., N_r); ``reported`` is (N_r, entries).
+    ``adjusted`` (..., N_r) and ``reported`` (..., N_r, entries): leading batch axes allowed,
+    broadcast against each other (several coefficient vectors of one topic, say).
     """
-    missing = np.isnan(reported)
-    if not missing.any():                                   # every entry reported by everyone
-        total = adjusted.sum(axis=-1, keepdims=True)
-        if total.all():
-            return adjusted @ reported / total
-    present = ~missing
-    total = adjusted @ present
-    sums = adjusted @ np.where(present, reported, 0.0)
+    present = ~np.isnan(np.swapaxes(reported, -1, -2))             # (..., entries, N_r)
+    weights = np.where(present, adjusted[..., None, :], 0.0)
+    total = weights.sum(axis=-1)
+    sums = (weights * np.where(present, np.swapaxes(reported, -1, -2), 0.0)).sum(axis=-1)
     return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
 
 
-def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 32 input: missing reports replaced by the reported value farthest from the consensus
-    (``farthest``) or the lowest reported value (``lowest``), per entry."""
-    if not np.isnan(reported).any():
+def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params,
+                   reporting: np.ndarray | None = None) -> np.ndarray:
+    """Eq 32 input: the gaps of the reputers that reported (``reporting``, default those with a
+    report) replaced, in every entry someone reported, by the reported value farthest from the
+    consensus (``farthest``) or the lowest reported value (``lowest``). ``reported`` (..., N_r,
+    entries), ``consensus`` (..., entries): leading batch axes allowed."""
+    missing = np.isnan(reported)
+    if not missing.any():
         return reported
+    if reporting is None:
+        reporting = ~missing.all(axis=-1)
+    gaps = missing & reporting[..., None] & ~missing.all(axis=-2, keepdims=True)
     if params.missing_loss_fill == "lowest":
-        fill = np.nanmin(reported, axis=0)
+        fill = np.where(missing, np.inf, reported).min(axis=-2, keepdims=True)
     else:
-        distance = np.where(np.isnan(reported), -np.inf, np.abs(reported - consensus))
-        fill = reported[np.argmax(distance, axis=0), np.arange(reported.shape[1])]
-    return np.where(np.isnan(reported), fill, reported)
+        distance = np.where(missing, -np.inf, np.abs(reported - consensus[..., None, :]))
+        fill = np.take_along_axis(reported, distance.argmax(axis=-2)[..., None, :], axis=-2)
+    return np.where(gaps, fill, reported)
 
 
 def consensus_distances(filled: np.ndarray, consensus: np.ndarray
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||.
+    """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||, over the
+    entries someone reported; NaN for a reputer that did not report.
 
-    ``filled`` is (N_r, entries) without gaps; ``consensus`` (..., entries) may hold a batch of
-    nearby consensus vectors. Distances are expanded around the first one, r = x - c_0,
-    ||x - c||^2 = ||r||^2 - 2 r.(c - c_0) + ||c - c_0||^2, which is exact for c = c_0 and free of
-    cancellation for nearby c.
+    ``filled`` (..., N_r, entries), without gaps but for the rows of the reputers that did not
+    report and the entries nobody reported (NaN); ``consensus`` (..., entries). Leading batch
+    axes allowed, broadcast against each other (several consensus vectors of one topic, say).
     """
-    flat = consensus.reshape(-1, consensus.shape[-1])
-    offsets = filled - flat[0]
-    squares = (offsets * offsets).sum(axis=1)
-    if len(flat) > 1:
-        moves = flat - flat[0]
-        squares = np.maximum(squares - 2.0 * moves @ offsets.T
-                             + (moves * moves).sum(axis=1)[:, None], 0.0)
-    distances = np.sqrt(squares).reshape(consensus.shape[:-1] + (len(filled),))
-    return distances, np.sqrt((consensus * consensus).sum(axis=-1))
+    entries = ~np.isnan(filled).all(axis=-2)
+    offsets = np.where(entries[..., None, :], filled - consensus[..., None, :], 0.0)
+    centre = np.where(entries, consensus, 0.0)
+    return (np.sqrt((offsets * offsets).sum(axis=-1)),
+            np.sqrt((centre * centre).sum(axis=-1)))
 
 
 def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> np.ndarray:
@@ -418,7 +428,7 @@ def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> 
 
 def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
     """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r), for reports
-    ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
+    ``filled`` (..., N_r, entries) without gaps and consensus vectors (..., entries)."""
     return distance_scores(*consensus_distances(filled, consensus), params)
 
 
@@ -449,8 +459,13 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
 
 # %% tags=["export"]
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
-    return scores @ stakes / stakes.sum()
+    """Eq 33: T_i = sum_m S_m T_m / sum_m S_m over the reputers with a score (NaN: did not
+    report); NaN for a topic without any. Leading batch axes allowed."""
+    scored = ~np.isnan(scores)
+    anyone = scored.any(axis=-1)
+    weighted = np.where(scored, stakes * scores, 0.0).sum(axis=-1)
+    total_stake = np.where(scored, stakes, 0.0).sum(axis=-1)
+    return np.where(anyone, weighted / np.where(anyone, total_stake, 1.0), np.nan)
 
 
 @dataclass(frozen=True)
@@ -462,7 +477,7 @@ class Consensus:
     scores: np.ndarray
     total: np.ndarray
     filled: np.ndarray
-    """The reports with their gaps filled (eq 32), (N_r, entries)."""
+    """The reports with their gaps filled (eq 32), (..., N_r, entries)."""
     distances: np.ndarray
     """D_m = ||log L_im - log L_i|| (eq 32)."""
     norm: np.ndarray
@@ -471,91 +486,135 @@ class Consensus:
 
 @float64_guarded
 def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                 params: Params) -> Consensus:
-    """Eqs 29, 31-33 for coefficients (..., N_r); missing reports are filled (eq 32) from the
-    consensus of the first coefficient vector."""
-    adjusted = adjusted_stakes(coefficients, stakes)
+                 params: Params, reporting: np.ndarray | None = None) -> Consensus:
+    """Eqs 29, 31-33 at coefficients (..., N_r) for reports (..., N_r, entries), NaN = not
+    reported, of the reputers that reported (``reporting``, default those with a report; NaN
+    adjusted stake and score for the others). Leading batch axes allowed.
+
+    Coefficients with as many axes as the reports hold several coefficient vectors of each
+    topic, (..., vectors, N_r); the gaps are then filled (eq 32) from the first one's consensus.
+    """
+    if reporting is None:
+        reporting = ~np.isnan(reported).all(axis=-1)
+    several = coefficients.ndim == reported.ndim
+    if several:                                   # the topic's arrays gain the vectors' axis
+        stakes, reporting = stakes[..., None, :], reporting[..., None, :]
+        reported = reported[..., None, :, :]
+    adjusted = adjusted_stakes(coefficients, stakes, reporting)
     consensus = consensus_log_losses(adjusted, reported)
-    first = consensus.reshape(-1, consensus.shape[-1])[0]
-    filled = filled_reports(reported, first, params)
+    filled = filled_reports(reported, consensus[..., :1, :] if several else consensus, params,
+                            reporting)
     distances, norm = consensus_distances(filled, consensus)
+    distances = np.where(reporting, distances, np.nan)
     scores = distance_scores(distances, norm, params)
-    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores), filled,
-                     distances, norm)
+    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores),
+                     filled[..., 0, :, :] if several else filled, distances, norm)
 
 
 def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                       params: Params) -> np.ndarray:
+                       params: Params, reporting: np.ndarray | None = None) -> np.ndarray:
     """Eq 34: d ln T_i / d a_im, analytically (chain rule through eqs 29, 31-33) or by the
-    deployed one-sided finite difference."""
+    deployed one-sided finite difference; 0 for a reputer that did not report (``reporting``,
+    default those with a report). Leading batch axes allowed: coefficients, stakes (..., N_r),
+    reports (..., N_r, entries)."""
+    if reporting is None:
+        reporting = ~np.isnan(reported).all(axis=-1)
     if params.listening_gradient == "finite-difference":
         delta = np.where(coefficients == 1.0, -params.listening_step, params.listening_step)
-        shifted = np.concatenate([coefficients[None, :], coefficients + np.diag(delta)])
-        total = consensus_at(shifted, stakes, reported, params).total
-        return (1.0 - total[0] / total[1:]) / delta
-    state = consensus_at(coefficients, stakes, reported, params)
-    n = stakes.size
+        shifted = coefficients[..., None, :] + np.eye(coefficients.shape[-1]) * delta[..., None, :]
+        total = consensus_at(np.concatenate([coefficients[..., None, :], shifted], axis=-2),
+                             stakes, reported, params, reporting).total
+        return np.where(reporting, (1.0 - total[..., :1] / total[..., 1:]) / delta, 0.0)
+    state = consensus_at(coefficients, stakes, reported, params, reporting)
+    stakes = np.where(reporting, stakes, 0.0)
+    n = reporting.sum(axis=-1, keepdims=True)
     listened = coefficients * stakes
-    sigma = coefficients @ stakes
-    missing = np.isnan(reported)
-    offsets = state.consensus - state.filled
-    distance, norm = state.distances, state.norm
+    sigma = listened.sum(axis=-1, keepdims=True)
+    sigma = np.where(sigma > 0, sigma, 1.0)                   # > 0 wherever someone reported
+    present = ~np.isnan(reported)
+    entries = ~np.isnan(state.filled).all(axis=-2)
+    consensus = np.where(entries, state.consensus, 0.0)
+    offsets = np.where(reporting[..., None, :] & entries[..., None],              # c - x, (E, N_r)
+                       consensus[..., None] - np.swapaxes(state.filled, -1, -2), 0.0)
+    distance = np.where(reporting, state.distances, 0.0)
+    norm = state.norm[..., None]
     # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
-    pull = stakes * state.scores**2 / stakes.sum()
-    by_consensus = (pull / (np.where(distance > 0, distance, 1.0)
-                            * -max(norm, params.consensus_norm_floor))) @ offsets
-    if norm >= params.consensus_norm_floor:
-        by_consensus += (pull @ distance / norm**3) * state.consensus
+    total_stake = stakes.sum(axis=-1, keepdims=True)
+    pull = stakes * np.where(reporting, state.scores, 0.0)**2 / np.where(n > 0, total_stake, 1.0)
+    per_reputer = pull / (np.where(distance > 0, distance, 1.0)
+                          * -np.maximum(norm, params.consensus_norm_floor))
+    by_consensus = (per_reputer[..., None, :] * offsets).sum(axis=-1)
+    curved = norm >= params.consensus_norm_floor
+    by_consensus = by_consensus + np.where(
+        curved, (pull * distance).sum(axis=-1, keepdims=True) / np.where(curved, norm, 1.0)**3,
+        0.0) * consensus
     # dT/dS_hat (eq 31): dc_e/dS_hat_n = (x_ne - c_e) / sum_m S_hat_m over the reporters of e
-    if missing.any():
-        weight = state.adjusted_stakes @ ~missing
-        by_adjusted = np.where(missing, 0.0, reported - state.consensus) @ (
-            by_consensus / np.where(weight > 0, weight, 1.0))
-    else:
-        by_adjusted = offsets @ by_consensus / -state.adjusted_stakes.sum()   # x - c = -offsets
+    weight = np.where(np.swapaxes(present, -1, -2),
+                      np.where(reporting, state.adjusted_stakes, 0.0)[..., None, :], 0.0)
+    weight = weight.sum(axis=-1)
+    gain = by_consensus / np.where(weight > 0, weight, 1.0)
+    by_adjusted = (np.where(present, reported - consensus[..., None, :], 0.0)
+                   * gain[..., None, :]).sum(axis=-1)
     # dT/da (eq 29): dS_hat_n/da_q = N_r S_n (delta_nq / Sigma - a_n S_q / Sigma^2), 0 when
     # saturated; at the kink (share exactly 1, e.g. equal stakes all listened to) the linear
     # branch is taken: the one-sided derivative for a coefficient moving down
-    free = n * listened / sigma <= 1.0 + 1e-12
+    free = reporting & (n * listened / sigma <= 1.0 + 1e-12)
     moved = np.where(free, by_adjusted * n * stakes, 0.0)
-    return (moved / sigma - stakes * (moved @ coefficients / sigma**2)) / state.total
+    gradient = moved / sigma - stakes * ((moved * coefficients).sum(axis=-1, keepdims=True)
+                                          / sigma**2)
+    return np.where(reporting, gradient / state.total[..., None], 0.0)
 
 
-def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
-    """Eq 34 constraint: the listened stake sum_m a_m S_m / sum_m S_m."""
-    return float(coefficients @ stakes / stakes.sum())
+def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
+    """Eq 34 constraint: the listened stake sum_m a_m S_m / sum_m S_m (leading batch axes
+    allowed; 0 without stake)."""
+    total = stakes.sum(axis=-1)
+    return (coefficients * stakes).sum(axis=-1) / np.where(total > 0, total, 1.0)
 
 
 @float64_guarded
 def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                           params: Params) -> tuple[np.ndarray, np.ndarray]:
-    """Eq 34: gradient ascent of ln T_i over the listening coefficients.
+                           params: Params, reporting: np.ndarray | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 34: gradient ascent of ln T_i over the listening coefficients of the reputers that
+    reported (``reporting``, default those with a report); the others' stay as they are.
 
-    Returns (final coefficients, carried to the next epoch; coefficients the epoch's scores and
-    adjusted stakes use - the final ones, or those at the start of the last iteration).
+    Leading batch axes allowed: previous, stakes (..., N_r), reports (..., N_r, entries). Each
+    topic iterates until its own stop and is left unchanged after it. Returns (final
+    coefficients, carried to the next epoch; coefficients the epoch's scores and adjusted
+    stakes use - the final ones, or those at the start of the last iteration).
     """
-    coefficients = previous.astype(float)
-    scored = coefficients
-    scale = stakes.max(initial=0.0)
-    if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
-        stakes = stakes / scale
-    floor = params.listened_stake_floor
+    if reporting is None:
+        reporting = ~np.isnan(reported).all(axis=-1)
+    shape = np.broadcast_shapes(np.shape(previous), np.shape(stakes), reported.shape[:-1])
+    flat = lambda x, *tail: np.broadcast_to(x, shape + tail).reshape((-1,) + shape[-1:] + tail)
+    coefficients, reporting = flat(previous).astype(float), flat(reporting)
+    stakes, reported = np.where(reporting, flat(stakes), 0.0), flat(reported, reported.shape[-1])
+    scale = stakes.max(axis=-1, keepdims=True, initial=0.0)
+    rescaled = (scale > 0) & ~((1e-100 < scale) & (scale < 1e100))
+    stakes = np.where(rescaled, stakes / np.where(rescaled, scale, 1.0), stakes)  # eq 34 sees
+    floor, rate = params.listened_stake_floor, params.listening_learning_rate   # only ratios
     before = listened_fraction(coefficients, stakes)
+    scored = coefficients.copy()
+    running = np.flatnonzero(reporting.any(axis=-1))             # the topics still ascending
     for _ in range(params.listening_max_iterations):
-        step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
-                                                                   params)
-        proposed = np.minimum(np.maximum(coefficients + step, 0.0), 1.0)
-        after = listened_fraction(proposed, stakes)
-        if after < floor and after < before:       # only a step that lowers it is interpolated
-            share = max(before - floor, 0.0) / (before - after)
-            proposed = coefficients + share * (proposed - coefficients)
-            after = listened_fraction(proposed, stakes)
-        scored = coefficients
-        change = np.abs(proposed - coefficients).max() / params.listening_learning_rate
-        coefficients, before = proposed, after
-        if change < params.listening_gradient_threshold:
+        if not running.size:
             break
-    return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
+        current, listened = coefficients[running], stakes[running]
+        step = rate * listening_gradient(current, listened, reported[running], params,
+                                         reporting[running])
+        proposed = np.minimum(np.maximum(current + step, 0.0), 1.0)
+        after, start = listened_fraction(proposed, listened), before[running]
+        lowered = (after < floor) & (after < start)   # only a step that lowers it is interpolated
+        share = np.maximum(start - floor, 0.0) / np.where(lowered, start - after, 1.0)
+        proposed = np.where(lowered[:, None], current + share[:, None] * (proposed - current),
+                            proposed)
+        before[running] = np.where(lowered, listened_fraction(proposed, listened), after)
+        scored[running], coefficients[running] = current, proposed
+        change = np.abs(proposed - current).max(axis=-1) / rate
+        running = running[~(change < params.listening_gradient_threshold)]
+    final = coefficients.reshape(shape)
+    return final, (final if params.listening_scores_from == "final" else scored.reshape(shape))
 
 
 # %% [markdown]
@@ -646,18 +705,23 @@ assert np.all(attack_rows[attack_rows[:, 0] <= 0.5, 4] < 0.05) and np.all(attack
 # %% tags=["export"]
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
-    """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
-    ``reputer_fraction_zero_total = "all-zero"`` (the paper's 0/0 is an error)."""
+    """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p (NaN score: did not report); all 0
+    when every term is 0 and ``reputer_fraction_zero_total = "all-zero"`` (the paper's 0/0 is
+    an error). Leading batch axes allowed."""
     terms = (stakes * scores) ** params.reputer_reward_p
-    if params.reputer_fraction_zero_total == "all-zero" and not np.nansum(terms) > 0:
-        return np.where(np.isnan(terms), np.nan, 0.0)
-    return reward_fractions(terms)
+    if params.reputer_fraction_zero_total != "all-zero":
+        return reward_fractions(terms)
+    absent = np.isnan(terms)
+    nothing = ~(np.where(absent, 0.0, terms).sum(axis=-1, keepdims=True) > 0)
+    fractions = reward_fractions(np.where(nothing & ~absent, 1.0, terms))
+    return np.where(nothing & ~absent, 0.0, fractions)
 
 
-def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: float
-                   ) -> np.ndarray:
-    """Eq 36: S_{i+1,m} = S_im + w_im W_i."""
-    return stakes + np.where(np.isnan(fractions), 0.0, fractions) * reputer_reward
+def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward) -> np.ndarray:
+    """Eq 36: S_{i+1,m} = S_im + w_im W_i (W_i a number or one per topic; leading batch axes
+    allowed)."""
+    return stakes + np.where(np.isnan(fractions), 0.0, fractions) * np.asarray(
+        reputer_reward)[..., None]
 
 
 # %% [markdown]

@@ -9,6 +9,8 @@ calls once, and compares each slice with the unbatched call by ``np.array_equal(
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -108,3 +110,106 @@ def test_reward_fractions_bad_topic_raises():
         spec.reward_fractions(mapped)
     np.testing.assert_array_equal(spec.reward_fractions(mapped[[0, 2]]),
                                   [[0.5, 0.5], [np.nan, np.nan]])
+
+
+# --- eqs 29-36: reputers -----------------------------------------------------------------------
+
+def reputer_topics(rng: np.random.Generator, topics: int, n_r: int, entries: int):
+    """``topics`` topics' listening coefficients (cold: all 1; warm: some lower), stakes and
+    reports (N_r, entries): some reputers report nothing, some leave gaps, some entries nobody
+    reports."""
+    warm = rng.random(topics) < 0.6
+    previous = np.where(warm[:, None], rng.uniform(0.3, 1.0, (topics, n_r)), 1.0)
+    stakes = rng.uniform(0.5, 50.0, (topics, n_r)) * rng.choice([1e-3, 1.0, 1e3], (topics, 1))
+    truth = rng.normal(-2.0, 0.4, (topics, 1, entries))
+    reported = truth + rng.normal(0.0, rng.choice([0.01, 0.2]), (topics, n_r, entries))
+    reported = absent(rng, reported, rng.choice([0.0, 0.1]))              # gaps
+    reported[rng.random((topics, n_r)) < 0.2] = np.nan                      # did not report
+    reported[:, :, rng.random(entries) < 0.1] = np.nan                     # nobody reported
+    reported[:, 0, 0] = truth[:, 0, 0]                                      # someone reports
+    return previous, stakes, reported
+
+
+@pytest.mark.eq(29, 31, 32, 33)
+@pytest.mark.parametrize("name", PROFILES)
+@FAST
+@given(seed=SEEDS, topics=TOPICS)
+def test_consensus_batched_equal_single(name, seed, topics):
+    params, rng = PROFILES[name], np.random.default_rng(seed)
+    n_r, entries = int(rng.integers(1, 7)), int(rng.integers(1, 40))
+    previous, stakes, reported = reputer_topics(rng, topics, n_r, entries)
+    reporting = ~np.isnan(reported).all(axis=-1)
+    adjusted = spec.adjusted_stakes(previous, stakes, reporting)
+    assert_slices_equal(adjusted, [spec.adjusted_stakes(previous[b], stakes[b], reporting[b])
+                                   for b in range(topics)])
+    assert np.isnan(adjusted[~reporting]).all() and not np.isnan(adjusted[reporting]).any()
+    batched = spec.consensus_at(previous, stakes, reported, params)
+    singles = [spec.consensus_at(previous[b], stakes[b], reported[b], params)
+               for b in range(topics)]
+    for field in ("adjusted_stakes", "consensus", "scores", "total", "filled", "distances",
+                  "norm"):
+        assert_slices_equal(getattr(batched, field), [getattr(s, field) for s in singles])
+    assert np.isnan(batched.scores[~reporting]).all()
+    nobody = np.isnan(reported).all(axis=1)
+    assert (np.isnan(batched.consensus) == nobody).all()   # an entry nobody reported is absent
+    fractions = spec.reputer_reward_fractions(stakes, batched.scores, params)
+    assert_slices_equal(fractions, [spec.reputer_reward_fractions(stakes[b], singles[b].scores,
+                                                                  params)
+                                    for b in range(topics)])
+    reward = rng.uniform(0.0, 10.0, topics)
+    assert_slices_equal(spec.updated_stakes(stakes, fractions, reward),
+                        [spec.updated_stakes(stakes[b], fractions[b], reward[b])
+                         for b in range(topics)])
+
+
+@pytest.mark.eq(34)
+@pytest.mark.parametrize("gradient", ["analytic", "finite-difference"])
+@pytest.mark.parametrize("name", PROFILES)
+@FAST
+@given(seed=SEEDS, topics=TOPICS)
+def test_listening_batched_equal_single(name, gradient, seed, topics):
+    params = dataclasses.replace(PROFILES[name], listening_gradient=gradient)
+    rng = np.random.default_rng(seed)
+    n_r, entries = int(rng.integers(1, 7)), int(rng.integers(1, 40))
+    previous, stakes, reported = reputer_topics(rng, topics, n_r, entries)
+    reporting = ~np.isnan(reported).all(axis=-1)
+    assert_slices_equal(spec.listening_gradient(previous, stakes, reported, params),
+                        [spec.listening_gradient(previous[b], stakes[b], reported[b], params)
+                         for b in range(topics)])
+    final, scored = spec.listening_coefficients(previous, stakes, reported, params)
+    assert_slices_equal((final, scored), [
+        spec.listening_coefficients(previous[b], stakes[b], reported[b], params)
+        for b in range(topics)])
+    # a reputer that did not report keeps its coefficient
+    np.testing.assert_array_equal(final[~reporting], previous[~reporting])
+    np.testing.assert_array_equal(scored[~reporting], previous[~reporting])
+
+
+@pytest.mark.eq(34)
+def test_listening_topics_stop_on_their_own():
+    """A topic whose reputers agree stops after one iteration while another keeps ascending:
+    batched together, each does exactly the iterations it does alone."""
+    params = PROFILES["whitepaper"]
+    agree = np.tile([-2.0, -1.5, -2.5], (4, 1))
+    disagree = agree + np.array([[0.0], [0.0], [0.0], [0.8]])
+    stakes = np.array([1.0, 1.0, 1.0, 1.0])
+    previous = np.ones(4)
+    final, scored = spec.listening_coefficients(np.stack([previous, previous]),
+                                                np.stack([stakes, stakes]),
+                                                np.stack([agree, disagree]), params)
+    np.testing.assert_array_equal(final[0], previous)       # zero gradient: stops at once
+    assert final[1, 3] < 0.9                                 # the outlier is listened to less
+    alone = spec.listening_coefficients(previous, stakes, disagree, params)
+    assert np.array_equal(final[1], alone[0]) and np.array_equal(scored[1], alone[1])
+
+
+@pytest.mark.eq(29)
+def test_adjusted_stakes_bad_topic_raises():
+    """A topic whose reporters have no listened stake fails the batch naming eq 29; a topic
+    where nobody reported does not."""
+    coefficients = np.array([[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]])
+    reporting = np.array([[True, True], [True, True], [False, False]])
+    with pytest.raises(ValueError, match="eq 29"):
+        spec.adjusted_stakes(coefficients, np.ones((3, 2)), reporting)
+    adjusted = spec.adjusted_stakes(coefficients[[0, 2]], np.ones((2, 2)), reporting[[0, 2]])
+    np.testing.assert_array_equal(adjusted, [[1.0, 1.0], [np.nan, np.nan]])
