@@ -296,16 +296,15 @@ def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray,
     default all; N_r counts them, NaN for the others); over the last axis, leading batch axes
     allowed."""
     listened = coefficients * stakes
-    if reporting is None:
-        reporting = np.ones(listened.shape, bool)
-    listened = np.where(reporting, listened, 0.0)
+    n_reputers = listened.shape[-1]
+    if reporting is not None:
+        listened = np.where(reporting, listened, 0.0)
+        n_reputers = reporting.sum(axis=-1, keepdims=True)
     total = listened.sum(axis=-1, keepdims=True)
-    counted = reporting.any(axis=-1, keepdims=True)
-    if (counted & ~(total > 0)).any():
+    if not ((total > 0) | (n_reputers == 0)).all():
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
-    n_reputers = reporting.sum(axis=-1, keepdims=True)
-    share = n_reputers * listened / np.where(counted, total, 1.0)
-    return np.where(reporting, np.minimum(share, 1.0), np.nan)
+    adjusted = np.minimum(n_reputers * listened / np.where(total > 0, total, 1.0), 1.0)
+    return adjusted if reporting is None else np.where(reporting, adjusted, np.nan)
 
 
 # %%
@@ -370,54 +369,108 @@ def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np
     return entries
 
 
-def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class Reports:
+    """The reputers' loss vectors (eq 30) with the masks that every evaluation of eqs 29-33 at
+    new listening coefficients reuses; leading batch axes allowed."""
+
+    values: np.ndarray
+    """log L_im, (..., N_r, entries); NaN = not reported."""
+    present: np.ndarray
+    """Which values were reported, (..., N_r, entries)."""
+    reporting: np.ndarray
+    """The reputers that reported, (..., N_r); the others are absent."""
+    entries: np.ndarray
+    """The entries someone reported, (..., entries); the others are absent."""
+    present_by_entry: np.ndarray
+    """``present`` entry by entry (eq 31 sums over the reputers), (..., entries, N_r)."""
+    by_entry: np.ndarray
+    """The values entry by entry, 0 where not reported, (..., entries, N_r)."""
+    complete: bool
+    """Every reputer reported every entry, in every topic: nothing is absent."""
+
+    @classmethod
+    def of(cls, reported, reporting: np.ndarray | None = None) -> "Reports":
+        """``reported`` (..., N_r, entries), or Reports already, with its masks; ``reporting``
+        defaults to the reputers with a report."""
+        if isinstance(reported, Reports):
+            return reported
+        present = ~np.isnan(reported)
+        if reporting is None:
+            reporting = present.any(axis=-1)
+        by_entry = lambda x: np.ascontiguousarray(np.swapaxes(x, -1, -2))
+        return cls(reported, present, reporting, present.any(axis=-2), by_entry(present),
+                   by_entry(np.where(present, reported, 0.0)),
+                   bool(present.all() and reporting.all()))
+
+    def topics(self, index) -> "Reports":
+        """The reports of some topics (``index`` into the leading batch axis)."""
+        return Reports(self.values[index], self.present[index], self.reporting[index],
+                       self.entries[index], self.present_by_entry[index], self.by_entry[index],
+                       self.complete)
+
+    def per_vector(self) -> "Reports":
+        """The reports with an axis for several coefficient vectors of each topic, before the
+        reputers' axis."""
+        return Reports(self.values[..., None, :, :], self.present[..., None, :, :],
+                       self.reporting[..., None, :], self.entries[..., None, :],
+                       self.present_by_entry[..., None, :, :], self.by_entry[..., None, :, :],
+                       self.complete)
+
+
+def consensus_log_losses(adjusted: np.ndarray, reported) -> np.ndarray:
     """Eq 31: log L_i = sum_m S_hat_m log L_im / sum_m S_hat_m per entry, over the reputers that
     reported it (NaN = not reported; NaN where nobody did).
 
-    ``adjusted`` (..., N_r) and ``reported`` (..., N_r, entries): leading batch axes allowed,
-    broadcast against each other (several coefficient vectors of one topic, say).
+    ``adjusted`` (..., N_r) and ``reported`` (..., N_r, entries) or ``Reports``: leading batch
+    axes allowed, broadcast against each other (several coefficient vectors of a topic, say).
     """
-    present = ~np.isnan(np.swapaxes(reported, -1, -2))             # (..., entries, N_r)
-    weights = np.where(present, adjusted[..., None, :], 0.0)
-    total = weights.sum(axis=-1)
-    sums = (weights * np.where(present, np.swapaxes(reported, -1, -2), 0.0)).sum(axis=-1)
+    reports = Reports.of(reported)
+    if reports.complete:                                # every entry reported by everyone
+        total = adjusted.sum(axis=-1, keepdims=True)
+        sums = (adjusted[..., None, :] * reports.by_entry).sum(axis=-1)
+    else:
+        weights = np.where(reports.present_by_entry, adjusted[..., None, :], 0.0)
+        total = weights.sum(axis=-1)
+        sums = (weights * reports.by_entry).sum(axis=-1)
     return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
 
 
-def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params,
+def filled_reports(reported, consensus: np.ndarray, params: Params,
                    reporting: np.ndarray | None = None) -> np.ndarray:
     """Eq 32 input: the gaps of the reputers that reported (``reporting``, default those with a
     report) replaced, in every entry someone reported, by the reported value farthest from the
     consensus (``farthest``) or the lowest reported value (``lowest``). ``reported`` (..., N_r,
-    entries), ``consensus`` (..., entries): leading batch axes allowed."""
-    missing = np.isnan(reported)
-    if not missing.any():
-        return reported
-    if reporting is None:
-        reporting = ~missing.all(axis=-1)
-    gaps = missing & reporting[..., None] & ~missing.all(axis=-2, keepdims=True)
+    entries) or ``Reports``, ``consensus`` (..., entries): leading batch axes allowed."""
+    reports = Reports.of(reported, reporting)
+    values = reports.values
+    if reports.complete:
+        return values
+    missing = ~reports.present
+    gaps = missing & reports.reporting[..., None] & reports.entries[..., None, :]
     if params.missing_loss_fill == "lowest":
-        fill = np.where(missing, np.inf, reported).min(axis=-2, keepdims=True)
+        fill = np.where(missing, np.inf, values).min(axis=-2, keepdims=True)
     else:
-        distance = np.where(missing, -np.inf, np.abs(reported - consensus[..., None, :]))
-        fill = np.take_along_axis(reported, distance.argmax(axis=-2)[..., None, :], axis=-2)
-    return np.where(gaps, fill, reported)
+        distance = np.where(missing, -np.inf, np.abs(values - consensus[..., None, :]))
+        fill = np.take_along_axis(values, distance.argmax(axis=-2)[..., None, :], axis=-2)
+    return np.where(gaps, fill, values)
 
 
-def consensus_distances(filled: np.ndarray, consensus: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def consensus_distances(filled: np.ndarray, consensus: np.ndarray,
+                        entries: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||, over the
-    entries someone reported; NaN for a reputer that did not report.
+    entries someone reported (``entries``, default all).
 
-    ``filled`` (..., N_r, entries), without gaps but for the rows of the reputers that did not
-    report and the entries nobody reported (NaN); ``consensus`` (..., entries). Leading batch
-    axes allowed, broadcast against each other (several consensus vectors of one topic, say).
+    ``filled`` (..., N_r, entries) without gaps in those entries; ``consensus`` (..., entries).
+    Leading batch axes allowed, broadcast against each other (several consensus vectors of a
+    topic, say).
     """
-    entries = ~np.isnan(filled).all(axis=-2)
-    offsets = np.where(entries[..., None, :], filled - consensus[..., None, :], 0.0)
-    centre = np.where(entries, consensus, 0.0)
+    offsets = filled - consensus[..., None, :]
+    if entries is not None:
+        offsets = np.where(entries[..., None, :], offsets, 0.0)
+        consensus = np.where(entries, consensus, 0.0)
     return (np.sqrt((offsets * offsets).sum(axis=-1)),
-            np.sqrt((centre * centre).sum(axis=-1)))
+            np.sqrt((consensus * consensus).sum(axis=-1)))
 
 
 def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> np.ndarray:
@@ -462,10 +515,9 @@ def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m over the reputers with a score (NaN: did not
     report); NaN for a topic without any. Leading batch axes allowed."""
     scored = ~np.isnan(scores)
-    anyone = scored.any(axis=-1)
-    weighted = np.where(scored, stakes * scores, 0.0).sum(axis=-1)
-    total_stake = np.where(scored, stakes, 0.0).sum(axis=-1)
-    return np.where(anyone, weighted / np.where(anyone, total_stake, 1.0), np.nan)
+    stakes = np.where(scored, stakes, 0.0)
+    weighted = (stakes * np.where(scored, scores, 0.0)).sum(axis=-1)
+    return weighted / np.where(scored.any(axis=-1), stakes.sum(axis=-1), np.nan)
 
 
 @dataclass(frozen=True)
@@ -485,62 +537,60 @@ class Consensus:
 
 
 @float64_guarded
-def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                 params: Params, reporting: np.ndarray | None = None) -> Consensus:
+def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported, params: Params,
+                 reporting: np.ndarray | None = None) -> Consensus:
     """Eqs 29, 31-33 at coefficients (..., N_r) for reports (..., N_r, entries), NaN = not
-    reported, of the reputers that reported (``reporting``, default those with a report; NaN
-    adjusted stake and score for the others). Leading batch axes allowed.
+    reported, or ``Reports``, of the reputers that reported (``reporting``, default those with
+    a report; NaN adjusted stake and score for the others). Leading batch axes allowed.
 
     Coefficients with as many axes as the reports hold several coefficient vectors of each
     topic, (..., vectors, N_r); the gaps are then filled (eq 32) from the first one's consensus.
     """
-    if reporting is None:
-        reporting = ~np.isnan(reported).all(axis=-1)
-    several = coefficients.ndim == reported.ndim
-    if several:                                   # the topic's arrays gain the vectors' axis
-        stakes, reporting = stakes[..., None, :], reporting[..., None, :]
-        reported = reported[..., None, :, :]
-    adjusted = adjusted_stakes(coefficients, stakes, reporting)
-    consensus = consensus_log_losses(adjusted, reported)
-    filled = filled_reports(reported, consensus[..., :1, :] if several else consensus, params,
-                            reporting)
-    distances, norm = consensus_distances(filled, consensus)
-    distances = np.where(reporting, distances, np.nan)
+    reports = Reports.of(reported, reporting)
+    several = coefficients.ndim == reports.values.ndim
+    if several:
+        stakes, reports = stakes[..., None, :], reports.per_vector()
+    absent = not reports.complete
+    adjusted = adjusted_stakes(coefficients, stakes, reports.reporting if absent else None)
+    consensus = consensus_log_losses(adjusted, reports)
+    filled = filled_reports(reports, consensus[..., :1, :] if several else consensus, params)
+    distances, norm = consensus_distances(filled, consensus, reports.entries if absent else None)
+    if absent:
+        distances = np.where(reports.reporting, distances, np.nan)
     scores = distance_scores(distances, norm, params)
     return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores),
                      filled[..., 0, :, :] if several else filled, distances, norm)
 
 
-def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                       params: Params, reporting: np.ndarray | None = None) -> np.ndarray:
+def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported, params: Params,
+                       reporting: np.ndarray | None = None) -> np.ndarray:
     """Eq 34: d ln T_i / d a_im, analytically (chain rule through eqs 29, 31-33) or by the
     deployed one-sided finite difference; 0 for a reputer that did not report (``reporting``,
     default those with a report). Leading batch axes allowed: coefficients, stakes (..., N_r),
-    reports (..., N_r, entries)."""
-    if reporting is None:
-        reporting = ~np.isnan(reported).all(axis=-1)
+    reports (..., N_r, entries) or ``Reports``."""
+    reports = Reports.of(reported, reporting)
+    reporting = reports.reporting
     if params.listening_gradient == "finite-difference":
         delta = np.where(coefficients == 1.0, -params.listening_step, params.listening_step)
         shifted = coefficients[..., None, :] + np.eye(coefficients.shape[-1]) * delta[..., None, :]
         total = consensus_at(np.concatenate([coefficients[..., None, :], shifted], axis=-2),
-                             stakes, reported, params, reporting).total
+                             stakes, reports, params).total
         return np.where(reporting, (1.0 - total[..., :1] / total[..., 1:]) / delta, 0.0)
-    state = consensus_at(coefficients, stakes, reported, params, reporting)
+    state = consensus_at(coefficients, stakes, reports, params)
     stakes = np.where(reporting, stakes, 0.0)
     n = reporting.sum(axis=-1, keepdims=True)
     listened = coefficients * stakes
     sigma = listened.sum(axis=-1, keepdims=True)
     sigma = np.where(sigma > 0, sigma, 1.0)                   # > 0 wherever someone reported
-    present = ~np.isnan(reported)
-    entries = ~np.isnan(state.filled).all(axis=-2)
-    consensus = np.where(entries, state.consensus, 0.0)
-    offsets = np.where(reporting[..., None, :] & entries[..., None],              # c - x, (E, N_r)
-                       consensus[..., None] - np.swapaxes(state.filled, -1, -2), 0.0)
+    consensus = np.where(reports.entries, state.consensus, 0.0)
+    filled = np.ascontiguousarray(np.swapaxes(state.filled, -1, -2))      # entry by entry
+    offsets = np.where(reporting[..., None, :] & reports.entries[..., None],   # c - x
+                       consensus[..., None] - filled, 0.0)
     distance = np.where(reporting, state.distances, 0.0)
     norm = state.norm[..., None]
     # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
-    total_stake = stakes.sum(axis=-1, keepdims=True)
-    pull = stakes * np.where(reporting, state.scores, 0.0)**2 / np.where(n > 0, total_stake, 1.0)
+    pull = stakes * np.where(reporting, state.scores, 0.0)**2 / np.where(
+        n > 0, stakes.sum(axis=-1, keepdims=True), 1.0)
     per_reputer = pull / (np.where(distance > 0, distance, 1.0)
                           * -np.maximum(norm, params.consensus_norm_floor))
     by_consensus = (per_reputer[..., None, :] * offsets).sum(axis=-1)
@@ -549,11 +599,10 @@ def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: n
         curved, (pull * distance).sum(axis=-1, keepdims=True) / np.where(curved, norm, 1.0)**3,
         0.0) * consensus
     # dT/dS_hat (eq 31): dc_e/dS_hat_n = (x_ne - c_e) / sum_m S_hat_m over the reporters of e
-    weight = np.where(np.swapaxes(present, -1, -2),
+    weight = np.where(reports.present_by_entry,
                       np.where(reporting, state.adjusted_stakes, 0.0)[..., None, :], 0.0)
-    weight = weight.sum(axis=-1)
-    gain = by_consensus / np.where(weight > 0, weight, 1.0)
-    by_adjusted = (np.where(present, reported - consensus[..., None, :], 0.0)
+    gain = by_consensus / np.where(weight.sum(axis=-1) > 0, weight.sum(axis=-1), 1.0)
+    by_adjusted = (np.where(reports.present, reports.values - consensus[..., None, :], 0.0)
                    * gain[..., None, :]).sum(axis=-1)
     # dT/da (eq 29): dS_hat_n/da_q = N_r S_n (delta_nq / Sigma - a_n S_q / Sigma^2), 0 when
     # saturated; at the kink (share exactly 1, e.g. equal stakes all listened to) the linear
@@ -573,7 +622,7 @@ def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarra
 
 
 @float64_guarded
-def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
+def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported,
                            params: Params, reporting: np.ndarray | None = None
                            ) -> tuple[np.ndarray, np.ndarray]:
     """Eq 34: gradient ascent of ln T_i over the listening coefficients of the reputers that
@@ -584,25 +633,25 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: n
     coefficients, carried to the next epoch; coefficients the epoch's scores and adjusted
     stakes use - the final ones, or those at the start of the last iteration).
     """
-    if reporting is None:
-        reporting = ~np.isnan(reported).all(axis=-1)
     shape = np.broadcast_shapes(np.shape(previous), np.shape(stakes), reported.shape[:-1])
     flat = lambda x, *tail: np.broadcast_to(x, shape + tail).reshape((-1,) + shape[-1:] + tail)
-    coefficients, reporting = flat(previous).astype(float), flat(reporting)
-    stakes, reported = np.where(reporting, flat(stakes), 0.0), flat(reported, reported.shape[-1])
+    reports = Reports.of(flat(reported, reported.shape[-1]),
+                         None if reporting is None else flat(reporting))
+    coefficients = flat(previous).astype(float)
+    stakes = np.where(reports.reporting, flat(stakes), 0.0)
     scale = stakes.max(axis=-1, keepdims=True, initial=0.0)
     rescaled = (scale > 0) & ~((1e-100 < scale) & (scale < 1e100))
     stakes = np.where(rescaled, stakes / np.where(rescaled, scale, 1.0), stakes)  # eq 34 sees
     floor, rate = params.listened_stake_floor, params.listening_learning_rate   # only ratios
     before = listened_fraction(coefficients, stakes)
     scored = coefficients.copy()
-    running = np.flatnonzero(reporting.any(axis=-1))             # the topics still ascending
+    running = np.flatnonzero(reports.reporting.any(axis=-1))      # the topics still ascending
     for _ in range(params.listening_max_iterations):
         if not running.size:
             break
         current, listened = coefficients[running], stakes[running]
-        step = rate * listening_gradient(current, listened, reported[running], params,
-                                         reporting[running])
+        live = reports if running.size == len(coefficients) else reports.topics(running)
+        step = rate * listening_gradient(current, listened, live, params)
         proposed = np.minimum(np.maximum(current + step, 0.0), 1.0)
         after, start = listened_fraction(proposed, listened), before[running]
         lowered = (after < floor) & (after < start)   # only a step that lowers it is interpolated
