@@ -428,11 +428,11 @@ def consensus_log_losses(adjusted: np.ndarray, reported) -> np.ndarray:
     reports = Reports.of(reported)
     if reports.complete:                                # every entry reported by everyone
         total = adjusted.sum(axis=-1, keepdims=True)
-        sums = (adjusted[..., None, :] * reports.by_entry).sum(axis=-1)
-    else:
-        weights = np.where(reports.present_by_entry, adjusted[..., None, :], 0.0)
-        total = weights.sum(axis=-1)
-        sums = (weights * reports.by_entry).sum(axis=-1)
+        if (total > 0).all():
+            return (adjusted[..., None, :] * reports.by_entry).sum(axis=-1) / total
+    weights = np.where(reports.present_by_entry, adjusted[..., None, :], 0.0)
+    total = weights.sum(axis=-1)
+    sums = (weights * reports.by_entry).sum(axis=-1)
     return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
 
 
@@ -514,10 +514,12 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Eq 33: T_i = sum_m S_m T_m / sum_m S_m over the reputers with a score (NaN: did not
     report); NaN for a topic without any. Leading batch axes allowed."""
-    scored = ~np.isnan(scores)
-    stakes = np.where(scored, stakes, 0.0)
-    weighted = (stakes * np.where(scored, scores, 0.0)).sum(axis=-1)
-    return weighted / np.where(scored.any(axis=-1), stakes.sum(axis=-1), np.nan)
+    absent = np.isnan(scores)
+    if not absent.any():                                        # everyone reported
+        return (stakes * scores).sum(axis=-1) / stakes.sum(axis=-1)
+    stakes = np.where(absent, 0.0, stakes)
+    weighted = (stakes * np.where(absent, 0.0, scores)).sum(axis=-1)
+    return weighted / np.where(absent.all(axis=-1), np.nan, stakes.sum(axis=-1))
 
 
 @dataclass(frozen=True)
@@ -575,43 +577,53 @@ def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported, p
         shifted = coefficients[..., None, :] + np.eye(coefficients.shape[-1]) * delta[..., None, :]
         total = consensus_at(np.concatenate([coefficients[..., None, :], shifted], axis=-2),
                              stakes, reports, params).total
-        return np.where(reporting, (1.0 - total[..., :1] / total[..., 1:]) / delta, 0.0)
+        gradient = (1.0 - total[..., :1] / total[..., 1:]) / delta
+        return gradient if reports.complete else np.where(reporting, gradient, 0.0)
     state = consensus_at(coefficients, stakes, reports, params)
-    stakes = np.where(reporting, stakes, 0.0)
-    n = reporting.sum(axis=-1, keepdims=True)
+    scores, distance, adjusted = state.scores, state.distances, state.adjusted_stakes
+    consensus = state.consensus
+    filled = np.ascontiguousarray(np.swapaxes(state.filled, -1, -2))          # entry by entry
+    if not reports.complete:           # absent reputers and entries contribute exact zeros
+        stakes, scores, distance, adjusted = (np.where(reporting, x, 0.0)
+                                              for x in (stakes, scores, distance, adjusted))
+        consensus = np.where(reports.entries, consensus, 0.0)
+        filled = np.where(reporting[..., None, :] & reports.entries[..., None], filled,
+                          consensus[..., None])
+    # sums over the reputers that reported are positive (eq 29 checks it); 1 stands in for
+    # them where nobody reported
+    positive = (lambda x: x) if reports.complete else (lambda x: np.where(x > 0, x, 1.0))
+    n = reporting.shape[-1] if reports.complete else reporting.sum(axis=-1, keepdims=True)
     listened = coefficients * stakes
-    sigma = listened.sum(axis=-1, keepdims=True)
-    sigma = np.where(sigma > 0, sigma, 1.0)                   # > 0 wherever someone reported
-    consensus = np.where(reports.entries, state.consensus, 0.0)
-    filled = np.ascontiguousarray(np.swapaxes(state.filled, -1, -2))      # entry by entry
-    offsets = np.where(reporting[..., None, :] & reports.entries[..., None],   # c - x
-                       consensus[..., None] - filled, 0.0)
-    distance = np.where(reporting, state.distances, 0.0)
+    sigma = positive(listened.sum(axis=-1, keepdims=True))
     norm = state.norm[..., None]
     # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
-    pull = stakes * np.where(reporting, state.scores, 0.0)**2 / np.where(
-        n > 0, stakes.sum(axis=-1, keepdims=True), 1.0)
+    pull = stakes * scores**2 / positive(stakes.sum(axis=-1, keepdims=True))
     per_reputer = pull / (np.where(distance > 0, distance, 1.0)
                           * -np.maximum(norm, params.consensus_norm_floor))
-    by_consensus = (per_reputer[..., None, :] * offsets).sum(axis=-1)
+    by_consensus = (per_reputer[..., None, :] * (consensus[..., None] - filled)).sum(axis=-1)
     curved = norm >= params.consensus_norm_floor
-    by_consensus = by_consensus + np.where(
-        curved, (pull * distance).sum(axis=-1, keepdims=True) / np.where(curved, norm, 1.0)**3,
-        0.0) * consensus
+    if curved.all():
+        by_consensus += (pull * distance).sum(axis=-1, keepdims=True) / norm**3 * consensus
+    else:
+        by_consensus += np.where(curved, (pull * distance).sum(axis=-1, keepdims=True)
+                                 / np.where(curved, norm, 1.0)**3, 0.0) * consensus
     # dT/dS_hat (eq 31): dc_e/dS_hat_n = (x_ne - c_e) / sum_m S_hat_m over the reporters of e
-    weight = np.where(reports.present_by_entry,
-                      np.where(reporting, state.adjusted_stakes, 0.0)[..., None, :], 0.0)
-    gain = by_consensus / np.where(weight.sum(axis=-1) > 0, weight.sum(axis=-1), 1.0)
-    by_adjusted = (np.where(reports.present, reports.values - consensus[..., None, :], 0.0)
-                   * gain[..., None, :]).sum(axis=-1)
+    offsets = reports.values - consensus[..., None, :]                        # x - c
+    if reports.complete:
+        weight = adjusted.sum(axis=-1, keepdims=True)
+    else:
+        weight = np.where(reports.present_by_entry, adjusted[..., None, :], 0.0).sum(axis=-1)
+        offsets = np.where(reports.present, offsets, 0.0)
+    gain = by_consensus / positive(weight)
+    by_adjusted = (offsets * gain[..., None, :]).sum(axis=-1)
     # dT/da (eq 29): dS_hat_n/da_q = N_r S_n (delta_nq / Sigma - a_n S_q / Sigma^2), 0 when
     # saturated; at the kink (share exactly 1, e.g. equal stakes all listened to) the linear
     # branch is taken: the one-sided derivative for a coefficient moving down
-    free = reporting & (n * listened / sigma <= 1.0 + 1e-12)
+    free = n * listened / sigma <= 1.0 + 1e-12
     moved = np.where(free, by_adjusted * n * stakes, 0.0)
-    gradient = moved / sigma - stakes * ((moved * coefficients).sum(axis=-1, keepdims=True)
-                                          / sigma**2)
-    return np.where(reporting, gradient / state.total[..., None], 0.0)
+    gradient = (moved / sigma - stakes * ((moved * coefficients).sum(axis=-1, keepdims=True)
+                                          / sigma**2)) / state.total[..., None]
+    return gradient if reports.complete else np.where(reporting, gradient, 0.0)
 
 
 def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
@@ -633,35 +645,43 @@ def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported,
     coefficients, carried to the next epoch; coefficients the epoch's scores and adjusted
     stakes use - the final ones, or those at the start of the last iteration).
     """
-    shape = np.broadcast_shapes(np.shape(previous), np.shape(stakes), reported.shape[:-1])
-    flat = lambda x, *tail: np.broadcast_to(x, shape + tail).reshape((-1,) + shape[-1:] + tail)
+    shape = reported.shape[:-1]
+    topics = int(np.prod(shape[:-1]))
+    flat = lambda x, *tail: np.reshape(x, (topics,) + shape[-1:] + tail) if len(shape) > 1 else x
     reports = Reports.of(flat(reported, reported.shape[-1]),
                          None if reporting is None else flat(reporting))
-    coefficients = flat(previous).astype(float)
+    coefficients = np.array(flat(previous), dtype=float)
     stakes = np.where(reports.reporting, flat(stakes), 0.0)
     scale = stakes.max(axis=-1, keepdims=True, initial=0.0)
     rescaled = (scale > 0) & ~((1e-100 < scale) & (scale < 1e100))
-    stakes = np.where(rescaled, stakes / np.where(rescaled, scale, 1.0), stakes)  # eq 34 sees
-    floor, rate = params.listened_stake_floor, params.listening_learning_rate   # only ratios
+    if rescaled.any():              # eq 34 sees only stake ratios: keep S^2 in range
+        stakes = np.where(rescaled, stakes / np.where(rescaled, scale, 1.0), stakes)
+    floor, rate = params.listened_stake_floor, params.listening_learning_rate
     before = listened_fraction(coefficients, stakes)
     scored = coefficients.copy()
     running = np.flatnonzero(reports.reporting.any(axis=-1))      # the topics still ascending
     for _ in range(params.listening_max_iterations):
         if not running.size:
             break
-        current, listened = coefficients[running], stakes[running]
-        live = reports if running.size == len(coefficients) else reports.topics(running)
-        step = rate * listening_gradient(current, listened, live, params)
+        every = running.size == topics
+        running_of = lambda x: x if every else x[running]
+        current, listened, start = (running_of(x) for x in (coefficients, stakes, before))
+        step = rate * listening_gradient(current, listened,
+                                         reports if every else reports.topics(running), params)
         proposed = np.minimum(np.maximum(current + step, 0.0), 1.0)
-        after, start = listened_fraction(proposed, listened), before[running]
+        after = listened_fraction(proposed, listened)
         lowered = (after < floor) & (after < start)   # only a step that lowers it is interpolated
-        share = np.maximum(start - floor, 0.0) / np.where(lowered, start - after, 1.0)
-        proposed = np.where(lowered[:, None], current + share[:, None] * (proposed - current),
-                            proposed)
-        before[running] = np.where(lowered, listened_fraction(proposed, listened), after)
-        scored[running], coefficients[running] = current, proposed
+        if lowered.any():
+            share = np.maximum(start - floor, 0.0) / np.where(lowered, start - after, 1.0)
+            proposed = np.where(lowered[..., None],
+                                current + share[..., None] * (proposed - current), proposed)
+            after = np.where(lowered, listened_fraction(proposed, listened), after)
+        if every:
+            scored, coefficients, before = current, proposed, after
+        else:                                  # arrays of this call's own: updated in place
+            scored[running], coefficients[running], before[running] = current, proposed, after
         change = np.abs(proposed - current).max(axis=-1) / rate
-        running = running[~(change < params.listening_gradient_threshold)]
+        running = running[~(change < params.listening_gradient_threshold).reshape(-1)]
     final = coefficients.reshape(shape)
     return final, (final if params.listening_scores_from == "final" else scored.reshape(shape))
 

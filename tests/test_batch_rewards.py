@@ -117,7 +117,7 @@ def test_reward_fractions_bad_topic_raises():
 def reputer_topics(rng: np.random.Generator, topics: int, n_r: int, entries: int):
     """``topics`` topics' listening coefficients (cold: all 1; warm: some lower), stakes and
     reports (N_r, entries): some reputers report nothing, some leave gaps, some entries nobody
-    reports."""
+    reports, some topics nobody reports in."""
     warm = rng.random(topics) < 0.6
     previous = np.where(warm[:, None], rng.uniform(0.3, 1.0, (topics, n_r)), 1.0)
     stakes = rng.uniform(0.5, 50.0, (topics, n_r)) * rng.choice([1e-3, 1.0, 1e3], (topics, 1))
@@ -127,6 +127,7 @@ def reputer_topics(rng: np.random.Generator, topics: int, n_r: int, entries: int
     reported[rng.random((topics, n_r)) < 0.2] = np.nan                      # did not report
     reported[:, :, rng.random(entries) < 0.1] = np.nan                     # nobody reported
     reported[:, 0, 0] = truth[:, 0, 0]                                      # someone reports
+    reported[rng.random(topics) < 0.15] = np.nan                  # ... but in a topic, nobody
     return previous, stakes, reported
 
 
