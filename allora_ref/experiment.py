@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -141,10 +141,6 @@ class Participants:
         """The participants of several runs as those of one batch."""
         return cls(*(np.stack([getattr(p, f.name) for p in runs]) for f in fields(cls)))
 
-    def of_run(self, index) -> "Participants":
-        """The participants of run ``index`` of a batch (``()``: all of them)."""
-        return Participants(*(getattr(self, f.name)[index] for f in fields(self)))
-
     @property
     def reputer_reading_error(self) -> np.ndarray:
         """How far a reputer's reading of a log-loss is off, RMS sqrt(c_m^2 + e_m^2) in dex."""
@@ -173,7 +169,7 @@ def draw_participants(settings: Settings, rng: np.random.Generator) -> Participa
     return Participants(inference_error, inference_bias, forecast_error, forecast_bias, context,
                         reputer_error, reputer_bias, reputer_alpha)
 
-# --- notebooks/03_3_numerical_experiment.py:379 (One epoch of the mock world)
+# --- notebooks/03_3_numerical_experiment.py:375 (One epoch of the mock world)
 def standard_normal(rng, shape) -> np.ndarray:
     """Standard normal draws of ``shape`` from a generator, or from each generator of a batch of
     runs (a list), stacked on a leading axis."""
@@ -244,7 +240,7 @@ def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
         z[i] = rho * z[i - 1] + s * shocks[i]
     return settings.mean_emission * np.exp(z - 0.5 * variance)
 
-# --- notebooks/03_3_numerical_experiment.py:461 (The run)
+# --- notebooks/03_3_numerical_experiment.py:457 (The run)
 @dataclass(frozen=True)
 class Observation:
     """One epoch of the experiment."""
@@ -382,7 +378,7 @@ def summarised(settings: Settings, records: Sequence[Observation], run=()) -> Ru
     when they are those of a batch of runs."""
     epochs = [o.epoch for o in records]
     stacked = lambda values: np.array([np.asarray(v)[run] for v in values])
-    return Run(settings, records[0].participants.of_run(run),
+    return Run(settings, of_run(records[0].participants, run),
                stacked(o.outperformer for o in records),
                stacked(o.true_log10_losses for o in records),
                stacked(o.topic_reward for o in records),
@@ -396,6 +392,30 @@ def summarised(settings: Settings, records: Sequence[Observation], run=()) -> Ru
 def simulate(settings: Settings, params: Params) -> Run:
     """§3.3 (eqs 19-20): one run of the experiment, summarised for the figures and claims."""
     return summarised(settings, list(observations(settings, params)))
+
+
+def of_run(value, run):
+    """The part of ``value`` - an observation of a batch of runs, or any part of one - that
+    belongs to run ``run`` (its index in the batch; ``()``: every run)."""
+    if isinstance(value, np.ndarray):
+        return value[run]
+    if isinstance(value, tuple):
+        return tuple(of_run(v, run) for v in value)
+    if is_dataclass(value):
+        return type(value)(**{f.name: of_run(getattr(value, f.name), run) for f in fields(value)})
+    return value
+
+
+def observations_of_runs(runs: Sequence[Settings], params: Params
+                         ) -> Iterator[tuple[Observation, ...]]:
+    """The observations of several runs of the same sizes, epoch by epoch, one per run: computed
+    as one batch of topics (``observations``), or run by run for a profile with bounded active
+    sets, which admit one topic's actors at a time."""
+    if uses_active_sets(params):
+        yield from zip(*(observations(s, params) for s in runs))
+        return
+    for batch in observations(list(runs), params):
+        yield tuple(of_run(batch, b) for b in range(len(runs)))
 
 
 def simulate_batch(runs: Sequence[Settings], params: Params) -> list[Run]:
@@ -413,7 +433,7 @@ def simulate_batch(runs: Sequence[Settings], params: Params) -> list[Run]:
         summaries.update({k: summarised(runs[k], records, b) for b, k in enumerate(members)})
     return [summaries[k] for k in range(len(runs))]
 
-# --- notebooks/03_3_numerical_experiment.py:694 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:714 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -446,7 +466,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:794 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:814 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 

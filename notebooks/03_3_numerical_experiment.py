@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -325,10 +325,6 @@ class Participants:
     def stacked(cls, runs: Sequence["Participants"]) -> "Participants":
         """The participants of several runs as those of one batch."""
         return cls(*(np.stack([getattr(p, f.name) for p in runs]) for f in fields(cls)))
-
-    def of_run(self, index) -> "Participants":
-        """The participants of run ``index`` of a batch (``()``: all of them)."""
-        return Participants(*(getattr(self, f.name)[index] for f in fields(self)))
 
     @property
     def reputer_reading_error(self) -> np.ndarray:
@@ -596,7 +592,7 @@ def summarised(settings: Settings, records: Sequence[Observation], run=()) -> Ru
     when they are those of a batch of runs."""
     epochs = [o.epoch for o in records]
     stacked = lambda values: np.array([np.asarray(v)[run] for v in values])
-    return Run(settings, records[0].participants.of_run(run),
+    return Run(settings, of_run(records[0].participants, run),
                stacked(o.outperformer for o in records),
                stacked(o.true_log10_losses for o in records),
                stacked(o.topic_reward for o in records),
@@ -610,6 +606,30 @@ def summarised(settings: Settings, records: Sequence[Observation], run=()) -> Ru
 def simulate(settings: Settings, params: Params) -> Run:
     """§3.3 (eqs 19-20): one run of the experiment, summarised for the figures and claims."""
     return summarised(settings, list(observations(settings, params)))
+
+
+def of_run(value, run):
+    """The part of ``value`` - an observation of a batch of runs, or any part of one - that
+    belongs to run ``run`` (its index in the batch; ``()``: every run)."""
+    if isinstance(value, np.ndarray):
+        return value[run]
+    if isinstance(value, tuple):
+        return tuple(of_run(v, run) for v in value)
+    if is_dataclass(value):
+        return type(value)(**{f.name: of_run(getattr(value, f.name), run) for f in fields(value)})
+    return value
+
+
+def observations_of_runs(runs: Sequence[Settings], params: Params
+                         ) -> Iterator[tuple[Observation, ...]]:
+    """The observations of several runs of the same sizes, epoch by epoch, one per run: computed
+    as one batch of topics (``observations``), or run by run for a profile with bounded active
+    sets, which admit one topic's actors at a time."""
+    if uses_active_sets(params):
+        yield from zip(*(observations(s, params) for s in runs))
+        return
+    for batch in observations(list(runs), params):
+        yield tuple(of_run(batch, b) for b in range(len(runs)))
 
 
 def simulate_batch(runs: Sequence[Settings], params: Params) -> list[Run]:

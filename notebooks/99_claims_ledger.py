@@ -50,7 +50,7 @@ import numpy as np
 
 from allora_ref.attacks import attack_reports, attack_shifts
 from allora_ref.experiment import (
-    Observation, Run, Settings, observations, simulate, simulate_batch)
+    Observation, Run, Settings, observations, observations_of_runs, simulate, simulate_batch)
 from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
@@ -190,14 +190,18 @@ def parallel_map(function: Callable, items: Iterable, processes: int = 1) -> lis
         return list(pool.map(function, items))
 
 
+def shares(items: Sequence, processes: int) -> list[list]:
+    """``items`` cut into at most ``processes`` consecutive shares of nearly equal size."""
+    items = list(items)
+    size = max(1, -(-len(items) // max(processes, 1)))
+    return [items[k: k + size] for k in range(0, len(items), size)]
+
+
 def simulated(runs: Sequence[Settings], params: Params, processes: int = 1) -> list[Run]:
     """``simulate`` of every run: each of ``processes`` worker processes simulates its share of
     the runs as batches of topics (``simulate_batch``); a run's numbers depend on neither."""
-    runs = list(runs)
-    size = max(1, -(-len(runs) // max(processes, 1)))
-    shares = [runs[k: k + size] for k in range(0, len(runs), size)]
     return [run for share in parallel_map(functools.partial(simulate_batch, params=params),
-                                          shares, processes) for run in share]
+                                          shares(runs, processes), processes) for run in share]
 
 
 def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 1
@@ -568,10 +572,15 @@ def shapley_comparison(observation: Observation, params: Params) -> np.ndarray:
     return np.array(result)
 
 
-def shapley_samples(settings: Settings, params: Params) -> np.ndarray:
-    """``shapley_comparison`` for every epoch but the first of one run, shape (epochs - 1, 2, 2)."""
-    return np.array([shapley_comparison(o, params) for o in observations(settings, params)
-                     if o.index > 0])
+def shapley_samples(runs: Sequence[Settings], params: Params) -> np.ndarray:
+    """``shapley_comparison`` for every epoch but the first of each run, run after run, shape
+    (runs x (epochs - 1), 2, 2); the runs are simulated together (``observations_of_runs``)."""
+    per_run = [[] for _ in runs]
+    for epoch in observations_of_runs(runs, params):
+        for samples, o in zip(per_run, epoch):
+            if o.index > 0:
+                samples.append(shapley_comparison(o, params))
+    return np.array([sample for samples in per_run for sample in samples])
 
 
 def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
@@ -627,12 +636,12 @@ np.testing.assert_allclose(-coalition_log_losses(first, params, "inferers")[-1],
 np.testing.assert_allclose(coalition_log_losses(first, params, "forecasters")[-1],
                            coalition_log_losses(first, params, "inferers")[-1], rtol=1e-12)
 
-shapley_settings = [s for n in shapley_sizes for s in seeded(
-    dataclasses.replace(settings, n_workers=n, epochs=shapley_epochs), shapley_seeds)]
-shapley_runs = parallel_map(functools.partial(shapley_samples, params=params), shapley_settings,
-                            processes)
-by_size = {n: np.concatenate(shapley_runs[k * shapley_seeds: (k + 1) * shapley_seeds])
-           for k, n in enumerate(shapley_sizes)}
+shapley_tasks = [(n, share) for n in shapley_sizes for share in shares(seeded(
+    dataclasses.replace(settings, n_workers=n, epochs=shapley_epochs), shapley_seeds), processes)]
+shapley_runs = parallel_map(functools.partial(shapley_samples, params=params),
+                            [share for _, share in shapley_tasks], processes)
+by_size = {n: np.concatenate([s for (size, _), s in zip(shapley_tasks, shapley_runs) if size == n])
+           for n in shapley_sizes}
 claims += shapley_claims(by_size)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
@@ -1424,6 +1433,22 @@ def unstated_choices(settings: Settings, params: Params, other: tuple[str, Param
     }
 
 
+def choice_runs(choices: dict[str, tuple[Settings, Params]], n_seeds: int, processes: int = 1
+                ) -> dict[str, list[Run]]:
+    """The runs of every choice over ``n_seeds`` seeds; choices with the same parameters are
+    simulated together."""
+    result = {}
+    for name, (_, params) in choices.items():
+        if name in result:
+            continue
+        together = [other for other, (_, p) in choices.items() if p == params]
+        runs = simulated([s for other in together for s in seeded(choices[other][0], n_seeds)],
+                         params, processes)
+        result.update({other: runs[k * n_seeds: (k + 1) * n_seeds]
+                       for k, other in enumerate(together)})
+    return {name: result[name] for name in choices}
+
+
 def experiment_claims(runs: Sequence[Run]) -> list[Claim]:
     """Every claim judged on the runs of the full experiment."""
     return accuracy_claims(runs) + reward_claims(runs) + differentiation_claims(runs)
@@ -1457,8 +1482,8 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
 
 # %%
 choices = unstated_choices(settings, params, (other_profile, load_profile(other_profile)))
-variants = {name: experiment_claims(ensemble(s, p, dependence_seeds, processes))
-            for name, (s, p) in choices.items()}
+variants = {name: experiment_claims(runs)
+            for name, runs in choice_runs(choices, dependence_seeds, processes).items()}
 variants[f"the first {dependence_seeds} seeds only"] = experiment_claims(runs[:dependence_seeds])
 claims = with_dependence(claims, variants, choices)
 for claim in claims:
