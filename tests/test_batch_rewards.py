@@ -132,7 +132,7 @@ def reputer_topics(rng: np.random.Generator, topics: int, n_r: int, entries: int
     return previous, stakes, reported
 
 
-@pytest.mark.eq(29, 31, 32, 33)
+@pytest.mark.eq(29, 30, 31, 32, 33, 35, 36)
 @pytest.mark.parametrize("name", PROFILES)
 @FAST
 @given(seed=SEEDS, topics=TOPICS)
