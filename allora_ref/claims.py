@@ -522,11 +522,11 @@ STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
 
-def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> list:
+def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> np.ndarray:
     """``attack_table``'s rows of one seed: shape (shares, 2 + epochs)."""
     reports = attack_reports(np.random.default_rng(seed), n_honest)
-    return [np.concatenate([shifts[:2], shifts[2]])
-            for shifts in (attack_shifts(phi, reports, params, epochs) for phi in STAKE_SHARES)]
+    raw, adjusted, listened = attack_shifts(np.array(STAKE_SHARES), reports, params, epochs)
+    return np.column_stack([raw, adjusted, listened])
 
 
 def attack_table(params: Params, seeds: Iterable[int], epochs: int, n_honest: int = 4,
@@ -545,13 +545,14 @@ MINORITY_SHARES = (0.1, 0.2, 0.35)
 """The minority attacker's shares of all stake."""
 
 
-def targeted_rows(seed: int, params: Params, epochs: int) -> list:
+def targeted_rows(seed: int, params: Params, epochs: int) -> np.ndarray:
     """``targeted_table``'s rows of one seed: shape (misreports, shares, 2 + epochs)."""
     to_base = 1.0 / math.log10(params.log_base)
-    return [[np.concatenate([shifts[:2], shifts[2]]) for shifts in (
-        attack_shifts(phi, attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
-                                          attacked=1), params, epochs, slice(0, 1))
-        for phi in MINORITY_SHARES)] for dex in MISREPORTS]
+    reports = np.stack([attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
+                                       attacked=1) for dex in MISREPORTS])
+    raw, adjusted, listened = attack_shifts(np.array(MINORITY_SHARES), reports[:, None], params,
+                                            epochs, slice(0, 1))
+    return np.concatenate([raw[..., None], adjusted[..., None], listened], axis=-1)
 
 
 def targeted_table(params: Params, seeds: Iterable[int], epochs: int, processes: int = 1
@@ -646,7 +647,7 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
         f"{listened.shape[2]} epochs the {shares[-1]:.0%} attacker moves the consensus by "
         f"{np.median(listened[:, -1, -1]):.2f}")
 
-# --- notebooks/99_claims_ledger.py:1010 (§4.1: reward fractions whatever the scale of the scores)
+# --- notebooks/99_claims_ledger.py:1011 (§4.1: reward fractions whatever the scale of the scores)
 SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
 """Common factors on the scores and their window."""
 
@@ -688,7 +689,7 @@ def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) ->
         f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
         f"of {len(SCORE_SCALES)} scales")
 
-# --- notebooks/99_claims_ledger.py:1078 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:1079 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -754,7 +755,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows),
         "; ".join(depends))]
 
-# --- notebooks/99_claims_ledger.py:1183 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:1184 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -855,7 +856,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               "set-up, §5.1 notebook)"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1308 (§5.3: pay-what-you-want fees and the competition between topics)
+# --- notebooks/99_claims_ledger.py:1309 (§5.3: pay-what-you-want fees and the competition between topics)
 CABAL_WEEKS = (1, 4, 8, 16)
 """How long every topic has paid zero fees before one pays."""
 DEFECTOR_FEES = (1e-6, 1e-3, 1.0)
@@ -939,7 +940,7 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "57); \"instantly\" holds only in the EMA's sense"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1422 (What the experiment's verdicts depend on)
+# --- notebooks/99_claims_ledger.py:1423 (What the experiment's verdicts depend on)
 def unstated_choices(settings: Settings, params: Params, other: tuple[str, Params]
                      ) -> dict[str, tuple[Settings, Params]]:
     """The experiment's unstated choices, each changed alone: name -> (settings, params)."""
@@ -999,7 +1000,7 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
             filter(None, [claim.depends_on, *lines]))))
     return result
 
-# --- notebooks/99_claims_ledger.py:1515 (The ledger)
+# --- notebooks/99_claims_ledger.py:1516 (The ledger)
 CHECKABLE_CLAIMS = (
     ("The naive network is as good as the best inference",
      "On average, the naive network is as good as or better than the best inference."),

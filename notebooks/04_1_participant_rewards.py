@@ -21,6 +21,11 @@
 #
 # Scores are differences of losses that are already logarithms (in the profile's base), so
 # "$\log \mathcal{L}$" below is a number the reputers reported, averaged by eq 14.
+#
+# Every function also takes a batch of topics: its arrays may carry the same leading axes, and
+# each topic's numbers are exactly those it has alone. An absent participant is NaN and is
+# masked, never selected out: a reputer that did not report counts in no sum and keeps its
+# listening coefficient, and an entry nobody reported is absent from the consensus.
 
 # %% tags=["export"]
 #| default_exp spec.participant_rewards
@@ -358,7 +363,8 @@ assert adjusted_stakes(np.ones(3), np.array([1.0, 2.0, 3.0]))[1] == 1.0   # on t
 # forecasters instead of 21). A loss a reputer did not report is, for its score, replaced by the
 # reported value farthest from the consensus (`missing_loss_fill`: `farthest`; the deployed
 # system takes the lowest reported value). A zero consensus norm is replaced by
-# `consensus_norm_floor`.
+# `consensus_norm_floor`. `Reports` holds the reports with the masks of who reported what,
+# made once and reused at every step of the listening ascent below.
 
 # %% tags=["export"]
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
@@ -496,6 +502,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
 # started from the previous epoch's coefficients (1 for a new reputer), until the relative gradient
 # is below 0.001 or for at most $1/\lambda$ iterations. A step that would leave less than half of
 # the stake listened to is interpolated so that exactly half is. Coefficients stay in $[0, 1]$.
+# In a batch of topics each topic stops at its own iteration.
 #
 # **The gradient.** By the chain rule through eqs 29, 31 and 32 (a saturated adjusted stake has
 # zero derivative):

@@ -831,11 +831,11 @@ STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
 
-def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> list:
+def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> np.ndarray:
     """``attack_table``'s rows of one seed: shape (shares, 2 + epochs)."""
     reports = attack_reports(np.random.default_rng(seed), n_honest)
-    return [np.concatenate([shifts[:2], shifts[2]])
-            for shifts in (attack_shifts(phi, reports, params, epochs) for phi in STAKE_SHARES)]
+    raw, adjusted, listened = attack_shifts(np.array(STAKE_SHARES), reports, params, epochs)
+    return np.column_stack([raw, adjusted, listened])
 
 
 def attack_table(params: Params, seeds: Iterable[int], epochs: int, n_honest: int = 4,
@@ -854,13 +854,14 @@ MINORITY_SHARES = (0.1, 0.2, 0.35)
 """The minority attacker's shares of all stake."""
 
 
-def targeted_rows(seed: int, params: Params, epochs: int) -> list:
+def targeted_rows(seed: int, params: Params, epochs: int) -> np.ndarray:
     """``targeted_table``'s rows of one seed: shape (misreports, shares, 2 + epochs)."""
     to_base = 1.0 / math.log10(params.log_base)
-    return [[np.concatenate([shifts[:2], shifts[2]]) for shifts in (
-        attack_shifts(phi, attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
-                                          attacked=1), params, epochs, slice(0, 1))
-        for phi in MINORITY_SHARES)] for dex in MISREPORTS]
+    reports = np.stack([attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
+                                       attacked=1) for dex in MISREPORTS])
+    raw, adjusted, listened = attack_shifts(np.array(MINORITY_SHARES), reports[:, None], params,
+                                            epochs, slice(0, 1))
+    return np.concatenate([raw[..., None], adjusted[..., None], listened], axis=-1)
 
 
 def targeted_table(params: Params, seeds: Iterable[int], epochs: int, processes: int = 1

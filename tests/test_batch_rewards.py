@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shared import examples
 
+from allora_ref.attacks import attack_reports, attack_shifts
 from allora_ref.params import load_profile
 from allora_ref.spec import participant_rewards as spec
 
@@ -131,7 +132,7 @@ def reputer_topics(rng: np.random.Generator, topics: int, n_r: int, entries: int
     return previous, stakes, reported
 
 
-@pytest.mark.eq(29, 31, 32, 33)
+@pytest.mark.eq(29, 30, 31, 32, 33, 35, 36)
 @pytest.mark.parametrize("name", PROFILES)
 @FAST
 @given(seed=SEEDS, topics=TOPICS)
@@ -219,3 +220,19 @@ def test_adjusted_stakes_bad_topic_raises():
         spec.adjusted_stakes(coefficients, np.ones((3, 2)), reporting)
     adjusted = spec.adjusted_stakes(coefficients[[0, 2]], np.ones((2, 2)), reporting[[0, 2]])
     np.testing.assert_array_equal(adjusted, [[1.0, 1.0], [np.nan, np.nan]])
+
+
+@pytest.mark.eq(29, 31, 34)
+@pytest.mark.parametrize("name", ["whitepaper", "allora-simulator"])
+def test_attack_shifts_batched_equal_single(name):
+    """The §4.1 attacks over stake shares x attacks in one batch equal each attack alone."""
+    params, rng = PROFILES[name], np.random.default_rng(4)
+    reports = np.stack([attack_reports(rng, offset=offset, attacked=2)
+                        for offset in (-0.3, 1.0)])[:, None]
+    shares = np.array([0.1, 0.35, 0.7])
+    batched = attack_shifts(shares, reports, params, 4, slice(0, 2))
+    assert batched[2].shape == (2, 3, 4)
+    for i in range(2):
+        for j, share in enumerate(shares):
+            single = attack_shifts(float(share), reports[i, 0], params, 4, slice(0, 2))
+            assert all(np.array_equal(whole[i, j], part) for whole, part in zip(batched, single))
