@@ -101,7 +101,7 @@ def parallel_map(function: Callable, items: Iterable, processes: int = 1) -> lis
         return list(pool.map(function, items))
 
 
-def shares(items: Sequence, processes: int) -> list[list]:
+def process_shares(items: Sequence, processes: int) -> list[list]:
     """``items`` cut into at most ``processes`` consecutive shares of nearly equal size."""
     items = list(items)
     size = max(1, -(-len(items) // max(processes, 1)))
@@ -112,7 +112,8 @@ def simulated(runs: Sequence[Settings], params: Params, processes: int = 1) -> l
     """``simulate`` of every run: each of ``processes`` worker processes simulates its share of
     the runs as batches of topics (``simulate_batch``); a run's numbers depend on neither."""
     return [run for share in parallel_map(functools.partial(simulate_batch, params=params),
-                                          shares(runs, processes), processes) for run in share]
+                                          process_shares(runs, processes), processes)
+            for run in share]
 
 
 def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 1
@@ -133,7 +134,7 @@ def truncated(run: Run, epochs: int) -> Run:
     return dataclasses.replace(run, settings=dataclasses.replace(run.settings, epochs=epochs),
                                **per_epoch)
 
-# --- notebooks/99_claims_ledger.py:243 (§3.3 and Figure 2: accuracy)
+# --- notebooks/99_claims_ledger.py:244 (§3.3 and Figure 2: accuracy)
 STEADY_STATE = 1 / 3
 """The steady state of a run: its last third."""
 
@@ -214,7 +215,7 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
               f"factor that rounds to 10 in log (>= 0.5 dex) {share_verdict(gain >= 0.5)}"),
     ]
 
-# --- notebooks/99_claims_ledger.py:365 (§3.3: what the forecasting task needs)
+# --- notebooks/99_claims_ledger.py:366 (§3.3: what the forecasting task needs)
 ERROR_SCALES = (1.0, 2.0, 4.0, 8.0)
 """Factors on the forecasters' logarithmic errors and biases."""
 CONTEXT_VALUES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
@@ -293,7 +294,7 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
               f"{spread(added)} dex"),
     ]
 
-# --- notebooks/99_claims_ledger.py:495 (§4.1: one-out scores as an approximation of Shapley values)
+# --- notebooks/99_claims_ledger.py:496 (§4.1: one-out scores as an approximation of Shapley values)
 def coalitions(n: int) -> np.ndarray:
     """Every subset of n players as a boolean row; row index bit j <=> player j in the subset."""
     return (np.arange(2**n)[:, None] >> np.arange(n)) & 1 == 1
@@ -424,7 +425,7 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             f"{error:.0%} were measured at every size"))
     return claims
 
-# --- notebooks/99_claims_ledger.py:669 (Figure 3 and §4.2: who earns what)
+# --- notebooks/99_claims_ledger.py:670 (Figure 3 and §4.2: who earns what)
 def reward_claims(runs: Sequence[Run]) -> list[Claim]:
     """Figure 3 and §4.2: cumulative rewards of the best performers and of the task classes."""
     classes = (("inference", lambda r: r.inferer_losses.mean(axis=0), lambda r: r.inferer_rewards),
@@ -479,7 +480,7 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
               share_verdict(final[:, 2] < final[:, :2].min(axis=1))),
     ]
 
-# --- notebooks/99_claims_ledger.py:760 (§3.1: the one-in inference differentiates forecasters)
+# --- notebooks/99_claims_ledger.py:761 (§3.1: the one-in inference differentiates forecasters)
 def forecaster_score_terms(run: Run) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 23-24 from the true losses: the one-out and one-in scores of every forecaster per
     epoch, each of shape (epochs, N_f), in decimal logarithms."""
@@ -517,7 +518,7 @@ def differentiation_claims(runs: Sequence[Run]) -> list[Claim]:
         depends_on="the measure of differentiation: a larger spread of the one-in scores "
         f"{share_verdict(spreads[:, 1] > spreads[:, 0])}")]
 
-# --- notebooks/99_claims_ledger.py:829 (§4.1: attacks on the reputers' consensus)
+# --- notebooks/99_claims_ledger.py:830 (§4.1: attacks on the reputers' consensus)
 STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
@@ -647,7 +648,7 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
         f"{listened.shape[2]} epochs the {shares[-1]:.0%} attacker moves the consensus by "
         f"{np.median(listened[:, -1, -1]):.2f}")
 
-# --- notebooks/99_claims_ledger.py:1011 (§4.1: reward fractions whatever the scale of the scores)
+# --- notebooks/99_claims_ledger.py:1012 (§4.1: reward fractions whatever the scale of the scores)
 SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
 """Common factors on the scores and their window."""
 
@@ -689,7 +690,7 @@ def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) ->
         f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
         f"of {len(SCORE_SCALES)} scales")
 
-# --- notebooks/99_claims_ledger.py:1079 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:1080 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -755,7 +756,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows),
         "; ".join(depends))]
 
-# --- notebooks/99_claims_ledger.py:1184 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:1185 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -856,7 +857,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               "set-up, §5.1 notebook)"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1309 (§5.3: pay-what-you-want fees and the competition between topics)
+# --- notebooks/99_claims_ledger.py:1310 (§5.3: pay-what-you-want fees and the competition between topics)
 CABAL_WEEKS = (1, 4, 8, 16)
 """How long every topic has paid zero fees before one pays."""
 DEFECTOR_FEES = (1e-6, 1e-3, 1.0)
@@ -940,7 +941,7 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "57); \"instantly\" holds only in the EMA's sense"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1423 (What the experiment's verdicts depend on)
+# --- notebooks/99_claims_ledger.py:1424 (What the experiment's verdicts depend on)
 def unstated_choices(settings: Settings, params: Params, other: tuple[str, Params]
                      ) -> dict[str, tuple[Settings, Params]]:
     """The experiment's unstated choices, each changed alone: name -> (settings, params)."""
@@ -1000,7 +1001,7 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
             filter(None, [claim.depends_on, *lines]))))
     return result
 
-# --- notebooks/99_claims_ledger.py:1516 (The ledger)
+# --- notebooks/99_claims_ledger.py:1517 (The ledger)
 CHECKABLE_CLAIMS = (
     ("The naive network is as good as the best inference",
      "On average, the naive network is as good as or better than the best inference."),

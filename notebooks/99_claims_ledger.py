@@ -190,7 +190,7 @@ def parallel_map(function: Callable, items: Iterable, processes: int = 1) -> lis
         return list(pool.map(function, items))
 
 
-def shares(items: Sequence, processes: int) -> list[list]:
+def process_shares(items: Sequence, processes: int) -> list[list]:
     """``items`` cut into at most ``processes`` consecutive shares of nearly equal size."""
     items = list(items)
     size = max(1, -(-len(items) // max(processes, 1)))
@@ -201,7 +201,8 @@ def simulated(runs: Sequence[Settings], params: Params, processes: int = 1) -> l
     """``simulate`` of every run: each of ``processes`` worker processes simulates its share of
     the runs as batches of topics (``simulate_batch``); a run's numbers depend on neither."""
     return [run for share in parallel_map(functools.partial(simulate_batch, params=params),
-                                          shares(runs, processes), processes) for run in share]
+                                          process_shares(runs, processes), processes)
+            for run in share]
 
 
 def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 1
@@ -636,7 +637,7 @@ np.testing.assert_allclose(-coalition_log_losses(first, params, "inferers")[-1],
 np.testing.assert_allclose(coalition_log_losses(first, params, "forecasters")[-1],
                            coalition_log_losses(first, params, "inferers")[-1], rtol=1e-12)
 
-shapley_tasks = [(n, share) for n in shapley_sizes for share in shares(seeded(
+shapley_tasks = [(n, share) for n in shapley_sizes for share in process_shares(seeded(
     dataclasses.replace(settings, n_workers=n, epochs=shapley_epochs), shapley_seeds), processes)]
 shapley_runs = parallel_map(functools.partial(shapley_samples, params=params),
                             [share for _, share in shapley_tasks], processes)
