@@ -44,25 +44,24 @@ def weighted_quantiles(values, weights, quantiles, ends: str, members=None) -> n
                          f"{in_topic(bad)}")
     q = np.asarray(quantiles, float)
     order = np.argsort(np.where(members, values, np.inf), axis=-1, kind="stable")
-    sorted_values = np.take_along_axis(values, order, axis=-1)
-    cdf = weighted_cdf(np.take_along_axis(weights, order, axis=-1))   # members first
+    sorted_values, sorted_weights = np.take_along_axis(np.stack([values, weights]), order[None],
+                                                       axis=-1)      # members first
+    cdf = weighted_cdf(sorted_weights)
     position = np.arange(values.shape[-1])
     last = (count - 1)[..., None]                                      # the last member
     below = (cdf[..., None, :] <= q[:, None]) & (position <= last[..., None])
     largest = np.where(below, position, -1).max(axis=-1)    # largest l with C_l <= q, or -1
-    lower = np.clip(largest, 0, np.maximum(last - 1, 0))   # the end segments extrapolate
-    upper = np.minimum(lower + 1, last)                     # a single member: lower = upper
-
-    def at(array, index):
-        return np.take_along_axis(array, index, axis=-1)
-
-    gap = at(cdf, upper) - at(cdf, lower)                   # > 0 for q inside [C_1, C_N)
-    fraction = np.divide(q - at(cdf, lower), gap, out=np.zeros(gap.shape), where=gap > 0)
-    low_values = at(sorted_values, lower)
-    result = low_values + fraction * (at(sorted_values, upper) - low_values)
+    lower = np.minimum(np.maximum(largest, 0), np.maximum(last - 1, 0))   # the end segments
+    upper = np.minimum(lower + 1, last)                     # extrapolate; one member: lower = upper
+    (c_low, i_low), (c_high, i_high), (c_last, i_last) = np.split(np.take_along_axis(
+        np.stack([cdf, sorted_values]), np.concatenate([lower, upper, last], axis=-1)[None],
+        axis=-1), [q.size, 2 * q.size], axis=-1)             # C and I at l, l + 1, the last
+    gap = c_high - c_low                                    # > 0 for q inside [C_1, C_N)
+    fraction = np.divide(q - c_low, gap, out=np.zeros(gap.shape), where=gap > 0)
+    result = i_low + fraction * (i_high - i_low)
     if ends == "clamp":
         result = np.where(largest < 0, sorted_values[..., :1],
-                          np.where(q >= at(cdf, last), at(sorted_values, last), result))
+                          np.where(q >= c_last, i_last, result))
     return result
 
 
