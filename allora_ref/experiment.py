@@ -240,7 +240,7 @@ def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
         z[i] = rho * z[i - 1] + s * shocks[i]
     return settings.mean_emission * np.exp(z - 0.5 * variance)
 
-# --- notebooks/03_3_numerical_experiment.py:457 (The run)
+# --- notebooks/03_3_numerical_experiment.py:462 (The run)
 @dataclass(frozen=True)
 class Observation:
     """One epoch of the experiment."""
@@ -433,7 +433,7 @@ def simulate_batch(runs: Sequence[Settings], params: Params) -> list[Run]:
         summaries.update({k: summarised(runs[k], records, b) for b, k in enumerate(members)})
     return [summaries[k] for k in range(len(runs))]
 
-# --- notebooks/03_3_numerical_experiment.py:714 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:719 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -466,7 +466,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:814 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:819 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 

@@ -453,6 +453,11 @@ def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
 # and submissions and settles losses, scores and rewards. `observations` yields every epoch with
 # the state it started from (what a measurement such as the Shapley comparison of the claims
 # ledger needs); `simulate` keeps the arrays the figures and claims use.
+#
+# Runs of the same sizes can go through the step together, as one batch of topics (a leading
+# axis over the runs on every array): `simulate_batch` gives each run exactly the numbers
+# `simulate` gives it alone, in a fraction of the time, since an epoch of a few workers costs
+# numpy's per-call overhead much more than arithmetic. Each run keeps its own random streams.
 
 # %% tags=["export"]
 @dataclass(frozen=True)

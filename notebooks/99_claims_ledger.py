@@ -29,7 +29,9 @@
 # general *holds* if it holds in at least 90% of the seeds and *does not hold* if in at most 10%.
 #
 # Runs are independent of each other, so they are computed in `processes` worker processes and
-# collected in order: the ledger is the same whatever the number of processes.
+# collected in order, and each process simulates its share of the runs as one batch of topics
+# through the epoch step (`simulate_batch`), in which every run has the numbers it has alone:
+# the ledger is the same whatever the number of processes.
 
 # %% tags=["export"]
 #| default_exp claims
