@@ -108,7 +108,7 @@ def test_shapley_games_under_the_chain_are_measured_where_defined():
     every Shapley value 0: those comparisons are NaN and the claims count only the others."""
     chain = load_profile("chain-v0.6")
     units = Settings(seed=0, epochs=14, n_workers=3, mean_emission=1e6, initial_stake=1e5)
-    samples = shapley_samples(units, chain)
+    samples = shapley_samples([units], chain)
     assert samples.shape == (13, 2, 2)
     assert np.isfinite(samples[:, 0]).all()                  # inferers: from the first loss
     cold = [o.state.synthesis.initial_regret == 0.0 for o in observations(units, chain)][1:]
@@ -122,7 +122,7 @@ def test_shapley_games_under_the_chain_are_measured_where_defined():
     assert claims[1].details.splitlines()[-1].endswith("| 2 |")    # two epochs measured
     assert claims[0].details.splitlines()[-1].endswith("| 13 |")
     # stakes below the chain's minimum: no network loss, no coalition game, nothing measured
-    never = shapley_samples(dataclasses.replace(units, initial_stake=100.0, epochs=4), chain)
+    never = shapley_samples([dataclasses.replace(units, initial_stake=100.0, epochs=4)], chain)
     assert np.isnan(never).all()
     assert all(c.verdict.startswith("not measured") for c in shapley_claims({3: never}))
 
@@ -133,7 +133,7 @@ def test_rank_correlation():
 
 
 def test_shapley_comparison_measures_the_approximation():
-    samples = shapley_samples(Settings(seed=0, epochs=25, n_workers=3), WHITEPAPER)
+    samples = shapley_samples([Settings(seed=0, epochs=25, n_workers=3)], WHITEPAPER)
     assert samples.shape == (24, 2, 2)
     assert np.isfinite(samples).all()
     # with three workers the forecasters' one-out/one-in scores rank like Shapley values...
