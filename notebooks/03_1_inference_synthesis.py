@@ -1307,8 +1307,9 @@ def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_
     reported = np.asarray(reported_log_losses, dtype=float)
     if reported.shape[:-2] != batch or reported.ndim != len(batch) + 2 \
             or reported.shape[-1] != expected:
+        batches = f" after the batch axes {batch}" if batch else ""
         raise ValueError(f"reported log-losses log L_im (eq 13) must have {expected} columns "
-                         f"(the loss vector), got shape {reported.shape}")
+                         f"(the loss vector){batches}, got shape {reported.shape}")
     losses = network_log_losses(stakes, reported)
     row_losses, worker_losses = regret_table_losses(losses, n_i, n_f)
     r0 = per_topic(state.initial_regret, batch, "initial regret R0", "eq 15")

@@ -95,7 +95,7 @@ def batches(draw):
 
 # --- notebook 03_1: synthesise and settle (eqs 1-15) ----------------------------------------
 
-@examples(80)
+@examples(60)
 @given(batches())
 def test_a_batch_of_topics_is_each_topic_alone(case):
     shape, topics, params = case
@@ -213,7 +213,7 @@ def weighted_batches(draw):
     return shape, values, weights, members, params
 
 
-@examples(80)
+@examples(60)
 @given(weighted_batches())
 def test_a_batch_of_intervals_is_each_topic_over_its_members(case):
     shape, values, weights, members, params = case
