@@ -10,6 +10,7 @@ kinds meet hand-derived values in tests/test_vector_kinds.py.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -83,6 +84,23 @@ def test_runner_reports_the_chain_defaults_failing_exactly_the_documented_cases(
     assert excluded.stdout.splitlines()[-1] == "114 passed, 0 failed, 27 skipped"
     assert "SKIP  allora-simulator/function/reputer_reward_fractions/fractions  excluded: " \
            "reputer reward p: chain default 3, case 1 (eq 35)" in excluded.stdout
+
+
+def test_an_adapter_pinned_to_chain_v06_fails_only_the_cases_that_set_topic_parameters():
+    """The reference pinned to the chain-v0.6 preset passes every chain-v0.6 vector except those
+    whose own parameters it ignores (a topic's epoch length, the slots per block), which the
+    exclusion file documents; excluded, the run passes."""
+    exclude = PACKAGE / "examples" / "chain-v0.6.exclude"
+    command = f"{ADAPTER} --profile chain-v0.6"
+    result = conform("--profile", "chain-v0.6", "--cmd", command)
+    assert result.returncode == 1
+    documented = {exclusion.pattern for exclusion in read_exclusions(exclude)}
+    assert failed_ids(result.stdout) == documented and len(documented) == 6
+    excluded = conform("--profile", "chain-v0.6", "--cmd", command, "--exclude-file", exclude)
+    assert excluded.returncode == 0, excluded.stdout[-2000:]
+    passed, failed, skipped = (int(n) for n in re.findall(
+        r"(\d+) passed, (\d+) failed, (\d+) skipped", excluded.stdout.splitlines()[-1])[0])
+    assert (failed, skipped) == (0, 6) and passed > 100
 
 
 def test_the_research_simulators_epochs_through_the_kit(golden_synthesis, tmp_path):
