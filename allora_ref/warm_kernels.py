@@ -39,9 +39,11 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 # (Not matplotlib.pyplot: it binds the inline backend to the IPython shell of the kernel that
 # imports it first.)
 WARM_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "sympy", "mpmath",
-                "matplotlib.figure", "matplotlib.backends.backend_agg", "allora_ref.params",
-                "allora_ref.spec.epoch", "allora_ref.spec.token_emission",
-                "allora_ref.spec.topic_rewards")
+                "matplotlib.figure", "matplotlib.backends.backend_agg",
+                "matplotlib.backends.backend_pdf", "allora_ref.params", "allora_ref.spec.epoch",
+                "allora_ref.spec.token_emission", "allora_ref.spec.topic_rewards",
+                "allora_ref.experiment", "allora_ref.figures", "allora_ref.synthesis_table",
+                "allora_ref.claims")
 LAUNCHER = ["-m", "ipykernel_launcher"]
 READY = "ready"
 
