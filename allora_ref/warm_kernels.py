@@ -110,7 +110,8 @@ def fork_kernel(connection: socket.socket, listener: socket.socket,
     if pid == 0:
         status = 1
         try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.setsid()                 # as jupyter_client starts a kernel: a session of its own
+            signal.signal(signal.SIGINT, signal.default_int_handler)   # as a fresh interpreter
             for open_socket in (listener, connection, *kernels.values()):
                 open_socket.close()
             status = run_kernel(fds, request)
@@ -124,6 +125,7 @@ def fork_kernel(connection: socket.socket, listener: socket.socket,
 def serve(path: str) -> None:
     """The warm process: import ``WARM_MODULES``, then fork a kernel for each stand-in that
     connects to the socket ``path``, until terminated."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the runner's, which ends this
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     for module in WARM_MODULES:
         importlib.import_module(module)
