@@ -29,24 +29,31 @@ def attack_reports(rng: np.random.Generator, n_honest: int = 4, entries: int = 2
     return np.vstack([honest, honest.mean(axis=0) + shift])
 
 
-def attack_shifts(stake_share: float, reports: np.ndarray, params: Params, epochs: int,
-                  entries: slice = slice(None)) -> tuple[float, float, np.ndarray]:
+def attack_shifts(stake_share, reports: np.ndarray, params: Params, epochs: int,
+                  entries: slice = slice(None)) -> tuple:
     """The majority-stake attack of §4.1 (eqs 29, 31, 34): how far the consensus moves from the
     honest reputers' mean towards the attacker (last row of ``reports``), averaged over the
     loss-vector ``entries`` (default: all).
 
     The attacker holds ``stake_share`` of the stake, the others equal stakes. Returns the shift
     with raw stakes, with adjusted stakes (everyone listened to), and after each of ``epochs``
-    epochs of listening (the same reports every epoch).
+    epochs of listening (the same reports every epoch, last axis). Several attacks run as one
+    batch of topics: ``stake_share`` (...) and ``reports`` (..., N_r, entries) broadcast
+    against each other, and each attack's numbers are those it has alone.
     """
-    n = reports.shape[0]
-    stakes = np.append(np.ones(n - 1), (n - 1) * stake_share / (1 - stake_share))
-    honest = reports[:-1].mean(axis=0)
-    shift = lambda consensus: float(np.mean((consensus - honest)[entries]))
+    share = np.asarray(stake_share, dtype=float)
+    n = reports.shape[-2]
+    batch = np.broadcast_shapes(share.shape, reports.shape[:-2])
+    reports = np.broadcast_to(reports, batch + reports.shape[-2:])
+    attacker = np.broadcast_to((n - 1) * share / (1 - share), batch)
+    stakes = np.concatenate([np.ones(batch + (n - 1,)), attacker[..., None]], axis=-1)
+    honest = reports[..., :-1, :].mean(axis=-2)
+    shift = lambda consensus: np.mean((consensus - honest)[..., entries], axis=-1)
     raw = shift(consensus_log_losses(stakes, reports))
-    adjusted = shift(consensus_log_losses(adjusted_stakes(np.ones(n), stakes), reports))
-    coefficients, listened = np.ones(n), []
+    adjusted = shift(consensus_log_losses(adjusted_stakes(np.ones(stakes.shape), stakes),
+                                          reports))
+    coefficients, listened = np.ones(stakes.shape), []
     for _ in range(epochs):
         coefficients, _ = listening_coefficients(coefficients, stakes, reports, params)
         listened.append(shift(consensus_at(coefficients, stakes, reports, params).consensus))
-    return raw, adjusted, np.array(listened)
+    return raw, adjusted, np.stack(listened, axis=-1) if listened else np.zeros(batch + (0,))

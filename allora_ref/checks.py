@@ -11,19 +11,20 @@ import numpy as np
 
 
 def checked_array(value, quantity: str, equation: str, ndim: int | None = None,
-                  absent_allowed: bool = False) -> np.ndarray:
+                  absent_allowed: bool = False, batched: bool = False) -> np.ndarray:
     """``value`` as a float array, or ValueError if it has the wrong rank, is infinite, or is NaN.
 
     With ``absent_allowed`` a NaN entry is accepted and means "not submitted / not reported"
-    (partial participation); infinities are always rejected.
+    (partial participation); infinities are always rejected. With ``batched``, ``ndim`` counts
+    the trailing axes only: leading batch axes (one topic per index) are allowed.
     """
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(f"{quantity} ({equation}) must be numeric") from None
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{quantity} ({equation}) must have {ndim} dimension(s), "
-                         f"got shape {array.shape}")
+    if ndim is not None and (array.ndim < ndim if batched else array.ndim != ndim):
+        raise ValueError(f"{quantity} ({equation}) must have {ndim} dimension(s)"
+                         f"{' after its batch axes' if batched else ''}, got shape {array.shape}")
     if np.isinf(array).any():
         raise ValueError(f"{quantity} ({equation}) must be finite, got an infinity")
     if not absent_allowed and np.isnan(array).any():
@@ -41,6 +42,26 @@ def check_non_negative(array: np.ndarray, quantity: str, equation: str) -> None:
     """ValueError if any entry of ``array`` is negative."""
     if (array < 0).any():
         raise ValueError(f"{quantity} ({equation}) must be non-negative")
+
+
+def per_topic(value, batch: tuple[int, ...], quantity: str, equation: str) -> np.ndarray:
+    """A per-topic number (one per index of the leading ``batch`` axes; one number serves every
+    topic) as a float array of shape ``batch``, or ValueError if the shapes do not fit."""
+    array = np.asarray(value, dtype=float)
+    try:
+        return np.broadcast_to(array, batch)
+    except ValueError:
+        raise ValueError(f"{quantity} ({equation}) must have one value per topic, shape {batch}, "
+                         f"got shape {array.shape}") from None
+
+
+def in_topic(bad: np.ndarray) -> str:
+    """Where a per-topic check failed, for its message: " in topic b of the batch" for the first
+    topic b where ``bad`` (shape: the batch axes) holds, "" for a single topic (shape ())."""
+    if bad.ndim == 0:
+        return ""
+    index = tuple(int(i) for i in np.argwhere(bad)[0])
+    return f" in topic {index[0] if len(index) == 1 else index} of the batch"
 
 
 _EQUATIONS = re.compile(r"\b[Ee]qs? \d+(?:\s*(?:-|,|and)\s*\d+)*")

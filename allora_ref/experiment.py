@@ -9,19 +9,20 @@ epoch step, the records behind Figures 2 and 3, and the figures."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from allora_ref.params import Params
 from allora_ref.spec.epoch import Epoch, EpochInputs, TopicState, step
+from allora_ref.spec.participant_rewards import uses_active_sets
 from allora_ref.spec.inference_synthesis import (
     Submissions, all_inferences, forecasted_log_losses, log_losses, reported_entries,
     squared_error, synthesise)
 
-# --- notebooks/03_3_numerical_experiment.py:133 (Eq 19: the experience factor)
+# --- notebooks/03_3_numerical_experiment.py:134 (Eq 19: the experience factor)
 def experience_factor(epoch) -> np.ndarray:
     """Eq 19: f_xp,i = (1 + exp(-0.03 i)) / 2, the workers' experience factor at epoch i >= 0."""
     epoch = np.asarray(epoch, dtype=float)
@@ -29,7 +30,7 @@ def experience_factor(epoch) -> np.ndarray:
         raise ValueError("epoch i of the experience factor f_xp,i (eq 19) must be >= 0")
     return 0.5 * (1.0 + np.exp(-0.03 * epoch))
 
-# --- notebooks/03_3_numerical_experiment.py:170 (Eq 20: context sensitivity)
+# --- notebooks/03_3_numerical_experiment.py:171 (Eq 20: context sensitivity)
 def context_sensitivity(x, a: float, b: float) -> np.ndarray:
     """Eq 20: f_context = sigma(a (x - b)), the logistic function, for x in [0, 1]."""
     x = np.asarray(x, dtype=float)
@@ -38,7 +39,7 @@ def context_sensitivity(x, a: float, b: float) -> np.ndarray:
                          "[0, 1]")
     return 0.5 * (1.0 + np.tanh(0.5 * a * (x - b)))     # sigma(z) without overflow
 
-# --- notebooks/03_3_numerical_experiment.py:215 (The experiment's settings)
+# --- notebooks/03_3_numerical_experiment.py:216 (The experiment's settings)
 @dataclass(frozen=True)
 class Settings:
     """The §3.3 experiment's own parameters (the mechanism's are ``Params``); paper defaults.
@@ -112,10 +113,11 @@ class Settings:
             raise ValueError(f"experiment setting emission_persistence ({where}) must lie in "
                              "[0, 1)")
 
-# --- notebooks/03_3_numerical_experiment.py:300 (The participants)
+# --- notebooks/03_3_numerical_experiment.py:301 (The participants)
 @dataclass(frozen=True)
 class Participants:
-    """The mock participants of one run (§3.3)."""
+    """The mock participants of one run (§3.3); of a batch of runs with a leading axis over
+    the runs on every array."""
 
     inference_error: np.ndarray
     """sigma_j, target units, shape (N,)."""
@@ -133,6 +135,11 @@ class Participants:
     """c_m, dex, shape (N_r,)."""
     reputer_alpha: np.ndarray
     """alpha_m of each reputer's EMA, in (0, 1], shape (N_r,)."""
+
+    @classmethod
+    def stacked(cls, runs: Sequence["Participants"]) -> "Participants":
+        """The participants of several runs as those of one batch."""
+        return cls(*(np.stack([getattr(p, f.name) for p in runs]) for f in fields(cls)))
 
     @property
     def reputer_reading_error(self) -> np.ndarray:
@@ -162,53 +169,62 @@ def draw_participants(settings: Settings, rng: np.random.Generator) -> Participa
     return Participants(inference_error, inference_bias, forecast_error, forecast_bias, context,
                         reputer_error, reputer_bias, reputer_alpha)
 
-# --- notebooks/03_3_numerical_experiment.py:368 (One epoch of the mock world)
-def outperformance_factors(n_workers: int, outperformer: int, factor: float) -> np.ndarray:
+# --- notebooks/03_3_numerical_experiment.py:375 (One epoch of the mock world)
+def standard_normal(rng, shape) -> np.ndarray:
+    """Standard normal draws of ``shape`` from a generator, or from each generator of a batch of
+    runs (a list), stacked on a leading axis."""
+    if isinstance(rng, np.random.Generator):
+        return rng.standard_normal(shape)
+    return np.stack([r.standard_normal(shape) for r in rng])
+
+
+def outperformance_factors(n_workers: int, outperformer, factor) -> np.ndarray:
     """§3.3: kappa_j, the factor on each worker's error and bias (``factor`` for the
-    outperformer, 1 for the others)."""
-    kappa = np.ones(n_workers)
-    kappa[outperformer] = factor
-    return kappa
+    outperformer, 1 for the others); a batch of runs gives arrays of outperformers and factors."""
+    chosen = np.arange(n_workers) == np.asarray(outperformer)[..., None]
+    return np.where(chosen, np.asarray(factor, dtype=float)[..., None], 1.0)
 
 
-def mock_inferences(truth: float, participants: Participants, scale: np.ndarray,
-                    rng: np.random.Generator) -> np.ndarray:
+def mock_inferences(truth, participants: Participants, scale: np.ndarray, rng) -> np.ndarray:
     """§3.3 (eq 1): truth + N(scale_j b_j, scale_j sigma_j), the inferences, with
     scale_j = f_xp kappa_j (eq 19)."""
-    return truth + scale * (participants.inference_bias
-                            + participants.inference_error * rng.standard_normal(scale.size))
+    noise = standard_normal(rng, scale.shape[-1])
+    return np.asarray(truth)[..., None] + scale * (participants.inference_bias
+                                                   + participants.inference_error * noise)
 
 
 def mock_forecasts(actual_log10_losses: np.ndarray, participants: Participants, f_xp: float,
-                   unaware_shift: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+                   unaware_shift: np.ndarray, rng) -> np.ndarray:
     """§3.3 with eqs 19-20: forecasted decimal log-losses, shape (N_f, N_i).
 
     ``unaware_shift`` is log10(kappa_j^2) per inferer: the context-unaware forecast starts from
     log10(L_ij / kappa_j^2). Each of the two forecasts gets its own perturbation.
     """
-    n_f, n_i = participants.forecast_error.size, actual_log10_losses.size
-    noise = rng.standard_normal((2, n_f, n_i))
-    bias = (f_xp * participants.forecast_bias)[:, None]
-    error = (f_xp * participants.forecast_error)[:, None]
-    aware = actual_log10_losses + bias + error * noise[0]
-    unaware = actual_log10_losses - unaware_shift + bias + error * noise[1]
-    context = participants.context[:, None]
+    n_f, n_i = participants.forecast_error.shape[-1], actual_log10_losses.shape[-1]
+    noise = standard_normal(rng, (2, n_f, n_i))
+    bias = (f_xp * participants.forecast_bias)[..., None]
+    error = (f_xp * participants.forecast_error)[..., None]
+    aware = actual_log10_losses[..., None, :] + bias + error * noise[..., 0, :, :]
+    unaware = (actual_log10_losses - unaware_shift)[..., None, :] + bias \
+        + error * noise[..., 1, :, :]
+    context = participants.context[..., None]
     return context * aware + (1.0 - context) * unaware
 
 
 def reputer_reports(true_log10_losses: np.ndarray, previous: np.ndarray | None,
-                    participants: Participants, rng: np.random.Generator) -> np.ndarray:
+                    participants: Participants, rng) -> np.ndarray:
     """§3.3: each reputer's EMA of its perturbed decimal log-losses, shape (N_r, loss vector).
 
     ``previous`` is last epoch's EMA (None at the first epoch: the EMA starts at the first
     report). An absent entry (NaN) stays absent and restarts the EMA when it reappears.
     """
-    n_r = participants.reputer_error.size
-    noisy = true_log10_losses + participants.reputer_bias[:, None] \
-        + participants.reputer_error[:, None] * rng.standard_normal((n_r, true_log10_losses.size))
+    n_r = participants.reputer_error.shape[-1]
+    noise = standard_normal(rng, (n_r, true_log10_losses.shape[-1]))
+    noisy = true_log10_losses[..., None, :] + participants.reputer_bias[..., None] \
+        + participants.reputer_error[..., None] * noise
     if previous is None:
         return noisy
-    alpha = participants.reputer_alpha[:, None]
+    alpha = participants.reputer_alpha[..., None]
     return np.where(np.isnan(previous), noisy, alpha * noisy + (1.0 - alpha) * previous)
 
 
@@ -224,7 +240,7 @@ def emission_series(settings: Settings, rng: np.random.Generator) -> np.ndarray:
         z[i] = rho * z[i - 1] + s * shocks[i]
     return settings.mean_emission * np.exp(z - 0.5 * variance)
 
-# --- notebooks/03_3_numerical_experiment.py:441 (The run)
+# --- notebooks/03_3_numerical_experiment.py:462 (The run)
 @dataclass(frozen=True)
 class Observation:
     """One epoch of the experiment."""
@@ -243,36 +259,57 @@ class Observation:
     epoch: Epoch
 
 
-def observations(settings: Settings, params: Params) -> Iterator[Observation]:
-    """§3.3 (eqs 19-20): the experiment, epoch by epoch, through the epoch step."""
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(settings.seed).spawn(5)]
-    participants_rng, world, forecasting, reporting, emitting = streams
-    participants = draw_participants(settings, participants_rng)
-    emission = emission_series(settings, emitting)
-    n, copies = settings.n_workers, settings.sybil_copies
-    state = TopicState.initial(n + copies, n, np.full(settings.n_reputers, settings.initial_stake),
+def observations(settings: Settings | Sequence[Settings], params: Params
+                 ) -> Iterator[Observation]:
+    """§3.3 (eqs 19-20): the experiment, epoch by epoch, through the epoch step.
+
+    A sequence of settings (the same epochs, workers, reputers and sybil copies) runs as one batch
+    of topics through ``step``: every field of an observation then has a leading axis over the
+    runs, and each run's numbers are those it has alone.
+    """
+    batch = not isinstance(settings, Settings)
+    runs = list(settings) if batch else [settings]
+    first = runs[0]
+    sizes = lambda s: (s.epochs, s.n_workers, s.n_reputers, s.sybil_copies)
+    if any(sizes(s) != sizes(first) for s in runs):
+        raise ValueError("runs of the §3.3 experiment batched together must have the same "
+                         "epochs, workers, reputers and sybil copies")
+    join = np.stack if batch else (lambda values: values[0])
+    each = (lambda values: values) if batch else (lambda values: values[0])
+    streams = [[np.random.default_rng(s) for s in np.random.SeedSequence(r.seed).spawn(5)]
+               for r in runs]
+    world, forecasting, reporting = (each([s[k] for s in streams]) for k in (1, 2, 3))
+    drawn = [draw_participants(r, s[0]) for r, s in zip(runs, streams)]
+    participants = Participants.stacked(drawn) if batch else drawn[0]
+    emission = join([emission_series(r, s[4]) for r, s in zip(runs, streams)])
+    n, copies = first.n_workers, first.sybil_copies
+    state = TopicState.initial(n + copies, n,
+                               join([np.full(r.n_reputers, r.initial_stake) for r in runs]),
                                params)
     to_profile_base = 1.0 / np.log10(params.log_base)
-    truth, ema = 0.0, None
-    for index in range(settings.epochs):
+    truth, ema = join([0.0 for _ in runs]), None
+    worlds = [s[1] for s in streams]
+    outperformance = join([r.outperformance for r in runs])
+    for index in range(first.epochs):
         f_xp = float(experience_factor(index))
-        truth += settings.truth_step * world.standard_normal()
-        outperformer = int(world.integers(n))
-        kappa = outperformance_factors(n, outperformer, settings.outperformance)
+        truth = truth + join([r.truth_step * w.standard_normal() for r, w in zip(runs, worlds)])
+        outperformer = join([int(w.integers(n)) for w in worlds])
+        kappa = outperformance_factors(n, outperformer, outperformance)
         own = mock_inferences(truth, participants, f_xp * kappa, world)
         actual = log_losses(own, truth, squared_error, 10.0)
         forecasts = mock_forecasts(actual, participants, f_xp, 2.0 * np.log10(kappa), forecasting)
         if copies:                              # the sybil's identities, after every draw
-            own = np.append(own, np.repeat(own[:1], copies))
-            forecasts = np.hstack([forecasts, np.repeat(forecasts[:, :1], copies, axis=1)])
+            own = np.concatenate([own, np.repeat(own[..., :1], copies, axis=-1)], axis=-1)
+            forecasts = np.concatenate([forecasts, np.repeat(forecasts[..., :1], copies,
+                                                             axis=-1)], axis=-1)
         submissions = Submissions(own, forecasted_log_losses(10.0**forecasts, params.log_base))
         inferred = synthesise(state.synthesis, submissions, params)
         vector = all_inferences(inferred.combined, inferred.forecast_implied,
                                 inferred.one_out_forecast_implied, submissions.inferences)
         true_losses = log_losses(vector, truth, squared_error, 10.0)
         ema = reputer_reports(true_losses, ema, participants, reporting)
-        reward = float(emission[index])
-        reported = (ema * to_profile_base)[:, reported_entries(
+        reward = emission[..., index]
+        reported = (ema * to_profile_base)[..., reported_entries(
             submissions.n_inferers, submissions.n_forecasters, params)]   # the eq 13 layout
         epoch, next_state = step(state, EpochInputs(submissions, reported, reward), params,
                                  inferred)
@@ -336,20 +373,67 @@ class Run:
         return self.settings.n_workers + self.settings.sybil_copies
 
 
-def simulate(settings: Settings, params: Params) -> Run:
-    """§3.3 (eqs 19-20): one run of the experiment, summarised for the figures and claims."""
-    records = list(observations(settings, params))
+def summarised(settings: Settings, records: Sequence[Observation], run=()) -> Run:
+    """The Run of ``settings`` from the observations of its experiment; ``run`` is its index
+    when they are those of a batch of runs."""
     epochs = [o.epoch for o in records]
-    stacked = lambda values: np.array(list(values))
-    return Run(settings, records[0].participants, stacked(o.outperformer for o in records),
+    stacked = lambda values: np.array([np.asarray(v)[run] for v in values])
+    return Run(settings, of_run(records[0].participants, run),
+               stacked(o.outperformer for o in records),
                stacked(o.true_log10_losses for o in records),
                stacked(o.topic_reward for o in records),
                stacked(e.class_rewards for e in epochs), stacked(e.inferer_rewards for e in epochs),
                stacked(e.forecaster_rewards for e in epochs),
-               stacked(e.reputer_rewards for e in epochs), stacked(e.entropies for e in epochs),
+               stacked(e.reputer_rewards for e in epochs),
+               stacked(np.stack(e.entropies, axis=-1) for e in epochs),
                stacked(e.forecasting_utility for e in epochs))
 
-# --- notebooks/03_3_numerical_experiment.py:630 (Figure 2)
+
+def simulate(settings: Settings, params: Params) -> Run:
+    """§3.3 (eqs 19-20): one run of the experiment, summarised for the figures and claims."""
+    return summarised(settings, list(observations(settings, params)))
+
+
+def of_run(value, run):
+    """The part of ``value`` - an observation of a batch of runs, or any part of one - that
+    belongs to run ``run`` (its index in the batch; ``()``: every run)."""
+    if isinstance(value, np.ndarray):
+        return value[run]
+    if isinstance(value, tuple):
+        return tuple(of_run(v, run) for v in value)
+    if is_dataclass(value):
+        return type(value)(**{f.name: of_run(getattr(value, f.name), run) for f in fields(value)})
+    return value
+
+
+def observations_of_runs(runs: Sequence[Settings], params: Params
+                         ) -> Iterator[tuple[Observation, ...]]:
+    """The observations of several runs of the same sizes, epoch by epoch, one per run: computed
+    as one batch of topics (``observations``), or run by run for a profile with bounded active
+    sets, which admit one topic's actors at a time."""
+    if uses_active_sets(params):
+        yield from zip(*(observations(s, params) for s in runs))
+        return
+    for batch in observations(list(runs), params):
+        yield tuple(of_run(batch, b) for b in range(len(runs)))
+
+
+def simulate_batch(runs: Sequence[Settings], params: Params) -> list[Run]:
+    """``simulate`` of every run, those of the same sizes as one batch of topics (the same
+    numbers as one at a time, for less time); runs of a profile with bounded active sets, which
+    admit one topic's actors at a time, one by one."""
+    if uses_active_sets(params):
+        return [simulate(s, params) for s in runs]
+    groups: dict[tuple, list[int]] = {}
+    for k, s in enumerate(runs):
+        groups.setdefault((s.epochs, s.n_workers, s.n_reputers, s.sybil_copies), []).append(k)
+    summaries = {}
+    for members in groups.values():
+        records = list(observations([runs[k] for k in members], params))
+        summaries.update({k: summarised(runs[k], records, b) for b, k in enumerate(members)})
+    return [summaries[k] for k in range(len(runs))]
+
+# --- notebooks/03_3_numerical_experiment.py:719 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -382,7 +466,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:731 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:820 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 

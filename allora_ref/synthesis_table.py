@@ -262,7 +262,7 @@ def window_known(scores: np.ndarray, history: np.ndarray, known_rows: int, param
     if params.score_window_unit == "epochs":
         return known_rows + 1 >= params.score_window
     window = score_window(np.vstack([scores[None, :], history[:known_rows]]), params)
-    return window.size >= params.score_window
+    return int((~np.isnan(window)).sum()) >= params.score_window
 
 
 def row_epoch(row: Row, columns: SynthesisColumns, history: History, params: Params

@@ -32,6 +32,11 @@
 # * *Time.* One epoch step produces the inferences of epoch $i$ and, once the reputers report,
 #   the losses of those same inferences; $\mathcal{L}_{i-1}$ and $\mathcal{R}_{i-1,l}$ are the state
 #   left by the previous step (the paper's one-step delay of eq 13 is the gap between steps).
+# * *Batches of topics.* Every function of an epoch accepts leading batch axes before the axes
+#   over participants, one topic per index (the §3.3 experiment runs many seeds as one batch);
+#   per-topic numbers such as $\mathcal{L}_{i-1}$ then carry the batch axes. A topic's results
+#   are exactly those of the same call on that topic alone: reductions run over the last axis
+#   only, and a choice that depends on a topic's values is made per topic.
 
 # %% tags=["export"]
 #| default_exp spec.inference_synthesis
@@ -44,7 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allora_ref.checks import check_non_negative, check_shape, checked_array, float64_guarded
+from allora_ref.checks import (check_non_negative, check_shape, checked_array, float64_guarded,
+                               in_topic, per_topic)
 from allora_ref.params import Params
 
 # %% tags=["parameters"]
@@ -77,14 +83,18 @@ p = sp.symbols("p", positive=True)
 # forecaster may forecast only some inferers, and there may be more inferers than forecasters.
 
 # %% tags=["export"]
-def inferences(values) -> np.ndarray:
-    """Eq 1: the inferences I_ij of one epoch over the topic's inferers (NaN = not submitted)."""
-    return checked_array(values, "inferences I_ij", "eq 1", ndim=1, absent_allowed=True)
+def inferences(values, batched: bool = False) -> np.ndarray:
+    """Eq 1: the inferences I_ij of one epoch over the topic's inferers (NaN = not submitted),
+    shape (N_i,); with ``batched``, leading batch axes allowed: shape (..., N_i)."""
+    return checked_array(values, "inferences I_ij", "eq 1", ndim=1, absent_allowed=True,
+                         batched=batched)
 
 
 def forecasted_log_losses(losses, log_base: float) -> np.ndarray:
-    """Eq 2: log L_ijk from forecasted losses L_ijk > 0, shape (N_f, N_i) (NaN = not forecast)."""
-    losses = checked_array(losses, "forecasted losses L_ijk", "eq 2", ndim=2, absent_allowed=True)
+    """Eq 2: log L_ijk from forecasted losses L_ijk > 0, shape (..., N_f, N_i) (NaN = not
+    forecast); leading batch axes allowed."""
+    losses = checked_array(losses, "forecasted losses L_ijk", "eq 2", ndim=2, absent_allowed=True,
+                           batched=True)
     if (losses <= 0).any():
         raise ValueError("forecasted losses L_ijk (eq 2) must be > 0 to take their logarithm")
     return np.log(losses) / np.log(log_base)
@@ -118,10 +128,12 @@ def weighted_inference(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 # A positive regret means $k$ expects $j$ to outperform the network's previous accuracy.
 
 # %% tags=["export"]
-def forecasted_regrets(previous_network_log_loss: float, forecasted_log_losses: np.ndarray
+def forecasted_regrets(previous_network_log_loss, forecasted_log_losses: np.ndarray
                        ) -> np.ndarray:
-    """Eq 4: R_ijk = log L_{i-1} - log L_ijk, shape (N_f, N_i)."""
-    return previous_network_log_loss - forecasted_log_losses
+    """Eq 4: R_ijk = log L_{i-1} - log L_ijk, shape (..., N_f, N_i); leading batch axes allowed
+    (log L_{i-1} of shape (...), one per topic)."""
+    return np.asarray(previous_network_log_loss, dtype=float)[..., None, None] \
+        - forecasted_log_losses
 
 
 # %% [markdown]
@@ -449,46 +461,68 @@ np.testing.assert_allclose(w_high, 1.0, rtol=np.exp(-whitepaper.p * (x_high.min(
 
 # %% tags=["export"]
 def forecast_implied_inferences(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
-                                previous_network_log_loss: float, params: Params,
-                                initial_regret: float = 0.0) -> np.ndarray:
-    """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i).
+                                previous_network_log_loss, params: Params,
+                                initial_regret=0.0) -> np.ndarray:
+    """Eqs 3-8: I_ik for every forecaster k, shape (..., N_f) for inferences of shape (..., N_i)
+    and forecasted log-losses of shape (..., N_f, N_i); leading batch axes allowed, with the
+    previous network loss and the initial regret R0 of shape (...), one per topic.
 
     Members of k are the inferers with an inference and a forecast by k; NaN if there are none.
     Without a previous network loss (cold start) the members count equally
     (``equal-weights``) or the median is taken (``chain``). ``while-initial-regret-zero``: none
     before any loss, the median while the topic's ``initial_regret`` R0 is 0.
     """
-    values = np.broadcast_to(inferences[..., None, :], inferences.shape[:-1]
-                             + forecasted_log_losses.shape)
+    values = np.broadcast_to(inferences[..., None, :], np.broadcast_shapes(
+        inferences[..., None, :].shape, forecasted_log_losses.shape))
     members = ~np.isnan(values) & ~np.isnan(forecasted_log_losses)
-    cold = bool(np.isnan(previous_network_log_loss))
+    previous = np.asarray(previous_network_log_loss, dtype=float)
+    cold = np.isnan(previous)
+    absent = np.zeros(cold.shape, bool)           # topics without forecast-implied inferences
     if params.cold_start == "while-initial-regret-zero":
-        if cold:
-            return np.full(values.shape[:-1], np.nan)
-        cold = initial_regret == 0.0
-    if cold:
-        if params.cold_start == "equal-weights":
-            return weighted_inference(values, members.astype(float))
-        return masked_median(values, members)
-    regrets = forecasted_regrets(previous_network_log_loss, forecasted_log_losses)
-    regrets = np.broadcast_to(np.where(np.isnan(regrets), 0.0, regrets), values.shape)
-    known = np.broadcast_to(np.where(np.isnan(inferences), 0.0, inferences)[..., None, :],
-                            values.shape)             # absent values carry weight 0 anyway
-    return weighted_inference(known, regret_weights(regrets, members, params))
+        cold, absent = ~cold & (np.asarray(initial_regret) == 0.0), cold
+    result = np.full(values.shape[:-1], np.nan)
+    if (cold & ~absent).any():
+        result = (weighted_inference(values, members.astype(float))
+                  if params.cold_start == "equal-weights" else masked_median(values, members))
+    if not (cold | absent).all():
+        regrets = forecasted_regrets(np.where(np.isnan(previous), 0.0, previous),
+                                     forecasted_log_losses)
+        regrets = np.broadcast_to(np.where(np.isnan(regrets), 0.0, regrets), values.shape)
+        known = np.broadcast_to(np.where(np.isnan(inferences), 0.0, inferences)[..., None, :],
+                                values.shape)             # absent values carry weight 0 anyway
+        warm = weighted_inference(known, regret_weights(regrets, members, params))
+        result = np.where(cold[..., None], result, warm)
+    return np.where(absent[..., None], np.nan, result)
 
 
 def one_out_forecast_implied_plain(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
-                                   previous_network_log_loss: float, params: Params,
-                                   initial_regret: float = 0.0) -> np.ndarray:
+                                   previous_network_log_loss, params: Params,
+                                   initial_regret=0.0) -> np.ndarray:
     """§3.1 item 2 with eqs 3-8 as written: I_ik recomputed without inferer j, shape
-    (N_i withheld, N_f), by one batched call of eqs 3-8 with inferer j absent from batch row j.
+    (..., N_i withheld, N_f), by one batched call of eqs 3-8 with inferer j absent from batch
+    row j; leading batch axes allowed (per-topic numbers of shape (...)).
 
     The definition of the one-out forecast-implied inferences; it holds N_i^2 N_f numbers at once.
     ``one_out_forecast_implied_inferences`` computes the same values in O(N_i N_f) memory.
     """
-    withheld = np.where(np.eye(inferences.size, dtype=bool), np.nan, inferences)
-    return forecast_implied_inferences(withheld, forecasted_log_losses,
-                                       previous_network_log_loss, params, initial_regret)
+    return forecast_implied_with_one_out(inferences, forecasted_log_losses,
+                                         previous_network_log_loss, params, initial_regret)[1]
+
+
+def forecast_implied_with_one_out(inferences: np.ndarray, forecasted_log_losses: np.ndarray,
+                                  previous_network_log_loss, params: Params, initial_regret=0.0
+                                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Eqs 3-8 and §3.1 item 2 as written, in one batched call of eqs 3-8 whose batch row 0
+    withholds nobody and row 1 + j withholds inferer j: the forecast-implied inferences
+    (..., N_f) and the one-out ones (..., N_i withheld, N_f); leading batch axes allowed."""
+    n_i = inferences.shape[-1]
+    withheld = np.where(np.eye(n_i + 1, n_i, k=-1, dtype=bool), np.nan,
+                        inferences[..., None, :])
+    implied = forecast_implied_inferences(
+        withheld, forecasted_log_losses[..., None, :, :],
+        np.asarray(previous_network_log_loss, dtype=float)[..., None], params,
+        np.asarray(initial_regret, dtype=float)[..., None])
+    return implied[..., 0, :], implied[..., 1:, :]
 
 
 def masked_median(values: np.ndarray, members: np.ndarray) -> np.ndarray:
@@ -818,14 +852,15 @@ def row_families(n_inferers: int, n_forecasters: int) -> np.ndarray:
 def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Params
                     ) -> np.ndarray:
     """Eqs 9-10 for every row, read literally (``network-weights``): the network row's weights
-    w_il = phi'(R_hat_{i-1,l}) (``network_regrets``: row 0, shape (1, N_l); members: row 0 of
-    ``members``), with the weights of the workers a row omits set to zero.
+    w_il = phi'(R_hat_{i-1,l}) (``network_regrets``: row 0, shape (..., 1, N_l); members: row 0
+    of ``members``), with the weights of the workers a row omits set to zero; leading batch axes
+    allowed.
 
     Each row is scaled so that its largest weight is 1 (eq 9 cancels the factor), which keeps a
     row's weights finite even when the network row's largest weight belongs to an omitted worker.
     """
-    x = normalised_regrets(network_regrets, members[:1], params)
-    kept = members[:1]
+    kept = members[..., :1, :]
+    x = normalised_regrets(network_regrets, kept, params)
     if params.regret_guard_rails:
         x, kept, _ = guard_railed_regrets(x, kept, best_member(x, kept), params)
     rows = members & kept
@@ -834,16 +869,17 @@ def network_weights(network_regrets: np.ndarray, members: np.ndarray, params: Pa
 
 
 def initial_regrets(regrets: np.ndarray, members: np.ndarray, params: Params,
-                    initial_regret: float = 0.0) -> np.ndarray:
+                    initial_regret=0.0) -> np.ndarray:
     """Eq 15 start values: every member without a regret (NaN) gets its row's initial regret,
     computed from the regrets the row knows (those of every worker of its family), or the
-    topic's ``initial_regret`` R0 (``topic-experienced``)."""
+    topic's ``initial_regret`` R0 (``topic-experienced``). Regrets of shape (..., rows, N_l):
+    leading batch axes allowed, R0 of shape (...)."""
     unknown = members & np.isnan(regrets)
     if not unknown.any():
         return regrets
     start = np.zeros(regrets.shape[:-1])
     if params.initial_regret == "topic-experienced":
-        start[...] = initial_regret
+        start[...] = np.asarray(initial_regret, dtype=float)[..., None]
     elif params.initial_regret == "topic-quantile":
         known = ~np.isnan(regrets)
         rows = known.any(axis=-1)
@@ -862,10 +898,12 @@ def offset_quantile(regrets: np.ndarray, known: np.ndarray, params: Params) -> n
 
 
 def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.ndarray,
-                        n_inferers: int, first_epoch: bool, params: Params,
-                        initial_regret: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                        n_inferers: int, first_epoch, params: Params,
+                        initial_regret=0.0) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 9-11 for every row: (inferences, weights); weights from phi' of each row's own
     regrets, or of the network row's with the omitted entries zeroed (``secondary_weights``).
+    Tables of shape (..., rows, N_l): leading batch axes allowed, with ``first_epoch`` and R0
+    of shape (...), one per topic.
 
     A row none of whose members has a regret is a cold start (see ``Params.cold_start``); under
     ``network-weights`` every row is cold when the network row is; with
@@ -873,32 +911,38 @@ def combined_inferences(values: np.ndarray, regrets: np.ndarray, members: np.nda
     """
     cold = ~(members & ~np.isnan(regrets)).any(axis=-1, keepdims=True)
     if params.secondary_weights == "network-weights":
-        cold = np.broadcast_to(cold[:1], cold.shape)
-        warm = network_weights(initial_regrets(regrets[:1], members[:1], params, initial_regret),
-                               members, params)
+        cold = np.broadcast_to(cold[..., :1, :], cold.shape)
+        warm = network_weights(initial_regrets(regrets[..., :1, :], members[..., :1, :], params,
+                                               initial_regret), members, params)
     else:
         warm = regret_weights(initial_regrets(regrets, members, params, initial_regret), members,
                               params)
     if params.cold_start == "while-initial-regret-zero":
-        cold = np.full(cold.shape, initial_regret == 0.0)
+        cold = np.broadcast_to((np.asarray(initial_regret) == 0.0)[..., None, None], cold.shape)
     chain = params.cold_start != "equal-weights"
     cold_members = members & (np.arange(members.shape[-1]) < n_inferers if chain else members)
     weights = np.where(cold, cold_members.astype(float), warm)
     combined = weighted_inference(values, weights)
-    if params.cold_start == "while-initial-regret-zero" and first_epoch:
-        return first_network_inferences(values[0], cold_members[0], len(combined)), weights
-    if chain and first_epoch:
-        combined = np.where(cold[:, 0], masked_median(values, cold_members), combined)
+    first = np.asarray(first_epoch, dtype=bool)
+    if params.cold_start == "while-initial-regret-zero" and first.any():
+        first_rows = first_network_inferences(values[..., 0, :], cold_members[..., 0, :],
+                                              combined.shape[-1])
+        combined = np.where(first[..., None], first_rows, combined)
+    elif chain and first.any():
+        combined = np.where(cold[..., 0] & first[..., None], masked_median(values, cold_members),
+                            combined)
     return combined, weights
 
 
 def first_network_inferences(values: np.ndarray, inferers: np.ndarray, rows: int) -> np.ndarray:
     """Eq 9 as deployed before any network loss (chain/v0.6.md §4.4): the network
     inference is the median of the inferences and the naive one 0 (the inference itself when
-    there is only one); no one-out or one-in inference."""
+    there is only one); no one-out or one-in inference. Shape (..., rows) for values of shape
+    (..., N_l); leading batch axes allowed."""
     median = masked_median(values, inferers)
-    naive = 0.0 if inferers.sum() > 1 else median
-    return np.concatenate([[median, naive], np.full(rows - 2, np.nan)])
+    naive = np.where(inferers.sum(axis=-1) > 1, 0.0, median)
+    return np.concatenate([median[..., None], naive[..., None],
+                           np.full(median.shape + (rows - 2,), np.nan)], axis=-1)
 
 
 # %% [markdown]
@@ -960,32 +1004,40 @@ def reported_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.
 def loss_vectors(reported_log_losses, n_inferers: int, n_forecasters: int, params: Params
                  ) -> np.ndarray:
     """Eq 13: the reputers' reports (one row each, in the profile's layout) as loss vectors;
-    entries the layout does not report are absent (NaN)."""
+    entries the layout does not report are absent (NaN). Reports of shape (..., N_r, columns):
+    leading batch axes allowed."""
     reported = checked_array(reported_log_losses, "reported log-losses log L_im", "eq 13",
-                             ndim=2, absent_allowed=True)
+                             ndim=2, absent_allowed=True, batched=True)
     entries = reported_entries(n_inferers, n_forecasters, params)
-    if reported.shape[1] != entries.sum():
+    if reported.shape[-1] != entries.sum():
         raise ValueError(f"reported log-losses log L_im (eq 13) must have {entries.sum()} "
                          f"columns (loss_vector_layout {params.loss_vector_layout!r}, "
                          f"{n_inferers} inferers, {n_forecasters} forecasters), "
                          f"got shape {reported.shape}")
-    vectors = np.full((reported.shape[0], entries.size), np.nan)
-    vectors[:, entries] = reported
+    vectors = np.full(reported.shape[:-1] + (entries.size,), np.nan)
+    vectors[..., entries] = reported
     return vectors
 
 
 def all_inferences(network: np.ndarray, forecast_implied: np.ndarray,
                    one_out_forecast_implied: np.ndarray, inferences: np.ndarray) -> np.ndarray:
-    """Eq 12: the vector of every inference evaluated by reputers, in loss-vector order.
+    """Eq 12: the vector of every inference evaluated by reputers, in loss-vector order;
+    leading batch axes allowed.
 
     ``network`` holds the combination rows (network, naive, one-out, one-in) of eqs 9-11.
     """
-    return np.concatenate([network[:2], inferences, forecast_implied,
-                           one_out_forecast_implied.T.ravel(), network[2:]])
+    one_out = np.swapaxes(one_out_forecast_implied, -1, -2)          # forecaster major
+    return np.concatenate([network[..., :2], inferences, forecast_implied,
+                           one_out.reshape(one_out.shape[:-2] + (-1,)), network[..., 2:]],
+                          axis=-1)
 
 
-def log_losses(inferences: np.ndarray, truth: float, loss, log_base: float) -> np.ndarray:
-    """Eq 13: log Q(I, Y) for each inference, with Q a loss function (NaN stays absent)."""
+def log_losses(inferences: np.ndarray, truth, loss, log_base: float) -> np.ndarray:
+    """Eq 13: log Q(I, Y) for each inference (last axis), with Q a loss function (NaN stays
+    absent); leading batch axes allowed, with the truth Y of shape (...), one per topic."""
+    truth = np.asarray(truth, dtype=float)
+    if np.ndim(inferences) > 0:
+        truth = truth[..., None]                      # one truth for every inference of a topic
     values = np.asarray(loss(inferences, truth), dtype=float)
     if (values[~np.isnan(values)] <= 0).any():
         raise ValueError("losses Q(I, Y) (eq 13) must be > 0 to take their logarithm")
@@ -993,8 +1045,9 @@ def log_losses(inferences: np.ndarray, truth: float, loss, log_base: float) -> n
         return np.log(values) / np.log(log_base)
 
 
-def squared_error(inferences, truth: float) -> np.ndarray:
-    """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13)."""
+def squared_error(inferences, truth) -> np.ndarray:
+    """The squared-error loss Q(I, Y) = (I - Y)^2 of the §3.3 experiment (eq 13), elementwise
+    (the truth broadcast against the inferences)."""
     return (np.asarray(inferences, dtype=float) - truth) ** 2
 
 
@@ -1008,18 +1061,23 @@ def squared_error(inferences, truth: float) -> np.ndarray:
 
 # %% tags=["export"]
 def network_log_losses(stakes, reported_log_losses) -> np.ndarray:
-    """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers."""
-    stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1)
+    """Eq 14: sum_m S_m log L_m / sum_m S_m per loss-vector entry, over reporting reputers.
+    Stakes (..., N_r) and reports (..., N_r, E): leading batch axes allowed."""
+    stakes = checked_array(stakes, "reputer stakes S_im", "eq 14", ndim=1, batched=True)
     check_non_negative(stakes, "reputer stakes S_im", "eq 14")
     reported = checked_array(reported_log_losses, "reported log-losses log L_im", "eq 14",
-                             ndim=2, absent_allowed=True)
-    if reported.shape[0] != stakes.size:
+                             ndim=2, absent_allowed=True, batched=True)
+    if reported.shape[:-1] != stakes.shape:
+        batches = "" if reported.shape[:-2] == stakes.shape[:-1] else \
+            f" (batch axes {reported.shape[:-2]} and {stakes.shape[:-1]})"
         raise ValueError(f"reported log-losses log L_im (eq 14) need one row per reputer: "
-                         f"{reported.shape[0]} rows for {stakes.size} stakes")
-    weights = np.where(np.isnan(reported), 0.0, stakes[:, None])
-    if stakes.sum() <= 0:
-        raise ValueError("reputer stakes S_im (eq 14) must not all be zero")
-    return weighted_inference(reported.T, weights.T)
+                         f"{reported.shape[-2]} rows for {stakes.shape[-1]} stakes{batches}")
+    unstaked = stakes.sum(axis=-1) <= 0
+    if unstaked.any():
+        raise ValueError(f"reputer stakes S_im (eq 14) must not all be zero{in_topic(unstaked)}")
+    weights = np.where(np.isnan(reported), 0.0, stakes[..., None])
+    return weighted_inference(np.ascontiguousarray(np.swapaxes(reported, -1, -2)),
+                              np.ascontiguousarray(np.swapaxes(weights, -1, -2)))
 
 
 # %% [markdown]
@@ -1051,29 +1109,32 @@ closed
 # %% tags=["export"]
 def regret_table_losses(losses: np.ndarray, n_inferers: int, n_forecasters: int
                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Eq 15 inputs: each row's own loss (rows,) and each worker's loss in that row (rows, N_l)."""
+    """Eq 15 inputs: each row's own loss (..., rows) and each worker's loss in that row
+    (..., rows, N_l), from loss vectors (..., E); leading batch axes allowed."""
     n_l = n_inferers + n_forecasters
     block = one_out_forecast_implied_entries(n_inferers, n_forecasters)
-    workers = losses[2: 2 + n_l]
-    members = np.tile(workers, (2 + n_l + n_forecasters, 1))
-    members[2: 2 + n_inferers, n_inferers:] = losses[block].reshape(n_forecasters, n_inferers).T
-    reference = np.concatenate([losses[:2], losses[block.stop:]])
+    workers = losses[..., 2: 2 + n_l]
+    members = np.repeat(workers[..., None, :], 2 + n_l + n_forecasters, axis=-2)
+    members[..., 2: 2 + n_inferers, n_inferers:] = np.swapaxes(
+        losses[..., block].reshape(losses.shape[:-1] + (n_forecasters, n_inferers)), -1, -2)
+    reference = np.concatenate([losses[..., :2], losses[..., block.stop:]], axis=-1)
     return reference, members
 
 
 def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
                     worker_log_losses: np.ndarray, families: np.ndarray, params: Params,
-                    initial_regret: float = 0.0) -> np.ndarray:
-    """Eq 15: R_il = alpha (log L_i - log L_il) + (1 - alpha) R_{i-1,l}, for every row.
+                    initial_regret=0.0) -> np.ndarray:
+    """Eq 15: R_il = alpha (log L_i - log L_il) + (1 - alpha) R_{i-1,l}, for every row; leading
+    batch axes allowed (R0 of shape (...), one per topic).
 
     Updated where the worker belongs to the row's family and both losses exist; carried over
     elsewhere; a worker with no previous regret starts from its initial regret.
     """
-    update = families & ~np.isnan(worker_log_losses) & ~np.isnan(row_log_losses)[:, None]
+    update = families & ~np.isnan(worker_log_losses) & ~np.isnan(row_log_losses)[..., None]
     start = initial_regrets(np.where(families, previous, np.nan), families & update, params,
                             initial_regret)
     alpha = params.alpha_regret
-    return np.where(update, alpha * (row_log_losses[:, None] - worker_log_losses)
+    return np.where(update, alpha * (row_log_losses[..., None] - worker_log_losses)
                     + (1 - alpha) * start, previous)
 
 
@@ -1084,151 +1145,189 @@ def updated_regrets(previous: np.ndarray, row_log_losses: np.ndarray,
 # eq 12 from the workers' submissions and the state; the reputers then evaluate them against
 # the ground truth; `settle` turns their reports into network losses (eq 14) and regrets (eq 15),
 # the state of the next epoch. The epoch step of §4 (`allora_ref.spec.epoch.step`) runs both
-# and goes on to scores and rewards.
+# and goes on to scores and rewards. Both take a batch of topics as well as one: every array
+# then carries the same leading batch axes, and each topic is computed as if alone.
 
 # %% tags=["export"]
 @dataclass(frozen=True)
 class Submissions:
-    """What workers submit in one epoch (eqs 1-2). NaN = not submitted."""
+    """What workers submit in one epoch (eqs 1-2). NaN = not submitted. Leading batch axes
+    allowed: one topic per index, the same axes on both arrays."""
 
     inferences: np.ndarray
-    """I_ij, shape (N_i,)."""
+    """I_ij, shape (..., N_i)."""
     forecasted_log_losses: np.ndarray
-    """log L_ijk, shape (N_f, N_i): row k is forecaster k's forecast of every inferer."""
+    """log L_ijk, shape (..., N_f, N_i): row k is forecaster k's forecast of every inferer."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "inferences", inferences(self.inferences))
+        own = inferences(self.inferences, batched=True)
+        object.__setattr__(self, "inferences", own)
         forecasts = checked_array(self.forecasted_log_losses, "forecasted log-losses log L_ijk",
-                                  "eq 2", ndim=2, absent_allowed=True)
-        check_shape(forecasts, (forecasts.shape[0], self.inferences.size),
+                                  "eq 2", ndim=2, absent_allowed=True, batched=True)
+        check_shape(forecasts, own.shape[:-1] + (forecasts.shape[-2], own.shape[-1]),
                     "forecasted log-losses log L_ijk", "eq 2")
         object.__setattr__(self, "forecasted_log_losses", forecasts)
 
     @property
     def n_inferers(self) -> int:
-        return self.inferences.size
+        return self.inferences.shape[-1]
 
     @property
     def n_forecasters(self) -> int:
-        return self.forecasted_log_losses.shape[0]
+        return self.forecasted_log_losses.shape[-2]
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """The leading batch axes: () for one topic."""
+        return self.inferences.shape[:-1]
 
 
 @dataclass(frozen=True)
 class SynthesisState:
-    """What an epoch leaves for the next: L_{i-1} (eq 4) and every row's regrets (eq 15)."""
+    """What an epoch leaves for the next: L_{i-1} (eq 4) and every row's regrets (eq 15).
+    For a batch of topics every field carries the same leading batch axes (a float field
+    becomes an array of the batch shape)."""
 
-    previous_network_log_loss: float
+    previous_network_log_loss: float | np.ndarray
     """log L_{i-1}; NaN before the first loss report (cold start)."""
     regrets: np.ndarray
-    """R_{i-1,l} per combination row, shape (2 + N_l + N_f, N_l); NaN = no regret yet."""
-    initial_regret: float = 0.0
+    """R_{i-1,l} per combination row, shape (..., 2 + N_l + N_f, N_l); NaN = no regret yet."""
+    initial_regret: float | np.ndarray = 0.0
     """The topic's initial regret R0 (``initial_regret = "topic-experienced"``); 0 for a new
     topic, which is in cold start while it is 0 (``cold_start = "while-initial-regret-zero"``)."""
     inclusions: np.ndarray | None = None
-    """Per worker (inferers, then forecasters), the epochs in which it was paid a positive
-    amount for its task (chain/v0.6.md §10); None = never paid."""
+    """Per worker (inferers, then forecasters), shape (..., N_l), the epochs in which it was
+    paid a positive amount for its task (chain/v0.6.md §10); None = never paid."""
 
     @classmethod
-    def initial(cls, n_inferers: int, n_forecasters: int) -> "SynthesisState":
-        """The state of a new topic: no loss reported, no regrets."""
+    def initial(cls, n_inferers: int, n_forecasters: int, batch: tuple[int, ...] = ()
+                ) -> "SynthesisState":
+        """The state of a new topic, or of a batch of new topics: no loss reported, no
+        regrets."""
         n_l = n_inferers + n_forecasters
-        return cls(np.nan, np.full((2 + n_l + n_forecasters, n_l), np.nan))
+        return cls(topic_number(np.full(batch, np.nan)),
+                   np.full(batch + (2 + n_l + n_forecasters, n_l), np.nan),
+                   topic_number(np.zeros(batch)))
+
+
+def topic_number(values: np.ndarray) -> float | np.ndarray:
+    """A per-topic number: a float for one topic, the array for a batch of topics."""
+    return float(values) if values.ndim == 0 else values
 
 
 @dataclass(frozen=True)
 class NetworkInferences:
-    """Every inference of one epoch (eq 12) with what eqs 14-18 need."""
+    """Every inference of one epoch (eq 12) with what eqs 14-18 need; for a batch of topics
+    every field carries the same leading batch axes (...)."""
 
     forecasted_regrets: np.ndarray
-    """R_ijk (eq 4), shape (N_f, N_i); NaN where not forecast or before the first loss."""
+    """R_ijk (eq 4), shape (..., N_f, N_i); NaN where not forecast or before the first loss."""
     forecast_implied: np.ndarray
-    """I_ik (eqs 3-8), shape (N_f,)."""
+    """I_ik (eqs 3-8), shape (..., N_f)."""
     one_out_forecast_implied: np.ndarray
-    """I_ik without inferer j (§3.1 item 2), shape (N_i withheld, N_f)."""
+    """I_ik without inferer j (§3.1 item 2), shape (..., N_i withheld, N_f)."""
     values: np.ndarray
-    """The table of eqs 9-11: every row's values per worker, shape (rows, N_l)."""
+    """The table of eqs 9-11: every row's values per worker, shape (..., rows, N_l)."""
     members: np.ndarray
-    """Which workers each row combines, shape (rows, N_l)."""
+    """Which workers each row combines, shape (..., rows, N_l)."""
     weights: np.ndarray
-    """Each row's weights (eq 10, scaled so the largest is 1), shape (rows, N_l)."""
+    """Each row's weights (eq 10, scaled so the largest is 1), shape (..., rows, N_l)."""
     combined: np.ndarray
     """Each row's inference: network, naive, one-out (N_l), one-in (N_f)."""
 
     @property
-    def network(self) -> float:
-        """I_i (eq 9)."""
-        return float(self.combined[0])
+    def network(self) -> float | np.ndarray:
+        """I_i (eq 9): a float, or an array over the batch."""
+        return topic_number(self.combined[..., 0])
 
     @property
-    def naive(self) -> float:
-        """I_i^- (§3.1 item 1)."""
-        return float(self.combined[1])
+    def naive(self) -> float | np.ndarray:
+        """I_i^- (§3.1 item 1): a float, or an array over the batch."""
+        return topic_number(self.combined[..., 1])
 
     @property
     def one_out(self) -> np.ndarray:
-        """I_li^- (§3.1 item 2), shape (N_l,)."""
-        return self.combined[2: 2 + self.values.shape[1]]
+        """I_li^- (§3.1 item 2), shape (..., N_l)."""
+        return self.combined[..., 2: 2 + self.values.shape[-1]]
 
     @property
     def one_in(self) -> np.ndarray:
-        """I_ki^+ (§3.1 item 3), shape (N_f,)."""
-        return self.combined[2 + self.values.shape[1]:]
+        """I_ki^+ (§3.1 item 3), shape (..., N_f)."""
+        return self.combined[..., 2 + self.values.shape[-1]:]
 
 
 @float64_guarded
 def synthesise(state: SynthesisState, submissions: Submissions, params: Params
                ) -> NetworkInferences:
-    """Eqs 3-12: every inference of the epoch from the submissions and the previous state."""
+    """Eqs 3-12: every inference of the epoch from the submissions and the previous state;
+    leading batch axes allowed (one topic per index, each computed as if alone)."""
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
     n_l = n_i + n_f
-    check_shape(state.regrets, (2 + n_l + n_f, n_l), "regrets R_{i-1,l}", "eq 15")
+    batch = submissions.batch_shape
+    check_shape(state.regrets, batch + (2 + n_l + n_f, n_l), "regrets R_{i-1,l}", "eq 15")
     own = submissions.inferences
-    if np.isnan(own).all():
-        raise ValueError("inferences I_ij (eq 1): no inferer submitted, there is nothing to combine")
+    nothing = np.isnan(own).all(axis=-1)
+    if nothing.any():
+        raise ValueError(f"inferences I_ij (eq 1): no inferer submitted{in_topic(nothing)}, "
+                         "there is nothing to combine")
     forecasts = submissions.forecasted_log_losses
-    previous = state.previous_network_log_loss
-    r0 = state.initial_regret
-    forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
-    one_out = (one_out_forecast_implied_plain if n_i * n_i * n_f <= ONE_OUT_PLAIN_ELEMENTS
-               else one_out_forecast_implied_inferences)
-    one_out_fi = one_out(own, forecasts, previous, params, initial_regret=r0)
-    values = np.tile(np.concatenate([own, forecast_implied]), (2 + n_l + n_f, 1))
-    values[2: 2 + n_i, n_i:] = one_out_fi
+    previous = per_topic(state.previous_network_log_loss, batch, "previous network log-loss",
+                         "eq 4")
+    r0 = per_topic(state.initial_regret, batch, "initial regret R0", "eq 15")
+    if n_i * n_i * n_f <= ONE_OUT_PLAIN_ELEMENTS:
+        forecast_implied, one_out_fi = forecast_implied_with_one_out(own, forecasts, previous,
+                                                                     params, r0)
+    else:                                     # large topics: the kernel, one topic at a time
+        forecast_implied = forecast_implied_inferences(own, forecasts, previous, params, r0)
+        one_out_fi = np.empty(batch + (n_i, n_f))
+        for topic in np.ndindex(batch):
+            one_out_fi[topic] = one_out_forecast_implied_inferences(
+                own[topic], forecasts[topic], float(previous[topic]), params,
+                initial_regret=float(r0[topic]))
+    values = np.repeat(np.concatenate([own, forecast_implied], axis=-1)[..., None, :],
+                       2 + n_l + n_f, axis=-2)
+    values[..., 2: 2 + n_i, n_i:] = one_out_fi
     families = row_families(n_i, n_f)
     members = families & ~np.isnan(values)
-    members[2: 2 + n_l] &= ~np.eye(n_l, dtype=bool)
+    members[..., 2: 2 + n_l, :] &= ~np.eye(n_l, dtype=bool)
     combined, weights = combined_inferences(values, np.where(families, state.regrets, np.nan),
-                                            members, n_i,
-                                            bool(np.isnan(previous)), params, r0)
-    with np.errstate(invalid="ignore"):
-        regrets = forecasted_regrets(previous, forecasts)
-    return NetworkInferences(regrets, forecast_implied, one_out_fi, values, members, weights,
-                             combined)
+                                            members, n_i, np.isnan(previous), params, r0)
+    return NetworkInferences(forecasted_regrets(previous, forecasts), forecast_implied, one_out_fi,
+                             values, members, weights, combined)
 
 
 @float64_guarded
 def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_log_losses,
            params: Params) -> tuple[np.ndarray, SynthesisState]:
-    """Eqs 14-15: the network losses of every loss-vector entry, and the next state."""
-    n_f, n_i = inferred.forecasted_regrets.shape
+    """Eqs 14-15: the network losses of every loss-vector entry, and the next state. Stakes
+    (..., N_r) and reports (..., N_r, E): leading batch axes allowed, those of ``inferred``."""
+    n_f, n_i = inferred.forecasted_regrets.shape[-2:]
+    batch = inferred.forecasted_regrets.shape[:-2]
     expected = loss_vector_size(n_i, n_f)
     reported = np.asarray(reported_log_losses, dtype=float)
-    if reported.ndim != 2 or reported.shape[1] != expected:
+    if reported.shape[:-2] != batch or reported.ndim != len(batch) + 2 \
+            or reported.shape[-1] != expected:
         raise ValueError(f"reported log-losses log L_im (eq 13) must have {expected} columns "
                          f"(the loss vector), got shape {reported.shape}")
     losses = network_log_losses(stakes, reported)
     row_losses, worker_losses = regret_table_losses(losses, n_i, n_f)
+    r0 = per_topic(state.initial_regret, batch, "initial regret R0", "eq 15")
     regrets = updated_regrets(state.regrets, row_losses, worker_losses,
-                              row_families(n_i, n_f), params, state.initial_regret)
-    previous = losses[0] if not np.isnan(losses[0]) else state.previous_network_log_loss
-    r0 = state.initial_regret
+                              row_families(n_i, n_f), params, r0)
+    previous = np.where(np.isnan(losses[..., 0]), state.previous_network_log_loss,
+                        losses[..., 0])
     if params.initial_regret == "topic-experienced":
-        inclusions = np.zeros(n_i + n_f) if state.inclusions is None else state.inclusions
-        updated = ~np.isnan(worker_losses[0]) & ~np.isnan(row_losses[0])
-        experienced = updated & ~np.isnan(state.regrets[0]) \
+        inclusions = np.zeros(batch + (n_i + n_f,)) if state.inclusions is None \
+            else state.inclusions
+        updated = ~np.isnan(worker_losses[..., 0, :]) & ~np.isnan(row_losses[..., :1])
+        experienced = updated & ~np.isnan(state.regrets[..., 0, :]) \
             & (inclusions >= 1.0 / params.alpha_regret)
-        r0 = topic_initial_regret(regrets[0, experienced], r0, params)
-    return losses, SynthesisState(previous, regrets, r0, state.inclusions)
+        r0 = r0.copy()
+        for topic in np.ndindex(batch):                  # a quantile of each topic's own set
+            r0[topic] = topic_initial_regret(regrets[topic][0, experienced[topic]], r0[topic],
+                                             params)
+    return losses, SynthesisState(topic_number(previous), regrets, topic_number(r0),
+                                  state.inclusions)
 
 
 def topic_initial_regret(experienced_regrets: np.ndarray, previous: float, params: Params
@@ -1239,6 +1338,38 @@ def topic_initial_regret(experienced_regrets: np.ndarray, previous: float, param
         return previous
     return float(offset_quantile(experienced_regrets, np.ones(experienced_regrets.size, bool),
                                  params))
+
+# %% [markdown]
+# A batch of topics: a new topic, a warm one and a warm one with an absent inferer and a
+# forecaster that forecast nobody, stacked along a leading axis, are synthesised and settled in
+# one call; each topic's numbers are exactly those of the same calls on it alone.
+
+# %%
+rng_batch = np.random.default_rng(7)
+n_i_b, n_f_b, n_r_b = 3, 2, 4
+families_b = row_families(n_i_b, n_f_b)
+own_b = rng_batch.normal(size=(3, n_i_b))
+own_b[2, 1] = np.nan
+forecasts_b = rng_batch.normal(-1.0, 0.4, (3, n_f_b, n_i_b))
+forecasts_b[2, 0] = np.nan
+state_b = SynthesisState(np.array([np.nan, -0.9, -1.1]),
+                         np.where([np.zeros(families_b.shape, bool), families_b, families_b],
+                                  rng_batch.normal(0.0, 0.2, (3,) + families_b.shape), np.nan))
+stakes_b = rng_batch.uniform(1.0, 3.0, (3, n_r_b))
+reports_b = rng_batch.normal(-1.0, 0.3, (3, n_r_b, loss_vector_size(n_i_b, n_f_b)))
+for name, profile in (("whitepaper", whitepaper), ("allora-simulator", simulator)):
+    inferred_b = synthesise(state_b, Submissions(own_b, forecasts_b), profile)
+    losses_b, after_b = settle(state_b, inferred_b, stakes_b, reports_b, profile)
+    for t in range(3):
+        state_t = SynthesisState(float(state_b.previous_network_log_loss[t]), state_b.regrets[t])
+        alone = synthesise(state_t, Submissions(own_b[t], forecasts_b[t]), profile)
+        losses_t, after_t = settle(state_t, alone, stakes_b[t], reports_b[t], profile)
+        assert all(np.array_equal(getattr(inferred_b, f.name)[t], getattr(alone, f.name),
+                                  equal_nan=True) for f in dataclasses.fields(alone))
+        assert np.array_equal(losses_b[t], losses_t, equal_nan=True)
+        assert np.array_equal(after_b.regrets[t], after_t.regrets, equal_nan=True)
+        assert after_b.previous_network_log_loss[t] == after_t.previous_network_log_loss
+    print(f"{name:17s} network inferences of the batch:", inferred_b.network)
 
 # %% [markdown]
 # The confidence intervals of the network inference (§3.2, eqs 16-18) complete the epoch's

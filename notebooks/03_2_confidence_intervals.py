@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from allora_ref.checks import in_topic
 from allora_ref.params import Params
 
 # %% tags=["parameters"]
@@ -88,36 +89,60 @@ def weighted_cdf(weights: np.ndarray) -> np.ndarray:
 # is its own every quantile. Equal inferences keep the order of their workers (inferers first,
 # then forecasters; a stable sort): eq 17 depends on the order of tied values, so the order is
 # fixed rather than left to the sort algorithm.
+#
+# A batch of topics (leading batch axes, one topic per index) is computed at once, each topic
+# over its own *members* (the inferences its network combined; their number differs between
+# topics). Non-members sort after every member and carry weight 0, which leaves the members'
+# cumulative weights unchanged (adding 0 is exact), and $\ell$ is sought among the members only,
+# so each topic's quantiles are exactly those of the same call on its members alone.
 
 # %% tags=["export"]
-def weighted_quantiles(values, weights, quantiles, ends: str) -> np.ndarray:
-    """Eqs 16-18: the weighted quantiles I^q of ``values`` (1-D) for each q in ``quantiles``."""
+def weighted_quantiles(values, weights, quantiles, ends: str, members=None) -> np.ndarray:
+    """Eqs 16-18: the weighted quantiles I^q of ``values`` (last axis) for each q in
+    ``quantiles``, shape (..., Q), over the ``members`` of the last axis (default: all);
+    leading batch axes allowed, each topic with its own members."""
     values, weights = np.asarray(values, float), np.asarray(weights, float)
-    if values.ndim != 1 or values.shape != weights.shape or values.size == 0:
+    members = np.ones(values.shape, bool) if members is None else np.asarray(members, bool)
+    matching = values.ndim > 0 and values.shape == weights.shape == members.shape
+    count = members.sum(axis=-1) if matching else np.zeros(())
+    empty = count == 0
+    if not matching or empty.any():
         raise ValueError("confidence intervals (eqs 16-18) need matching 1-D inferences and "
-                         "weights with at least one inference")
-    if (weights < 0).any() or weights.sum() <= 0 or not np.isfinite(weights).all():
-        raise ValueError("weights w_il (eqs 16-18) must be finite, non-negative, not all 0")
+                         f"weights with at least one inference{in_topic(empty)}")
+    weights = np.where(members, weights, 0.0)
+    bad = (weights < 0).any(axis=-1) | (weights.sum(axis=-1) <= 0) \
+        | ~np.isfinite(weights).all(axis=-1)
+    if bad.any():
+        raise ValueError("weights w_il (eqs 16-18) must be finite, non-negative, not all 0"
+                         f"{in_topic(bad)}")
     q = np.asarray(quantiles, float)
-    order = np.argsort(values, kind="stable")
-    sorted_values, cdf = values[order], weighted_cdf(weights[order])
-    if values.size == 1:
-        return np.full(q.shape, sorted_values[0])
-    largest = np.searchsorted(cdf, q, side="right") - 1      # largest l with C_l <= q, or -1
-    lower = np.clip(largest, 0, values.size - 2)              # the end segments extrapolate
-    gap = cdf[lower + 1] - cdf[lower]                          # > 0 for q inside [C_1, C_N)
-    fraction = np.divide(q - cdf[lower], gap, out=np.zeros(q.shape), where=gap > 0)
-    result = sorted_values[lower] + fraction * (sorted_values[lower + 1] - sorted_values[lower])
+    order = np.argsort(np.where(members, values, np.inf), axis=-1, kind="stable")
+    sorted_values, sorted_weights = np.take_along_axis(np.stack([values, weights]), order[None],
+                                                       axis=-1)      # members first
+    cdf = weighted_cdf(sorted_weights)
+    position = np.arange(values.shape[-1])
+    last = (count - 1)[..., None]                                      # the last member
+    below = (cdf[..., None, :] <= q[:, None]) & (position <= last[..., None])
+    largest = np.where(below, position, -1).max(axis=-1)    # largest l with C_l <= q, or -1
+    lower = np.minimum(np.maximum(largest, 0), np.maximum(last - 1, 0))   # the end segments
+    upper = np.minimum(lower + 1, last)                     # extrapolate; one member: lower = upper
+    (c_low, i_low), (c_high, i_high), (c_last, i_last) = np.split(np.take_along_axis(
+        np.stack([cdf, sorted_values]), np.concatenate([lower, upper, last], axis=-1)[None],
+        axis=-1), [q.size, 2 * q.size], axis=-1)             # C and I at l, l + 1, the last
+    gap = c_high - c_low                                    # > 0 for q inside [C_1, C_N)
+    fraction = np.divide(q - c_low, gap, out=np.zeros(gap.shape), where=gap > 0)
+    result = i_low + fraction * (i_high - i_low)
     if ends == "clamp":
-        result = np.where(largest < 0, sorted_values[0],
-                          np.where(q >= cdf[-1], sorted_values[-1], result))
+        result = np.where(largest < 0, sorted_values[..., :1],
+                          np.where(q >= c_last, i_last, result))
     return result
 
 
-def confidence_interval(values, weights, params: Params) -> np.ndarray:
-    """Eqs 16-18 at the profile's percentiles P (q = P / 100)."""
+def confidence_interval(values, weights, params: Params, members=None) -> np.ndarray:
+    """Eqs 16-18 at the profile's percentiles P (q = P / 100), shape (..., P), over the
+    ``members`` of the last axis (default: all); leading batch axes allowed."""
     return weighted_quantiles(values, weights, np.asarray(params.ci_percentiles) / 100.0,
-                              params.ci_ends)
+                              params.ci_ends, members)
 
 
 # %% [markdown]
@@ -219,3 +244,19 @@ inner = [-2 + 5 * (0.1587 - 0.1), 2 - 5 * (0.9 - 0.8413)]
 np.testing.assert_allclose(clamped, [-2.0, *inner, 2.0], atol=1e-12)
 np.testing.assert_allclose(extrapolated, [-2 - 5 * (0.1 - 0.0228), *inner, 2 + 5 * (0.9772 - 0.9)],
                            atol=1e-12)
+
+# %% [markdown]
+# A batch of three topics whose networks combined six, three and one inferences: each topic's
+# interval, computed in one call, is exactly that of its members alone; a single inference is
+# its own every quantile.
+
+# %%
+values_batch = rng.normal(size=(3, 6))
+weights_batch = rng.exponential(size=(3, 6))
+members_batch = np.array([[1, 1, 1, 1, 1, 1], [1, 0, 1, 0, 1, 0], [0, 0, 0, 1, 0, 0]], bool)
+intervals = confidence_interval(values_batch, weights_batch, whitepaper, members_batch)
+for topic, kept in enumerate(members_batch):
+    assert np.array_equal(intervals[topic], confidence_interval(
+        values_batch[topic][kept], weights_batch[topic][kept], whitepaper))
+assert (intervals[2] == values_batch[2, 3]).all()
+intervals

@@ -21,6 +21,11 @@
 #
 # Scores are differences of losses that are already logarithms (in the profile's base), so
 # "$\log \mathcal{L}$" below is a number the reputers reported, averaged by eq 14.
+#
+# Every function also takes a batch of topics: its arrays may carry the same leading axes, and
+# each topic's numbers are exactly those it has alone. An absent participant is NaN and is
+# masked, never selected out: a reputer that did not report counts in no sum and keeps its
+# listening coefficient, and an entry nobody reported is absent from the consensus.
 
 # %% tags=["export"]
 #| default_exp spec.participant_rewards
@@ -142,34 +147,36 @@ for n_f in range(1, 8):
 f_plus_paper, f_plus_banzhaf
 
 # %% tags=["export"]
-def one_in_fraction(n_forecasters: int, params: Params) -> float:
-    """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker)."""
-    exponent = n_forecasters if params.one_in_share == "all-subsets" else n_forecasters - 1
-    return 1.0 / 2.0 ** max(exponent, 0)
+def one_in_fraction(n_forecasters, params: Params) -> np.ndarray:
+    """Eq 25: f+ = 1 / 2^N_f (all subsets) or 1 / 2^(N_f - 1) (subsets containing the worker);
+    ``n_forecasters`` an int or one count per topic."""
+    n = np.asarray(n_forecasters)
+    exponent = n if params.one_in_share == "all-subsets" else n - 1
+    return 1.0 / 2.0 ** np.maximum(exponent, 0)
 
 
 @float64_guarded
 def worker_scores(row_log_losses: np.ndarray, row_exists: np.ndarray, n_inferers: int,
-                  n_forecasters: int, active_forecasters: int, params: Params
+                  n_forecasters: int, active_forecasters, params: Params
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in).
+    """Eqs 21-25 from the combination rows' losses (network, naive, one-out, one-in), shape
+    (..., rows); leading batch axes allowed (``active_forecasters`` an int or one per topic).
 
     Returns (T_ij, T_ik). A one-out or one-in term whose inference does not exist (``row_exists``
     False: the worker was its only member) is 0; one whose loss nobody reported is NaN. Absent
     workers are the caller's to mark (NaN).
     """
     n_workers = n_inferers + n_forecasters
-    network, naive = row_log_losses[0], row_log_losses[1]
+    network, naive = row_log_losses[..., :1], row_log_losses[..., 1:2]
     terms = np.where(row_exists, row_log_losses, np.nan)
-    one_out = np.where(row_exists[2: 2 + n_workers],
-                       one_out_scores(network, terms[2: 2 + n_workers]), 0.0)
-    one_in = np.where(row_exists[2 + n_workers:], one_in_scores(naive, terms[2 + n_workers:]), 0.0)
-    inferers = one_out[:n_inferers]
-    f_plus = one_in_fraction(active_forecasters, params)
-    forecasters = forecaster_scores(one_out[n_inferers:], one_in, f_plus)
-    if active_forecasters == 1 and params.lone_forecaster_scores_zero:
-        forecasters = np.where(np.isnan(forecasters), np.nan, 0.0)
-    return inferers, forecasters
+    one_out = np.where(row_exists[..., 2: 2 + n_workers],
+                       one_out_scores(network, terms[..., 2: 2 + n_workers]), 0.0)
+    one_in = np.where(row_exists[..., 2 + n_workers:],
+                      one_in_scores(naive, terms[..., 2 + n_workers:]), 0.0)
+    f_plus = one_in_fraction(active_forecasters, params)[..., None]
+    forecasters = forecaster_scores(one_out[..., n_inferers:], one_in, f_plus)
+    lone = (np.asarray(active_forecasters) == 1)[..., None] & params.lone_forecaster_scores_zero
+    return one_out[..., :n_inferers], np.where(lone & ~np.isnan(forecasters), 0.0, forecasters)
 
 
 
@@ -223,45 +230,49 @@ np.testing.assert_allclose(ratios, [np.log1p(np.exp(0.75 * p)) / np.log1p(np.exp
 
 # %% tags=["export"]
 def score_window(history: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 28: the scores over which sigma(T) is taken, from ``history`` (newest epoch first).
+    """Eq 28: the scores over which sigma(T) is taken, from ``history`` (..., epochs, workers),
+    newest epoch first (NaN = no score); leading batch axes allowed.
 
-    ``history`` has one row per epoch (NaN = no score). "epochs": every score of the last
-    ``score_window`` epochs; "samples": the last ``score_window`` scores, newest epoch first and
-    workers in index order. With ``score_samples_per_block_cap`` an epoch keeps only its last
-    that many scores in index order (chain/v0.6.md §6).
+    Returns the history's scores flattened (newest epoch first, workers in index order), shape
+    (..., K), NaN where a score is not in the window. "epochs": every score of the last
+    ``score_window`` epochs; "samples": the first ``score_window`` scores in that order. With
+    ``score_samples_per_block_cap`` an epoch keeps only its last that many scores in index
+    order (chain/v0.6.md §6).
     """
     cap = params.score_samples_per_block_cap
     if cap:
-        later = np.cumsum(~np.isnan(history[:, ::-1]), axis=1)[:, ::-1]   # this score and after
+        later = np.cumsum(~np.isnan(history[..., ::-1]), axis=-1)[..., ::-1]  # it and after
         history = np.where(later <= cap, history, np.nan)
     if params.score_window_unit == "epochs":
-        recent = history[: params.score_window]
-        return recent[~np.isnan(recent)]
-    samples = history[~np.isnan(history)]           # row-major: newest epoch, worker order
-    return samples[: params.score_window]
+        history = history[..., : params.score_window, :]
+    samples = history.reshape(history.shape[:-2] + (-1,))
+    if params.score_window_unit == "samples":
+        counted = np.cumsum(~np.isnan(samples), axis=-1)
+        samples = np.where(counted <= params.score_window, samples, np.nan)
+    return samples
 
 
 def mapped_scores(scores: np.ndarray, window: np.ndarray, p: float, c: float, params: Params
                   ) -> np.ndarray:
-    """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window (NaN stays)."""
-    sigma = masked_std(window, np.ones(window.shape, bool), params.sigma_ddof)
+    """Eq 28: M(T) = phi_{p,c}(T / (sigma(T) + epsilon)), sigma over the window's scores (NaN:
+    not in it); NaN scores stay NaN. Leading batch axes allowed: scores (..., N), window (..., K).
+    """
+    sigma = masked_std(window, ~np.isnan(window), params.sigma_ddof)[..., None]
     present = ~np.isnan(scores)
-    if params.equal_split_below_epsilon and sigma < params.epsilon:
-        return np.where(present, 1.0, np.nan)
-    mapped = np.full(scores.shape, np.nan)
-    mapped[present] = potential(scores[present] / (sigma + params.epsilon), p, c)
-    return mapped
+    equal = params.equal_split_below_epsilon & (sigma < params.epsilon)
+    mapped = potential(np.where(present & ~equal, scores, 0.0) / (sigma + params.epsilon), p, c)
+    return np.where(present, np.where(equal, 1.0, mapped), np.nan)
 
 
 def reward_fractions(mapped: np.ndarray) -> np.ndarray:
-    """Eqs 26, 27 (and 35 for reputers): x / sum x over the participants (NaN = absent)."""
+    """Eqs 26, 27 (and 35 for reputers): x / sum x over the participants (NaN = absent), over
+    the last axis (leading batch axes allowed)."""
     present = ~np.isnan(mapped)
-    total = mapped[present].sum()
-    if not present.any():
-        return mapped
-    if total <= 0:
+    anyone = present.any(axis=-1, keepdims=True)
+    total = np.where(present, mapped, 0.0).sum(axis=-1, keepdims=True)
+    if (anyone & ~(total > 0)).any():
         raise ValueError("reward fractions (eqs 26, 27, 35) need a positive total")
-    return np.where(present, mapped / total, np.nan)
+    return np.where(present, mapped / np.where(anyone, total, 1.0), np.nan)
 
 
 # %% [markdown]
@@ -284,13 +295,21 @@ assert sp.diff(N_sym * f_share, f_share) == N_sym and (N_sym * f_share).subs(f_s
 assert S_hat.subs(f_share, 1 / N_sym) == 1
 assert all(S_hat.subs({N_sym: 5, f_share: sp.Rational(k, 10)}) == 1 for k in range(2, 11))
 # %% tags=["export"]
-def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
-    """Eq 29: S_hat = min(N_r a S / sum a S, 1), over the last axis (batches of coefficients)."""
+def adjusted_stakes(coefficients: np.ndarray, stakes: np.ndarray,
+                    reporting: np.ndarray | None = None) -> np.ndarray:
+    """Eq 29: S_hat = min(N_r a S / sum a S, 1) over the reputers that reported (``reporting``,
+    default all; N_r counts them, NaN for the others); over the last axis, leading batch axes
+    allowed."""
     listened = coefficients * stakes
+    n_reputers = listened.shape[-1]
+    if reporting is not None:
+        listened = np.where(reporting, listened, 0.0)
+        n_reputers = reporting.sum(axis=-1, keepdims=True)
     total = listened.sum(axis=-1, keepdims=True)
-    if not (total > 0).all():
+    if not ((total > 0) | (n_reputers == 0)).all():
         raise ValueError("the listened stake sum_m a_im S_im (eq 29) must be positive")
-    return np.minimum(stakes.shape[-1] * listened / total, 1.0)
+    adjusted = np.minimum(n_reputers * listened / np.where(total > 0, total, 1.0), 1.0)
+    return adjusted if reporting is None else np.where(reporting, adjusted, np.nan)
 
 
 # %%
@@ -344,7 +363,8 @@ assert adjusted_stakes(np.ones(3), np.array([1.0, 2.0, 3.0]))[1] == 1.0   # on t
 # forecasters instead of 21). A loss a reputer did not report is, for its score, replaced by the
 # reported value farthest from the consensus (`missing_loss_fill`: `farthest`; the deployed
 # system takes the lowest reported value). A zero consensus norm is replaced by
-# `consensus_norm_floor`.
+# `consensus_norm_floor`. `Reports` holds the reports with the masks of who reported what,
+# made once and reused at every step of the listening ascent below.
 
 # %% tags=["export"]
 def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np.ndarray:
@@ -355,53 +375,108 @@ def consensus_entries(n_inferers: int, n_forecasters: int, params: Params) -> np
     return entries
 
 
-def consensus_log_losses(adjusted: np.ndarray, reported: np.ndarray) -> np.ndarray:
-    """Eq 31: log L_i = sum_m S_hat_m log L_im / sum_m S_hat_m per entry (NaN = not reported).
+@dataclass(frozen=True)
+class Reports:
+    """The reputers' loss vectors (eq 30) with the masks that every evaluation of eqs 29-33 at
+    new listening coefficients reuses; leading batch axes allowed."""
 
-    ``adjusted`` may carry leading batch axes (..., N_r); ``reported`` is (N_r, entries).
+    values: np.ndarray
+    """log L_im, (..., N_r, entries); NaN = not reported."""
+    present: np.ndarray
+    """Which values were reported, (..., N_r, entries)."""
+    reporting: np.ndarray
+    """The reputers that reported, (..., N_r); the others are absent."""
+    entries: np.ndarray
+    """The entries someone reported, (..., entries); the others are absent."""
+    present_by_entry: np.ndarray
+    """``present`` entry by entry (eq 31 sums over the reputers), (..., entries, N_r)."""
+    by_entry: np.ndarray
+    """The values entry by entry, 0 where not reported, (..., entries, N_r)."""
+    complete: bool
+    """Every reputer reported every entry, in every topic: nothing is absent."""
+
+    @classmethod
+    def of(cls, reported, reporting: np.ndarray | None = None) -> "Reports":
+        """``reported`` (..., N_r, entries), or Reports already, with its masks; ``reporting``
+        defaults to the reputers with a report."""
+        if isinstance(reported, Reports):
+            return reported
+        present = ~np.isnan(reported)
+        if reporting is None:
+            reporting = present.any(axis=-1)
+        by_entry = lambda x: np.ascontiguousarray(np.swapaxes(x, -1, -2))
+        return cls(reported, present, reporting, present.any(axis=-2), by_entry(present),
+                   by_entry(np.where(present, reported, 0.0)),
+                   bool(present.all() and reporting.all()))
+
+    def topics(self, index) -> "Reports":
+        """The reports of some topics (``index`` into the leading batch axis)."""
+        return Reports(self.values[index], self.present[index], self.reporting[index],
+                       self.entries[index], self.present_by_entry[index], self.by_entry[index],
+                       self.complete)
+
+    def per_vector(self) -> "Reports":
+        """The reports with an axis for several coefficient vectors of each topic, before the
+        reputers' axis."""
+        return Reports(self.values[..., None, :, :], self.present[..., None, :, :],
+                       self.reporting[..., None, :], self.entries[..., None, :],
+                       self.present_by_entry[..., None, :, :], self.by_entry[..., None, :, :],
+                       self.complete)
+
+
+def consensus_log_losses(adjusted: np.ndarray, reported) -> np.ndarray:
+    """Eq 31: log L_i = sum_m S_hat_m log L_im / sum_m S_hat_m per entry, over the reputers that
+    reported it (NaN = not reported; NaN where nobody did).
+
+    ``adjusted`` (..., N_r) and ``reported`` (..., N_r, entries) or ``Reports``: leading batch
+    axes allowed, broadcast against each other (several coefficient vectors of a topic, say).
     """
-    missing = np.isnan(reported)
-    if not missing.any():                                   # every entry reported by everyone
+    reports = Reports.of(reported)
+    if reports.complete:                                # every entry reported by everyone
         total = adjusted.sum(axis=-1, keepdims=True)
-        if total.all():
-            return adjusted @ reported / total
-    present = ~missing
-    total = adjusted @ present
-    sums = adjusted @ np.where(present, reported, 0.0)
+        if (total > 0).all():
+            return (adjusted[..., None, :] * reports.by_entry).sum(axis=-1) / total
+    weights = np.where(reports.present_by_entry, adjusted[..., None, :], 0.0)
+    total = weights.sum(axis=-1)
+    sums = (weights * reports.by_entry).sum(axis=-1)
     return np.where(total > 0, sums / np.where(total > 0, total, 1.0), np.nan)
 
 
-def filled_reports(reported: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
-    """Eq 32 input: missing reports replaced by the reported value farthest from the consensus
-    (``farthest``) or the lowest reported value (``lowest``), per entry."""
-    if not np.isnan(reported).any():
-        return reported
+def filled_reports(reported, consensus: np.ndarray, params: Params,
+                   reporting: np.ndarray | None = None) -> np.ndarray:
+    """Eq 32 input: the gaps of the reputers that reported (``reporting``, default those with a
+    report) replaced, in every entry someone reported, by the reported value farthest from the
+    consensus (``farthest``) or the lowest reported value (``lowest``). ``reported`` (..., N_r,
+    entries) or ``Reports``, ``consensus`` (..., entries): leading batch axes allowed."""
+    reports = Reports.of(reported, reporting)
+    values = reports.values
+    if reports.complete:
+        return values
+    missing = ~reports.present
+    gaps = missing & reports.reporting[..., None] & reports.entries[..., None, :]
     if params.missing_loss_fill == "lowest":
-        fill = np.nanmin(reported, axis=0)
+        fill = np.where(missing, np.inf, values).min(axis=-2, keepdims=True)
     else:
-        distance = np.where(np.isnan(reported), -np.inf, np.abs(reported - consensus))
-        fill = reported[np.argmax(distance, axis=0), np.arange(reported.shape[1])]
-    return np.where(np.isnan(reported), fill, reported)
+        distance = np.where(missing, -np.inf, np.abs(values - consensus[..., None, :]))
+        fill = np.take_along_axis(values, distance.argmax(axis=-2)[..., None, :], axis=-2)
+    return np.where(gaps, fill, values)
 
 
-def consensus_distances(filled: np.ndarray, consensus: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||.
+def consensus_distances(filled: np.ndarray, consensus: np.ndarray,
+                        entries: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 32: D_m = ||log L_im - log L_i|| for every reputer and C = ||log L_i||, over the
+    entries someone reported (``entries``, default all).
 
-    ``filled`` is (N_r, entries) without gaps; ``consensus`` (..., entries) may hold a batch of
-    nearby consensus vectors. Distances are expanded around the first one, r = x - c_0,
-    ||x - c||^2 = ||r||^2 - 2 r.(c - c_0) + ||c - c_0||^2, which is exact for c = c_0 and free of
-    cancellation for nearby c.
+    ``filled`` (..., N_r, entries) without gaps in those entries; ``consensus`` (..., entries).
+    Leading batch axes allowed, broadcast against each other (several consensus vectors of a
+    topic, say).
     """
-    flat = consensus.reshape(-1, consensus.shape[-1])
-    offsets = filled - flat[0]
-    squares = (offsets * offsets).sum(axis=1)
-    if len(flat) > 1:
-        moves = flat - flat[0]
-        squares = np.maximum(squares - 2.0 * moves @ offsets.T
-                             + (moves * moves).sum(axis=1)[:, None], 0.0)
-    distances = np.sqrt(squares).reshape(consensus.shape[:-1] + (len(filled),))
-    return distances, np.sqrt((consensus * consensus).sum(axis=-1))
+    offsets = filled - consensus[..., None, :]
+    if entries is not None:
+        offsets = np.where(entries[..., None, :], offsets, 0.0)
+        consensus = np.where(entries, consensus, 0.0)
+    return (np.sqrt((offsets * offsets).sum(axis=-1)),
+            np.sqrt((consensus * consensus).sum(axis=-1)))
 
 
 def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> np.ndarray:
@@ -412,7 +487,7 @@ def distance_scores(distances: np.ndarray, norm: np.ndarray, params: Params) -> 
 
 def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) -> np.ndarray:
     """Eq 32: T_im = 1 / (||log L_im - log L_i|| / ||log L_i|| + epsilon_r), for reports
-    ``filled`` (N_r, entries) without gaps and consensus vectors (..., entries)."""
+    ``filled`` (..., N_r, entries) without gaps and consensus vectors (..., entries)."""
     return distance_scores(*consensus_distances(filled, consensus), params)
 
 
@@ -427,6 +502,7 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
 # started from the previous epoch's coefficients (1 for a new reputer), until the relative gradient
 # is below 0.001 or for at most $1/\lambda$ iterations. A step that would leave less than half of
 # the stake listened to is interpolated so that exactly half is. Coefficients stay in $[0, 1]$.
+# In a batch of topics each topic stops at its own iteration.
 #
 # **The gradient.** By the chain rule through eqs 29, 31 and 32 (a saturated adjusted stake has
 # zero derivative):
@@ -443,8 +519,14 @@ def consensus_scores(filled: np.ndarray, consensus: np.ndarray, params: Params) 
 
 # %% tags=["export"]
 def total_consensus_score(stakes: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Eq 33: T_i = sum_m S_m T_m / sum_m S_m (batched over leading axes of ``scores``)."""
-    return scores @ stakes / stakes.sum()
+    """Eq 33: T_i = sum_m S_m T_m / sum_m S_m over the reputers with a score (NaN: did not
+    report); NaN for a topic without any. Leading batch axes allowed."""
+    absent = np.isnan(scores)
+    if not absent.any():                                        # everyone reported
+        return (stakes * scores).sum(axis=-1) / stakes.sum(axis=-1)
+    stakes = np.where(absent, 0.0, stakes)
+    weighted = (stakes * np.where(absent, 0.0, scores)).sum(axis=-1)
+    return weighted / np.where(absent.all(axis=-1), np.nan, stakes.sum(axis=-1))
 
 
 @dataclass(frozen=True)
@@ -456,7 +538,7 @@ class Consensus:
     scores: np.ndarray
     total: np.ndarray
     filled: np.ndarray
-    """The reports with their gaps filled (eq 32), (N_r, entries)."""
+    """The reports with their gaps filled (eq 32), (..., N_r, entries)."""
     distances: np.ndarray
     """D_m = ||log L_im - log L_i|| (eq 32)."""
     norm: np.ndarray
@@ -464,92 +546,151 @@ class Consensus:
 
 
 @float64_guarded
-def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                 params: Params) -> Consensus:
-    """Eqs 29, 31-33 for coefficients (..., N_r); missing reports are filled (eq 32) from the
-    consensus of the first coefficient vector."""
-    adjusted = adjusted_stakes(coefficients, stakes)
-    consensus = consensus_log_losses(adjusted, reported)
-    first = consensus.reshape(-1, consensus.shape[-1])[0]
-    filled = filled_reports(reported, first, params)
-    distances, norm = consensus_distances(filled, consensus)
+def consensus_at(coefficients: np.ndarray, stakes: np.ndarray, reported, params: Params,
+                 reporting: np.ndarray | None = None) -> Consensus:
+    """Eqs 29, 31-33 at coefficients (..., N_r) for reports (..., N_r, entries), NaN = not
+    reported, or ``Reports``, of the reputers that reported (``reporting``, default those with
+    a report; NaN adjusted stake and score for the others). Leading batch axes allowed.
+
+    Coefficients with as many axes as the reports hold several coefficient vectors of each
+    topic, (..., vectors, N_r); the gaps are then filled (eq 32) from the first one's consensus.
+    """
+    reports = Reports.of(reported, reporting)
+    several = coefficients.ndim == reports.values.ndim
+    if several:
+        stakes, reports = stakes[..., None, :], reports.per_vector()
+    absent = not reports.complete
+    adjusted = adjusted_stakes(coefficients, stakes, reports.reporting if absent else None)
+    consensus = consensus_log_losses(adjusted, reports)
+    filled = filled_reports(reports, consensus[..., :1, :] if several else consensus, params)
+    distances, norm = consensus_distances(filled, consensus, reports.entries if absent else None)
+    if absent:
+        distances = np.where(reports.reporting, distances, np.nan)
     scores = distance_scores(distances, norm, params)
-    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores), filled,
-                     distances, norm)
+    return Consensus(adjusted, consensus, scores, total_consensus_score(stakes, scores),
+                     filled[..., 0, :, :] if several else filled, distances, norm)
 
 
-def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                       params: Params) -> np.ndarray:
+def listening_gradient(coefficients: np.ndarray, stakes: np.ndarray, reported, params: Params,
+                       reporting: np.ndarray | None = None) -> np.ndarray:
     """Eq 34: d ln T_i / d a_im, analytically (chain rule through eqs 29, 31-33) or by the
-    deployed one-sided finite difference."""
+    deployed one-sided finite difference; 0 for a reputer that did not report (``reporting``,
+    default those with a report). Leading batch axes allowed: coefficients, stakes (..., N_r),
+    reports (..., N_r, entries) or ``Reports``."""
+    reports = Reports.of(reported, reporting)
+    reporting = reports.reporting
     if params.listening_gradient == "finite-difference":
         delta = np.where(coefficients == 1.0, -params.listening_step, params.listening_step)
-        shifted = np.concatenate([coefficients[None, :], coefficients + np.diag(delta)])
-        total = consensus_at(shifted, stakes, reported, params).total
-        return (1.0 - total[0] / total[1:]) / delta
-    state = consensus_at(coefficients, stakes, reported, params)
-    n = stakes.size
+        shifted = coefficients[..., None, :] + np.eye(coefficients.shape[-1]) * delta[..., None, :]
+        total = consensus_at(np.concatenate([coefficients[..., None, :], shifted], axis=-2),
+                             stakes, reports, params).total
+        gradient = (1.0 - total[..., :1] / total[..., 1:]) / delta
+        return gradient if reports.complete else np.where(reporting, gradient, 0.0)
+    state = consensus_at(coefficients, stakes, reports, params)
+    scores, distance, adjusted = state.scores, state.distances, state.adjusted_stakes
+    consensus = state.consensus
+    filled = np.ascontiguousarray(np.swapaxes(state.filled, -1, -2))          # entry by entry
+    if not reports.complete:           # absent reputers and entries contribute exact zeros
+        stakes, scores, distance, adjusted = (np.where(reporting, x, 0.0)
+                                              for x in (stakes, scores, distance, adjusted))
+        consensus = np.where(reports.entries, consensus, 0.0)
+        filled = np.where(reporting[..., None, :] & reports.entries[..., None], filled,
+                          consensus[..., None])
+    # sums over the reputers that reported are positive (eq 29 checks it); 1 stands in for
+    # them where nobody reported
+    positive = (lambda x: x) if reports.complete else (lambda x: np.where(x > 0, x, 1.0))
+    n = reporting.shape[-1] if reports.complete else reporting.sum(axis=-1, keepdims=True)
     listened = coefficients * stakes
-    sigma = coefficients @ stakes
-    missing = np.isnan(reported)
-    offsets = state.consensus - state.filled
-    distance, norm = state.distances, state.norm
+    sigma = positive(listened.sum(axis=-1, keepdims=True))
+    norm = state.norm[..., None]
     # dT/dc (eq 32 through eq 33): -sum_m (S_m / sum S) T_m^2 d(D_m / C)/dc
-    pull = stakes * state.scores**2 / stakes.sum()
-    by_consensus = (pull / (np.where(distance > 0, distance, 1.0)
-                            * -max(norm, params.consensus_norm_floor))) @ offsets
-    if norm >= params.consensus_norm_floor:
-        by_consensus += (pull @ distance / norm**3) * state.consensus
-    # dT/dS_hat (eq 31): dc_e/dS_hat_n = (x_ne - c_e) / sum_m S_hat_m over the reporters of e
-    if missing.any():
-        weight = state.adjusted_stakes @ ~missing
-        by_adjusted = np.where(missing, 0.0, reported - state.consensus) @ (
-            by_consensus / np.where(weight > 0, weight, 1.0))
+    pull = stakes * scores**2 / positive(stakes.sum(axis=-1, keepdims=True))
+    per_reputer = pull / (np.where(distance > 0, distance, 1.0)
+                          * -np.maximum(norm, params.consensus_norm_floor))
+    by_consensus = (per_reputer[..., None, :] * (consensus[..., None] - filled)).sum(axis=-1)
+    curved = norm >= params.consensus_norm_floor
+    if curved.all():
+        by_consensus += (pull * distance).sum(axis=-1, keepdims=True) / norm**3 * consensus
     else:
-        by_adjusted = offsets @ by_consensus / -state.adjusted_stakes.sum()   # x - c = -offsets
+        by_consensus += np.where(curved, (pull * distance).sum(axis=-1, keepdims=True)
+                                 / np.where(curved, norm, 1.0)**3, 0.0) * consensus
+    # dT/dS_hat (eq 31): dc_e/dS_hat_n = (x_ne - c_e) / sum_m S_hat_m over the reporters of e
+    offsets = reports.values - consensus[..., None, :]                        # x - c
+    if reports.complete:
+        weight = adjusted.sum(axis=-1, keepdims=True)
+    else:
+        weight = np.where(reports.present_by_entry, adjusted[..., None, :], 0.0).sum(axis=-1)
+        offsets = np.where(reports.present, offsets, 0.0)
+    gain = by_consensus / positive(weight)
+    by_adjusted = (offsets * gain[..., None, :]).sum(axis=-1)
     # dT/da (eq 29): dS_hat_n/da_q = N_r S_n (delta_nq / Sigma - a_n S_q / Sigma^2), 0 when
     # saturated; at the kink (share exactly 1, e.g. equal stakes all listened to) the linear
     # branch is taken: the one-sided derivative for a coefficient moving down
     free = n * listened / sigma <= 1.0 + 1e-12
     moved = np.where(free, by_adjusted * n * stakes, 0.0)
-    return (moved / sigma - stakes * (moved @ coefficients / sigma**2)) / state.total
+    gradient = (moved / sigma - stakes * ((moved * coefficients).sum(axis=-1, keepdims=True)
+                                          / sigma**2)) / state.total[..., None]
+    return gradient if reports.complete else np.where(reporting, gradient, 0.0)
 
 
-def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> float:
-    """Eq 34 constraint: the listened stake sum_m a_m S_m / sum_m S_m."""
-    return float(coefficients @ stakes / stakes.sum())
+def listened_fraction(coefficients: np.ndarray, stakes: np.ndarray) -> np.ndarray:
+    """Eq 34 constraint: the listened stake sum_m a_m S_m / sum_m S_m (leading batch axes
+    allowed; 0 without stake)."""
+    total = stakes.sum(axis=-1)
+    return (coefficients * stakes).sum(axis=-1) / np.where(total > 0, total, 1.0)
 
 
 @float64_guarded
-def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported: np.ndarray,
-                           params: Params) -> tuple[np.ndarray, np.ndarray]:
-    """Eq 34: gradient ascent of ln T_i over the listening coefficients.
+def listening_coefficients(previous: np.ndarray, stakes: np.ndarray, reported,
+                           params: Params, reporting: np.ndarray | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 34: gradient ascent of ln T_i over the listening coefficients of the reputers that
+    reported (``reporting``, default those with a report); the others' stay as they are.
 
-    Returns (final coefficients, carried to the next epoch; coefficients the epoch's scores and
-    adjusted stakes use - the final ones, or those at the start of the last iteration).
+    Leading batch axes allowed: previous, stakes (..., N_r), reports (..., N_r, entries). Each
+    topic iterates until its own stop and is left unchanged after it. Returns (final
+    coefficients, carried to the next epoch; coefficients the epoch's scores and adjusted
+    stakes use - the final ones, or those at the start of the last iteration).
     """
-    coefficients = previous.astype(float)
-    scored = coefficients
-    scale = stakes.max(initial=0.0)
-    if scale > 0 and not 1e-100 < scale < 1e100:  # eq 34 sees only stake ratios: keep S^2 in range
-        stakes = stakes / scale
-    floor = params.listened_stake_floor
+    shape = reported.shape[:-1]
+    topics = int(np.prod(shape[:-1]))
+    flat = lambda x, *tail: np.reshape(x, (topics,) + shape[-1:] + tail) if len(shape) > 1 else x
+    reports = Reports.of(flat(reported, reported.shape[-1]),
+                         None if reporting is None else flat(reporting))
+    coefficients = np.array(flat(previous), dtype=float)
+    stakes = np.where(reports.reporting, flat(stakes), 0.0)
+    scale = stakes.max(axis=-1, keepdims=True, initial=0.0)
+    rescaled = (scale > 0) & ~((1e-100 < scale) & (scale < 1e100))
+    if rescaled.any():              # eq 34 sees only stake ratios: keep S^2 in range
+        stakes = np.where(rescaled, stakes / np.where(rescaled, scale, 1.0), stakes)
+    floor, rate = params.listened_stake_floor, params.listening_learning_rate
     before = listened_fraction(coefficients, stakes)
+    scored = coefficients.copy()
+    running = np.flatnonzero(reports.reporting.any(axis=-1))      # the topics still ascending
     for _ in range(params.listening_max_iterations):
-        step = params.listening_learning_rate * listening_gradient(coefficients, stakes, reported,
-                                                                   params)
-        proposed = np.minimum(np.maximum(coefficients + step, 0.0), 1.0)
-        after = listened_fraction(proposed, stakes)
-        if after < floor and after < before:       # only a step that lowers it is interpolated
-            share = max(before - floor, 0.0) / (before - after)
-            proposed = coefficients + share * (proposed - coefficients)
-            after = listened_fraction(proposed, stakes)
-        scored = coefficients
-        change = np.abs(proposed - coefficients).max() / params.listening_learning_rate
-        coefficients, before = proposed, after
-        if change < params.listening_gradient_threshold:
+        if not running.size:
             break
-    return coefficients, (coefficients if params.listening_scores_from == "final" else scored)
+        every = running.size == topics
+        running_of = lambda x: x if every else x[running]
+        current, listened, start = (running_of(x) for x in (coefficients, stakes, before))
+        step = rate * listening_gradient(current, listened,
+                                         reports if every else reports.topics(running), params)
+        proposed = np.minimum(np.maximum(current + step, 0.0), 1.0)
+        after = listened_fraction(proposed, listened)
+        lowered = (after < floor) & (after < start)   # only a step that lowers it is interpolated
+        if lowered.any():
+            share = np.maximum(start - floor, 0.0) / np.where(lowered, start - after, 1.0)
+            proposed = np.where(lowered[..., None],
+                                current + share[..., None] * (proposed - current), proposed)
+            after = np.where(lowered, listened_fraction(proposed, listened), after)
+        if every:
+            scored, coefficients, before = current, proposed, after
+        else:                                  # arrays of this call's own: updated in place
+            scored[running], coefficients[running], before[running] = current, proposed, after
+        change = np.abs(proposed - current).max(axis=-1) / rate
+        running = running[~(change < params.listening_gradient_threshold).reshape(-1)]
+    final = coefficients.reshape(shape)
+    return final, (final if params.listening_scores_from == "final" else scored.reshape(shape))
 
 
 # %% [markdown]
@@ -640,18 +781,23 @@ assert np.all(attack_rows[attack_rows[:, 0] <= 0.5, 4] < 0.05) and np.all(attack
 # %% tags=["export"]
 def reputer_reward_fractions(stakes: np.ndarray, scores: np.ndarray, params: Params
                              ) -> np.ndarray:
-    """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p; all 0 when every term is 0 and
-    ``reputer_fraction_zero_total = "all-zero"`` (the paper's 0/0 is an error)."""
+    """Eq 35: w_im = (S_im T_im)^p / sum_m (S_im T_im)^p (NaN score: did not report); all 0
+    when every term is 0 and ``reputer_fraction_zero_total = "all-zero"`` (the paper's 0/0 is
+    an error). Leading batch axes allowed."""
     terms = (stakes * scores) ** params.reputer_reward_p
-    if params.reputer_fraction_zero_total == "all-zero" and not np.nansum(terms) > 0:
-        return np.where(np.isnan(terms), np.nan, 0.0)
-    return reward_fractions(terms)
+    if params.reputer_fraction_zero_total != "all-zero":
+        return reward_fractions(terms)
+    absent = np.isnan(terms)
+    nothing = ~(np.where(absent, 0.0, terms).sum(axis=-1, keepdims=True) > 0)
+    fractions = reward_fractions(np.where(nothing & ~absent, 1.0, terms))
+    return np.where(nothing & ~absent, 0.0, fractions)
 
 
-def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward: float
-                   ) -> np.ndarray:
-    """Eq 36: S_{i+1,m} = S_im + w_im W_i."""
-    return stakes + np.where(np.isnan(fractions), 0.0, fractions) * reputer_reward
+def updated_stakes(stakes: np.ndarray, fractions: np.ndarray, reputer_reward) -> np.ndarray:
+    """Eq 36: S_{i+1,m} = S_im + w_im W_i (W_i a number or one per topic; leading batch axes
+    allowed)."""
+    return stakes + np.where(np.isnan(fractions), 0.0, fractions) * np.asarray(
+        reputer_reward)[..., None]
 
 
 # %% [markdown]

@@ -57,19 +57,19 @@ simulator = load_profile("allora-simulator")
 # with no participant has entropy 0.
 
 # %% tags=["export"]
-def modified_entropy(fractions: np.ndarray, n_effective: float, params: Params) -> float:
-    """Eq 37: -sum f ln f (N_eff / N)^beta over the present participants."""
-    present = fractions[~np.isnan(fractions)]
-    if present.size == 0:
-        return 0.0
-    if present.size == 1:
-        return params.lone_participant_entropy
-    positive = present[present > 0]
-    shannon = float(-np.sum(positive * np.log(positive)))
-    return shannon * (n_effective / present.size) ** params.beta_entropy
+def modified_entropy(fractions: np.ndarray, n_effective, params: Params) -> np.ndarray:
+    """Eq 37: -sum f ln f (N_eff / N)^beta over the present participants of the last axis
+    (leading batch axes allowed)."""
+    present = ~np.isnan(fractions)
+    count = present.sum(axis=-1)
+    positive = np.where(present & (fractions > 0), fractions, 1.0)       # 1 ln 1 = 0
+    shannon = -np.sum(positive * np.log(positive), axis=-1)
+    ratio = np.asarray(n_effective) / np.maximum(count, 1)
+    return np.where(count > 1, shannon * ratio ** params.beta_entropy,
+                    np.where(count == 1, params.lone_participant_entropy, 0.0))[()]
 
 
-def class_entropy(fractions: np.ndarray, smoothed: np.ndarray, params: Params) -> float:
+def class_entropy(fractions: np.ndarray, smoothed: np.ndarray, params: Params) -> np.ndarray:
     """Eqs 37-40 for one class: the modified entropy of its (already normalised) fractions."""
     source = fractions if params.effective_number_from == "normalised" else np.where(
         np.isnan(fractions), np.nan, smoothed)
@@ -85,11 +85,12 @@ def class_entropy(fractions: np.ndarray, smoothed: np.ndarray, params: Params) -
 
 # %% tags=["export"]
 def modified_fractions(smoothed: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Eq 38: f = u~ / sum u~ over the present participants (NaN for the absent)."""
-    total = smoothed[present].sum()
-    if present.any() and total <= 0:
+    """Eq 38: f = u~ / sum u~ over the present participants of the last axis (NaN for the
+    absent; leading batch axes allowed)."""
+    total = np.where(present, smoothed, 0.0).sum(axis=-1, keepdims=True)
+    if (present.any(axis=-1, keepdims=True) & ~(total > 0)).any():
         raise ValueError("smoothed reward fractions (eq 38) must have a positive sum")
-    return np.where(present, smoothed / (total if total > 0 else 1.0), np.nan)
+    return np.where(present, smoothed / np.where(total > 0, total, 1.0), np.nan)
 
 
 # %% [markdown]
@@ -128,10 +129,13 @@ n = sp.symbols("n", positive=True, integer=True)
 assert sp.simplify(1 / (n * (1 / n)**2) - n) == 0         # equal fractions: N_eff = N
 
 # %% tags=["export"]
-def effective_number(fractions: np.ndarray) -> float:
-    """Eq 40: N_eff = 1 / sum f^2 over the present participants."""
-    present = fractions[~np.isnan(fractions)]
-    return float(1.0 / np.sum(present**2)) if present.size else 0.0
+def effective_number(fractions: np.ndarray) -> np.ndarray:
+    """Eq 40: N_eff = 1 / sum f^2 over the present participants of the last axis (0 without
+    any; leading batch axes allowed)."""
+    present = ~np.isnan(fractions)
+    some = present.any(axis=-1)
+    total = (np.where(present, fractions, 0.0) ** 2).sum(axis=-1)
+    return np.where(some, 1.0 / np.where(some, total, 1.0), 0.0)[()]
 
 
 # %% [markdown]
@@ -248,16 +252,20 @@ fig
 # between the classes that have participants.
 
 # %% tags=["export"]
-def class_rewards(entropies: tuple[float, float, float], chi: float, topic_reward: float,
-                  present: tuple[bool, bool, bool]) -> np.ndarray:
-    """Eq 41 (with 45): (U_i, V_i, W_i) from the entropies (F, G, H), chi and E_{t,i}."""
-    f, g, h = entropies
+def class_rewards(entropies: tuple, chi, topic_reward, present: tuple) -> np.ndarray:
+    """Eq 41 (with 45): (U_i, V_i, W_i), last axis, from the entropies (F, G, H), chi and
+    E_{t,i} (each a number or an array over the batch); when F + G + H = 0, E_{t,i} split equally
+    between the classes ``present``."""
+    f, g, h = (np.asarray(x, dtype=float) for x in entropies)
+    reward = np.asarray(topic_reward, dtype=float)[..., None]
     total = f + g + h
-    if total == 0:
-        share = np.array(present, float)
-        return topic_reward * share / share.sum() if share.any() else np.zeros(3)
+    share = np.stack(np.broadcast_arrays(*present), axis=-1).astype(float)
+    count = share.sum(axis=-1, keepdims=True)
+    equal = reward * share / np.where(count > 0, count, 1.0)
     gamma = normalisation_factor(f, g, chi)
-    return topic_reward / total * np.array([(1 - chi) * gamma * f, chi * gamma * g, h])
+    split = reward / np.where(total == 0, 1.0, total)[..., None] * np.stack(
+        np.broadcast_arrays((1 - chi) * gamma * f, chi * gamma * g, h), axis=-1)
+    return np.where((total == 0)[..., None], equal, split)
 
 
 # %% [markdown]
@@ -276,31 +284,36 @@ def class_rewards(entropies: tuple[float, float, float], chi: float, topic_rewar
 # and $\tau$ is reset to 0.
 
 # %% tags=["export"]
-def forecasting_task_score(naive_log_loss: float, network_log_loss: float) -> float:
+def forecasting_task_score(naive_log_loss, network_log_loss) -> np.ndarray:
     """Eq 42: T_i = log L^-_i - log L_i."""
-    return float(naive_log_loss - network_log_loss)
+    return np.subtract(naive_log_loss, network_log_loss)[()]
 
 
-def forecasting_score_ratio(task_score: float, inferer_scores: np.ndarray, previous: float,
-                            params: Params) -> tuple[float, bool]:
-    """Eq 43: tau_i, and whether the deployed rule pins chi to 0.5 (both scores zero)."""
-    best = float(np.nanmax(inferer_scores)) if np.any(~np.isnan(inferer_scores)) else 0.0
+def forecasting_score_ratio(task_score, inferer_scores: np.ndarray, previous, params: Params
+                            ) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 43: tau_i, and whether the deployed rule pins chi to 0.5 (both scores zero); the
+    inferers are the last axis of ``inferer_scores`` (leading batch axes allowed)."""
+    task_score, previous = np.asarray(task_score, dtype=float), np.asarray(previous, dtype=float)
+    scored = ~np.isnan(inferer_scores)
+    best = np.where(scored.any(axis=-1),
+                    np.max(np.where(scored, inferer_scores, -np.inf), axis=-1), 0.0)
     alpha = params.alpha_task
     if params.score_ratio_rule == "chain":
-        best = max(best, 0.0)
-        if best == 0.0 and task_score == 0.0:
-            return 0.0, True
-        denominator = best if best != 0.0 else abs(task_score)
-        return alpha * task_score / denominator + (1 - alpha) * previous, False
-    if best == 0.0:
-        return previous, False
-    return alpha * (task_score - min(0.0, best)) / abs(best) + (1 - alpha) * previous, False
+        best = np.maximum(best, 0.0)
+        pinned = (best == 0.0) & (task_score == 0.0)
+        denominator = np.where(best != 0.0, best, np.abs(task_score))
+        tau = alpha * task_score / np.where(pinned, 1.0, denominator) + (1 - alpha) * previous
+        return np.where(pinned, 0.0, tau)[()], pinned[()]
+    undefined = best == 0.0
+    tau = alpha * (task_score - np.minimum(0.0, best)) / np.where(undefined, 1.0, np.abs(best)) \
+        + (1 - alpha) * previous
+    return np.where(undefined, previous, tau)[()], np.zeros(tau.shape, bool)[()]
 
 
-def forecasting_utility(tau: float, params: Params) -> float:
+def forecasting_utility(tau, params: Params) -> np.ndarray:
     """Eq 44: chi = 0.1 below tau = 0, 0.4 tau + 0.1 up to tau = 1, then 0.5."""
     low, high = params.chi_min, params.chi_max
-    return float(np.clip(low + (high - low) * tau, low, high))
+    return np.clip(low + (high - low) * np.asarray(tau, dtype=float), low, high)[()]
 
 
 # %% [markdown]
@@ -335,13 +348,12 @@ assert sp.simplify(U + V - E * (F + G) / (F + G + H)) == 0
 sp.simplify(U + V)
 
 # %% tags=["export"]
-def normalisation_factor(inference_entropy: float, forecasting_entropy: float, chi: float
-                         ) -> float:
+def normalisation_factor(inference_entropy, forecasting_entropy, chi) -> np.ndarray:
     """Eq 45: gamma = (F + G) / ((1 - chi) F + chi G) (1 when F = G = 0)."""
-    denominator = (1 - chi) * inference_entropy + chi * forecasting_entropy
-    if denominator == 0:
-        return 1.0
-    return (inference_entropy + forecasting_entropy) / denominator
+    denominator = (1 - chi) * np.asarray(inference_entropy, dtype=float) \
+        + chi * np.asarray(forecasting_entropy, dtype=float)
+    return np.where(denominator == 0, 1.0, (inference_entropy + forecasting_entropy)
+                    / np.where(denominator == 0, 1.0, denominator))[()]
 
 
 # %% [markdown]
@@ -379,9 +391,10 @@ for point in [(1, 2, 3, 10, sp.Rational(1, 10)), (sp.Rational(1, 3), 5, sp.Ratio
 # topic (`delegator_reward_split`).
 
 # %% tags=["export"]
-def participant_rewards(fractions: np.ndarray, class_reward: float) -> np.ndarray:
-    """Eq 46: the reward of each participant of a class, fraction x class reward (absent: 0)."""
-    return np.where(np.isnan(fractions), 0.0, fractions) * class_reward
+def participant_rewards(fractions: np.ndarray, class_reward) -> np.ndarray:
+    """Eq 46: the reward of each participant of a class (last axis), fraction x class reward
+    (absent: 0; leading batch axes allowed)."""
+    return np.where(np.isnan(fractions), 0.0, fractions) * np.asarray(class_reward)[..., None]
 
 
 def paid_amounts(rewards: np.ndarray, params: Params) -> np.ndarray:

@@ -54,7 +54,12 @@ from allora_ref.spec.task_rewards import (
 # %% tags=["export"]
 @dataclass(frozen=True)
 class TopicState:
-    """What a topic remembers between epochs."""
+    """What a topic remembers between epochs.
+
+    A batch of topics of the same size carries the same fields with leading batch axes (one
+    topic per index; a per-topic number such as ``score_ratio`` becomes an array over them):
+    ``step`` advances every topic of a batch at once, each exactly as it would advance alone.
+    """
 
     synthesis: SynthesisState
     """log L_{i-1} and the regrets of every combination row (eqs 4, 10, 15)."""
@@ -81,22 +86,30 @@ class TopicState:
     def initial(cls, n_inferers: int, n_forecasters: int, stakes, params: Params,
                 delegated=None) -> "TopicState":
         """A new topic: no losses, regrets, scores or rewards yet; everyone listened to.
-        ``stakes`` are the reputers' whole stakes, ``delegated`` the part delegated to them."""
-        stakes = checked_array(stakes, "reputer stakes S_im", "eq 36", ndim=1)
+        ``stakes`` are the reputers' whole stakes, ``delegated`` the part delegated to them;
+        stakes of shape (..., N_r) start a batch of topics."""
+        stakes = checked_array(stakes, "reputer stakes S_im", "eq 36")
+        if stakes.ndim < 1:
+            raise ValueError("reputer stakes S_im (eq 36) must have one entry per reputer")
+        batch = stakes.shape[:-1]
         check_non_negative(stakes, "reputer stakes S_im", "eq 36")
         if delegated is not None:
             delegated = checked_array(delegated, "delegated stakes D_m", "eq 36", ndim=1)
             check_non_negative(delegated, "delegated stakes D_m", "eq 36")
-            if delegated.shape != stakes.shape or (delegated > stakes).any():
-                raise ValueError("delegated stakes D_m (eq 36) must be one per reputer and at "
-                                 "most its stake S_im")
+            if delegated.shape != stakes.shape or (delegated > stakes).any() or batch:
+                raise ValueError("delegated stakes D_m (eq 36) must be one per reputer of one "
+                                 "topic and at most its stake S_im")
         depth = params.score_window
-        return cls(SynthesisState.initial(n_inferers, n_forecasters), stakes,
-                   np.ones(stakes.size), np.full((depth, n_inferers), np.nan),
-                   np.full((depth, n_forecasters), np.nan),
-                   (np.full(n_inferers, np.nan), np.full(n_forecasters, np.nan),
-                    np.full(stakes.size, np.nan)), 0.0, delegated,
-                   ActiveSets.initial(n_inferers, n_forecasters, stakes.size)
+        if batch and uses_active_sets(params):
+            raise ValueError("the bounded active sets (chain/v0.6.md §7) admit the actors of one "
+                             "topic at a time: start topics of this profile one by one")
+        return cls(SynthesisState.initial(n_inferers, n_forecasters, batch), stakes,
+                   np.ones(stakes.shape), np.full(batch + (depth, n_inferers), np.nan),
+                   np.full(batch + (depth, n_forecasters), np.nan),
+                   (np.full(batch + (n_inferers,), np.nan),
+                    np.full(batch + (n_forecasters,), np.nan), np.full(stakes.shape, np.nan)),
+                   np.zeros(batch)[()], delegated,
+                   ActiveSets.initial(n_inferers, n_forecasters, stakes.shape[-1])
                    if uses_active_sets(params) else None)
 
 
@@ -152,8 +165,10 @@ class Epoch:
 # %% tags=["export"]
 def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: Params
                      ) -> np.ndarray:
-    """Eqs 26-28 for one class: reward fractions of the workers with a score (NaN otherwise)."""
-    window = score_window(np.vstack([scores[None, :], history]), params)
+    """Eqs 26-28 for one class: reward fractions of the workers with a score (NaN otherwise);
+    workers on the last axis, epochs of the history on the one before (leading batch axes
+    allowed)."""
+    window = score_window(np.concatenate([scores[..., None, :], history], axis=-2), params)
     return reward_fractions(mapped_scores(scores, window, p, params.reward_c, params))
 
 
@@ -168,24 +183,15 @@ def worker_fractions(scores: np.ndarray, history: np.ndarray, p: float, params: 
 def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
                     n_forecasters: int, params: Params):
     """Eqs 29-35: final listening coefficients, and the adjusted stakes, scores and reward
-    fractions of the reputers that reported (NaN for the others)."""
-    reporting = ~np.isnan(reported).all(axis=1)
-    entries = consensus_entries(n_inferers, n_forecasters, params)
-    vector = reported[np.ix_(reporting, entries)]
-    vector = vector[:, ~np.isnan(vector).all(axis=0)]       # entries that exist this epoch
-    stakes = state.stakes[reporting]
-    listening = state.listening.copy()
-    adjusted = np.full(state.stakes.size, np.nan)
-    scores = np.full(state.stakes.size, np.nan)
-    fractions = np.full(state.stakes.size, np.nan)
-    if reporting.any():
-        final, scored = listening_coefficients(state.listening[reporting], stakes, vector, params)
-        outcome = consensus_at(scored, stakes, vector, params)
-        listening[reporting] = final
-        adjusted[reporting] = outcome.adjusted_stakes
-        scores[reporting] = outcome.scores
-        fractions[reporting] = reputer_reward_fractions(stakes, outcome.scores, params)
-    return listening, adjusted, scores, fractions
+    fractions of the reputers that reported (NaN for the others); reputers on the last axis of
+    the state and the one before the last of the reports (leading batch axes allowed)."""
+    reporting = ~np.isnan(reported).all(axis=-1)
+    vector = reported[..., consensus_entries(n_inferers, n_forecasters, params)]
+    final, scored = listening_coefficients(state.listening, state.stakes, vector, params,
+                                           reporting)
+    outcome = consensus_at(scored, state.stakes, vector, params, reporting)
+    fractions = reputer_reward_fractions(state.stakes, outcome.scores, params)
+    return final, outcome.adjusted_stakes, outcome.scores, fractions
 
 
 # %% [markdown]
@@ -207,14 +213,14 @@ def reputer_outcome(state: TopicState, reported: np.ndarray, n_inferers: int,
 def check_reputer_state(state: TopicState, reported: np.ndarray) -> None:
     """ValueError unless the listening coefficients (eq 34) lie in [0, 1] and they and the
     reports (eq 13) have one entry per reputer stake (the stakes are checked by eq 14)."""
-    n_reputers = np.size(state.stakes)
-    listening = checked_array(state.listening, "listening coefficients a_im", "eq 34", ndim=1)
-    check_shape(listening, (n_reputers,), "listening coefficients a_im", "eq 34")
+    stakes = np.asarray(state.stakes)
+    listening = checked_array(state.listening, "listening coefficients a_im", "eq 34")
+    check_shape(listening, stakes.shape, "listening coefficients a_im", "eq 34")
     if ((listening < 0) | (listening > 1)).any():
         raise ValueError("listening coefficients a_im (eq 34) must lie in [0, 1]")
-    if reported.shape[0] != n_reputers:
+    if reported.shape[:-1] != stakes.shape:
         raise ValueError(f"reported log-losses log L_im (eq 13) must have one row per reputer "
-                         f"({n_reputers}), got {reported.shape[0]}")
+                         f"({stakes.shape[-1]}), got {reported.shape[-2]}")
 
 
 def active_submissions(state: TopicState, submissions: Submissions, params: Params
@@ -247,11 +253,18 @@ def entries_of(inferers: np.ndarray, forecasters: np.ndarray) -> np.ndarray:
                            workers, forecasters])
 
 
+def newest_first(scores: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """Eq 28's history after an epoch: this epoch's scores on top, the oldest row dropped."""
+    depth = history.shape[-2]
+    return np.concatenate([scores[..., None, :], history], axis=-2)[..., :depth, :]
+
+
 @float64_guarded
 def step(state: TopicState, inputs: EpochInputs, params: Params,
          inferred: NetworkInferences | None = None) -> tuple[Epoch, TopicState]:
     """Eqs 1-46, one epoch: §3 inference synthesis, then §4 scores and rewards, and the next
-    state.
+    state - of one topic, or of a batch of topics (``TopicState``) whose inputs carry the same
+    leading batch axes.
 
     ``inferred`` is ``synthesise(state.synthesis, inputs.submissions, params)`` when the caller
     has it already (a simulation needs the inferences before the reputers can report on them);
@@ -261,8 +274,8 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
     submissions = inputs.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
     reported = loss_vectors(inputs.reported_log_losses, n_i, n_f, params)
-    topic_reward = float(checked_array(inputs.topic_reward, "topic reward E_ti", "eq 41"))
-    if topic_reward < 0:
+    topic_reward = checked_array(inputs.topic_reward, "topic reward E_ti", "eq 41")[()]
+    if (topic_reward < 0).any():
         raise ValueError("topic reward E_ti (eq 41) must be non-negative")
     check_reputer_state(state, reported)
 
@@ -280,18 +293,16 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
         submissions = active
     if inferred is None:
         inferred = synthesise(state.synthesis, submissions, params)
-    network = inferred.members[0]
-    interval = (confidence_interval(inferred.values[0, network], inferred.weights[0, network],
-                                    params) if network.any() else
-                np.full(len(params.ci_percentiles), np.nan))
+    interval = confidence_interval(inferred.values[..., 0, :], inferred.weights[..., 0, :],
+                                   params, inferred.members[..., 0, :])
     losses, synthesis = settle(state.synthesis, inferred, state.stakes, reported, params)
     row_losses, _ = regret_table_losses(losses, n_i, n_f)
 
-    active_forecasters = int((~np.isnan(inferred.forecast_implied)).sum())
-    t_inferers, t_forecasters = worker_scores(row_losses, inferred.members.any(axis=1), n_i, n_f,
-                                              active_forecasters, params)
-    t_inferers = np.where(inferred.members[0, :n_i], t_inferers, np.nan)
-    t_forecasters = np.where(inferred.members[0, n_i:], t_forecasters, np.nan)
+    active_forecasters = (~np.isnan(inferred.forecast_implied)).sum(axis=-1)
+    t_inferers, t_forecasters = worker_scores(row_losses, inferred.members.any(axis=-1), n_i,
+                                              n_f, active_forecasters, params)
+    t_inferers = np.where(inferred.members[..., 0, :n_i], t_inferers, np.nan)
+    t_forecasters = np.where(inferred.members[..., 0, n_i:], t_forecasters, np.nan)
     u = worker_fractions(t_inferers, state.inferer_score_history, params.reward_p_inference,
                          params)
     v = worker_fractions(t_forecasters, state.forecaster_score_history,
@@ -306,36 +317,37 @@ def step(state: TopicState, inputs: EpochInputs, params: Params,
                         if params.smoothed_state == "normalised" else tilde)
         modified.append(f)
         entropies.append(class_entropy(f, tilde, params))
-    if params.forecasting_needs_two_inferers and (~np.isnan(u)).sum() < 2:
-        entropies[1] = 0.0
-    task_score = forecasting_task_score(row_losses[1], row_losses[0])
-    tau, pinned = (forecasting_score_ratio(task_score, t_inferers, state.score_ratio, params)
-                   if np.isfinite(task_score) else (state.score_ratio, False))
-    chi = params.chi_max if pinned else forecasting_utility(tau, params)
-    present = tuple(bool((~np.isnan(x)).any()) for x in (u, v, w))
+    if params.forecasting_needs_two_inferers:
+        entropies[1] = np.where((~np.isnan(u)).sum(axis=-1) < 2, 0.0, entropies[1])[()]
+    task_score = forecasting_task_score(row_losses[..., 1], row_losses[..., 0])
+    scored = np.isfinite(task_score)             # else tau keeps its value (eq 43 undefined)
+    tau, pinned = forecasting_score_ratio(np.where(scored, task_score, 0.0), t_inferers,
+                                          state.score_ratio, params)
+    tau, pinned = np.where(scored, tau, state.score_ratio)[()], (pinned & scored)[()]
+    chi = np.where(pinned, params.chi_max, forecasting_utility(tau, params))[()]
+    present = tuple((~np.isnan(x)).any(axis=-1) for x in (u, v, w))
     rewards = class_rewards(tuple(entropies), chi, topic_reward, present)
-    if params.distribution_needs_inferer_scores and np.isnan(t_inferers).all():
-        rewards = np.zeros(3)
+    if params.distribution_needs_inferer_scores:
+        rewards = np.where(np.isnan(t_inferers).all(axis=-1)[..., None], 0.0, rewards)
 
-    paid_inferers = paid_amounts(participant_rewards(u, rewards[0]), params)
-    paid_forecasters = paid_amounts(participant_rewards(v, rewards[1]), params)
-    restaked, to_delegators = reputer_reward_split(participant_rewards(w, rewards[2]),
+    paid_inferers = paid_amounts(participant_rewards(u, rewards[..., 0]), params)
+    paid_forecasters = paid_amounts(participant_rewards(v, rewards[..., 1]), params)
+    restaked, to_delegators = reputer_reward_split(participant_rewards(w, rewards[..., 2]),
                                                    state.stakes, state.delegated, params)
     epoch = Epoch(inferred, interval, losses, t_inferers, t_forecasters, u, v, listening,
                   adjusted, t_reputers, w, tuple(modified), tuple(entropies), task_score, tau,
                   chi, rewards, paid_inferers, paid_forecasters, restaked, to_delegators)
     if params.initial_regret == "topic-experienced":         # the only rule that counts them
-        included = np.concatenate([paid_inferers, paid_forecasters]) > 0
+        included = np.concatenate([paid_inferers, paid_forecasters], axis=-1) > 0
         counted = synthesis.inclusions if synthesis.inclusions is not None else 0
         synthesis = replace(synthesis, inclusions=counted + included)
     if sets is not None:
         sets = scored_active_sets(sets, (t_inferers, t_forecasters, t_reputers), params)
-    depth = state.inferer_score_history.shape[0]
     next_state = TopicState(
         synthesis,
         state.stakes + restaked, listening,                                  # eq 36
-        np.vstack([t_inferers[None, :], state.inferer_score_history])[:depth],
-        np.vstack([t_forecasters[None, :], state.forecaster_score_history])[:depth],
+        newest_first(t_inferers, state.inferer_score_history),
+        newest_first(t_forecasters, state.forecaster_score_history),
         tuple(smoothed), tau, state.delegated, sets)
     return epoch, next_state
 

@@ -29,7 +29,9 @@
 # general *holds* if it holds in at least 90% of the seeds and *does not hold* if in at most 10%.
 #
 # Runs are independent of each other, so they are computed in `processes` worker processes and
-# collected in order: the ledger is the same whatever the number of processes.
+# collected in order, and each process simulates its share of the runs as one batch of topics
+# through the epoch step (`simulate_batch`), in which every run has the numbers it has alone:
+# the ledger is the same whatever the number of processes.
 
 # %% tags=["export"]
 #| default_exp claims
@@ -49,7 +51,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from allora_ref.attacks import attack_reports, attack_shifts
-from allora_ref.experiment import Observation, Run, Settings, observations, simulate
+from allora_ref.experiment import (
+    Observation, Run, Settings, observations, observations_of_runs, simulate, simulate_batch)
 from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
@@ -189,11 +192,25 @@ def parallel_map(function: Callable, items: Iterable, processes: int = 1) -> lis
         return list(pool.map(function, items))
 
 
+def process_shares(items: Sequence, processes: int) -> list[list]:
+    """``items`` cut into at most ``processes`` consecutive shares of nearly equal size."""
+    items = list(items)
+    size = max(1, -(-len(items) // max(processes, 1)))
+    return [items[k: k + size] for k in range(0, len(items), size)]
+
+
+def simulated(runs: Sequence[Settings], params: Params, processes: int = 1) -> list[Run]:
+    """``simulate`` of every run: each of ``processes`` worker processes simulates its share of
+    the runs as batches of topics (``simulate_batch``); a run's numbers depend on neither."""
+    return [run for share in parallel_map(functools.partial(simulate_batch, params=params),
+                                          process_shares(runs, processes), processes)
+            for run in share]
+
+
 def ensemble(settings: Settings, params: Params, n_seeds: int, processes: int = 1
              ) -> list[Run]:
     """Runs of the §3.3 experiment over ``n_seeds`` seeds."""
-    return parallel_map(functools.partial(simulate, params=params), seeded(settings, n_seeds),
-                        processes)
+    return simulated(seeded(settings, n_seeds), params, processes)
 
 
 def truncated(run: Run, epochs: int) -> Run:
@@ -362,16 +379,11 @@ def less_accurate_forecasters(settings: Settings, scale: float) -> Settings:
         forecast_bias_dispersion=settings.forecast_bias_dispersion * scale)
 
 
-def simulated_gain(settings: Settings, params: Params) -> float:
-    """``network_gain`` of one run of the experiment."""
-    return network_gain(simulate(settings, params))
-
-
 def sweep_gains(variants: Sequence[Settings], params: Params, n_seeds: int,
                 processes: int = 1) -> np.ndarray:
     """``network_gain`` for every variant (rows) and seed (columns)."""
     every = [s for variant in variants for s in seeded(variant, n_seeds)]
-    gains = parallel_map(functools.partial(simulated_gain, params=params), every, processes)
+    gains = [network_gain(run) for run in simulated(every, params, processes)]
     return np.array(gains).reshape(len(variants), n_seeds)
 
 
@@ -563,10 +575,15 @@ def shapley_comparison(observation: Observation, params: Params) -> np.ndarray:
     return np.array(result)
 
 
-def shapley_samples(settings: Settings, params: Params) -> np.ndarray:
-    """``shapley_comparison`` for every epoch but the first of one run, shape (epochs - 1, 2, 2)."""
-    return np.array([shapley_comparison(o, params) for o in observations(settings, params)
-                     if o.index > 0])
+def shapley_samples(runs: Sequence[Settings], params: Params) -> np.ndarray:
+    """``shapley_comparison`` for every epoch but the first of each run, run after run, shape
+    (runs x (epochs - 1), 2, 2); the runs are simulated together (``observations_of_runs``)."""
+    per_run = [[] for _ in runs]
+    for epoch in observations_of_runs(runs, params):
+        for samples, o in zip(per_run, epoch):
+            if o.index > 0:
+                samples.append(shapley_comparison(o, params))
+    return np.array([sample for samples in per_run for sample in samples])
 
 
 def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
@@ -622,12 +639,12 @@ np.testing.assert_allclose(-coalition_log_losses(first, params, "inferers")[-1],
 np.testing.assert_allclose(coalition_log_losses(first, params, "forecasters")[-1],
                            coalition_log_losses(first, params, "inferers")[-1], rtol=1e-12)
 
-shapley_settings = [s for n in shapley_sizes for s in seeded(
-    dataclasses.replace(settings, n_workers=n, epochs=shapley_epochs), shapley_seeds)]
-shapley_runs = parallel_map(functools.partial(shapley_samples, params=params), shapley_settings,
-                            processes)
-by_size = {n: np.concatenate(shapley_runs[k * shapley_seeds: (k + 1) * shapley_seeds])
-           for k, n in enumerate(shapley_sizes)}
+shapley_tasks = [(n, share) for n in shapley_sizes for share in process_shares(seeded(
+    dataclasses.replace(settings, n_workers=n, epochs=shapley_epochs), shapley_seeds), processes)]
+shapley_runs = parallel_map(functools.partial(shapley_samples, params=params),
+                            [share for _, share in shapley_tasks], processes)
+by_size = {n: np.concatenate([s for (size, _), s in zip(shapley_tasks, shapley_runs) if size == n])
+           for n in shapley_sizes}
 claims += shapley_claims(by_size)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
@@ -817,11 +834,11 @@ STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
 
-def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> list:
+def attack_rows(seed: int, params: Params, epochs: int, n_honest: int = 4) -> np.ndarray:
     """``attack_table``'s rows of one seed: shape (shares, 2 + epochs)."""
     reports = attack_reports(np.random.default_rng(seed), n_honest)
-    return [np.concatenate([shifts[:2], shifts[2]])
-            for shifts in (attack_shifts(phi, reports, params, epochs) for phi in STAKE_SHARES)]
+    raw, adjusted, listened = attack_shifts(np.array(STAKE_SHARES), reports, params, epochs)
+    return np.column_stack([raw, adjusted, listened])
 
 
 def attack_table(params: Params, seeds: Iterable[int], epochs: int, n_honest: int = 4,
@@ -840,13 +857,14 @@ MINORITY_SHARES = (0.1, 0.2, 0.35)
 """The minority attacker's shares of all stake."""
 
 
-def targeted_rows(seed: int, params: Params, epochs: int) -> list:
+def targeted_rows(seed: int, params: Params, epochs: int) -> np.ndarray:
     """``targeted_table``'s rows of one seed: shape (misreports, shares, 2 + epochs)."""
     to_base = 1.0 / math.log10(params.log_base)
-    return [[np.concatenate([shifts[:2], shifts[2]]) for shifts in (
-        attack_shifts(phi, attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
-                                          attacked=1), params, epochs, slice(0, 1))
-        for phi in MINORITY_SHARES)] for dex in MISREPORTS]
+    reports = np.stack([attack_reports(np.random.default_rng(seed), offset=-dex * to_base,
+                                       attacked=1) for dex in MISREPORTS])
+    raw, adjusted, listened = attack_shifts(np.array(MINORITY_SHARES), reports[:, None], params,
+                                            epochs, slice(0, 1))
+    return np.concatenate([raw[..., None], adjusted[..., None], listened], axis=-1)
 
 
 def targeted_table(params: Params, seeds: Iterable[int], epochs: int, processes: int = 1
@@ -1129,10 +1147,9 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
 
 
 # %%
-sybil_runs = parallel_map(functools.partial(simulate, params=params), [
-    s for k in SYBIL_IDENTITIES for s in seeded(
-        dataclasses.replace(settings, epochs=sybil_epochs, sybil_copies=k), sybil_seeds)],
-    processes)
+sybil_runs = simulated([s for k in SYBIL_IDENTITIES for s in seeded(
+    dataclasses.replace(settings, epochs=sybil_epochs, sybil_copies=k), sybil_seeds)],
+    params, processes)
 sybil_ratios = sybil_entropy_ratios(runs[:sybil_seeds], [
     sybil_runs[k * sybil_seeds: (k + 1) * sybil_seeds] for k in range(len(SYBIL_IDENTITIES))])
 claims += sybil_claims(params, step_ratios=sybil_ratios)
@@ -1420,9 +1437,20 @@ def unstated_choices(settings: Settings, params: Params, other: tuple[str, Param
     }
 
 
-def simulate_choice(choice: tuple[Settings, Params]) -> Run:
-    """``simulate`` of one (settings, params) pair."""
-    return simulate(*choice)
+def choice_runs(choices: dict[str, tuple[Settings, Params]], n_seeds: int, processes: int = 1
+                ) -> dict[str, list[Run]]:
+    """The runs of every choice over ``n_seeds`` seeds; choices with the same parameters are
+    simulated together."""
+    result = {}
+    for name, (_, params) in choices.items():
+        if name in result:
+            continue
+        together = [other for other, (_, p) in choices.items() if p == params]
+        runs = simulated([s for other in together for s in seeded(choices[other][0], n_seeds)],
+                         params, processes)
+        result.update({other: runs[k * n_seeds: (k + 1) * n_seeds]
+                       for k, other in enumerate(together)})
+    return {name: result[name] for name in choices}
 
 
 def experiment_claims(runs: Sequence[Run]) -> list[Claim]:
@@ -1458,11 +1486,8 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
 
 # %%
 choices = unstated_choices(settings, params, (other_profile, load_profile(other_profile)))
-choice_runs = parallel_map(simulate_choice, [(s, p) for s0, p in choices.values()
-                                             for s in seeded(s0, dependence_seeds)], processes)
-variants = {name: experiment_claims(choice_runs[k * dependence_seeds:
-                                                (k + 1) * dependence_seeds])
-            for k, name in enumerate(choices)}
+variants = {name: experiment_claims(runs)
+            for name, runs in choice_runs(choices, dependence_seeds, processes).items()}
 variants[f"the first {dependence_seeds} seeds only"] = experiment_claims(runs[:dependence_seeds])
 claims = with_dependence(claims, variants, choices)
 for claim in claims:

@@ -22,6 +22,9 @@ every worker has regrets and the previous loss is known.
    step, the float64 guard's scan of results, the experiment's own draws), and the §4.1
    majority-stake attack (``attacks.attack_shifts``, listening only). CPU seconds, not wall-clock:
    steadier on a shared machine; the smallest of ``--rounds`` runs.
+5. The claims ledger's way of running the experiment: ``BATCH_RUNS`` runs of 300 epochs one at
+   a time (``simulate``) against the same runs as batches of 1, 4, 12 and 24 topics
+   (``simulate_batch``, the numbers of each run unchanged), CPU seconds per run.
 """
 
 from __future__ import annotations
@@ -64,8 +67,10 @@ LOOP_REPEATS = {(5, 3, 5): (200, 20), (64, 16, 16): (30, 3), (256, 64, 32): (10,
 STEP_REPEATS = {(5, 3, 5): 100, (64, 16, 16): 20, (256, 64, 32): 5, (1024, 256, 32): 1,
                 BIG_SIZE: 1}
 TARGETS = {"kernel ratio to the compiled loop": 5.0, "peak MiB of a step at (1024, 256, 32)": 1024,
-           "CPU s of a 300-epoch whitepaper simulate": 0.7}
+           "CPU s of a 300-epoch whitepaper simulate": 0.7, "CPU s per run in batches of 24": 0.25}
 SIMULATE_EPOCHS = 300
+BATCH_RUNS = 24
+BATCH_SIZES = (1, 4, 12, 24)
 #: The parts of a simulate run: (module, function) -> part. A part's time includes the parts
 #: called inside it; the table subtracts them.
 SIMULATE_PARTS = {
@@ -343,6 +348,26 @@ def attack_table(rounds: int) -> None:
     print("\nattack_shifts, five stake shares x five epochs, CPU: " + "; ".join(cells))
 
 
+def batch_table() -> float:
+    """CPU seconds per 300-epoch whitepaper run: alone, and in batches of BATCH_SIZES runs."""
+    params = load_profile("whitepaper")
+    runs = [experiment.Settings(seed=k, epochs=SIMULATE_EPOCHS) for k in range(BATCH_RUNS)]
+    start = time.process_time()
+    for settings in runs:
+        experiment.simulate(settings, params)
+    alone = (time.process_time() - start) / BATCH_RUNS
+    print("| runs per batch | CPU s per run | against one at a time |")
+    print("|---:|---:|---:|")
+    print(f"| one at a time (simulate) | {alone:.3f} | 1x |")
+    for size in BATCH_SIZES:
+        start = time.process_time()
+        for k in range(0, BATCH_RUNS, size):
+            experiment.simulate_batch(runs[k: k + size], params)
+        each = (time.process_time() - start) / BATCH_RUNS
+        print(f"| {size} | {each:.3f} | {alone / each:.1f}x |", flush=True)
+    return each
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="allora-simulator",
@@ -370,9 +395,13 @@ def main() -> int:
           f"(smallest of {args.rounds} runs)\n")
     simulated = simulate_table(args.rounds)
     attack_table(args.rounds)
+    print(f"\nThe claims ledger's runs: {BATCH_RUNS} whitepaper runs of {SIMULATE_EPOCHS} epochs "
+          "one at a time and as batches of topics\n")
+    batched = batch_table()
     measured = {"kernel ratio to the compiled loop": ratio,
                 "peak MiB of a step at (1024, 256, 32)": peak,
-                "CPU s of a 300-epoch whitepaper simulate": simulated["whitepaper"]["total"]}
+                "CPU s of a 300-epoch whitepaper simulate": simulated["whitepaper"]["total"],
+                f"CPU s per run in batches of {BATCH_SIZES[-1]}": batched}
     print()
     for name, value in measured.items():
         target = TARGETS[name]

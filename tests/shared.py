@@ -39,6 +39,11 @@ def catalog_form(number: int):
     return lambda **values: f(*(values[n] for n in names))
 
 
+def in_window(window: np.ndarray) -> np.ndarray:
+    """The scores of a window (eq 28), in its order: its NaN entries are not in it."""
+    return window[~np.isnan(window)]
+
+
 def silencing_case():
     """Three reputers (stake 1 each) agree; three (stake 2 each, 2/3 of the stake) each report
     one loss far off in a different direction: the ascent wants to silence the majority."""

@@ -64,12 +64,15 @@ HELPERS = {
     # out, the kernel's test oracle.
     "allora_ref.spec.inference_synthesis.one_out_blocks",
     "allora_ref.spec.inference_synthesis.one_out_forecast_implied_plain",
+    "allora_ref.spec.inference_synthesis.forecast_implied_with_one_out",
     "allora_ref.spec.inference_synthesis.one_out_largest",
     "allora_ref.spec.inference_synthesis.one_out_medians",
     "allora_ref.spec.inference_synthesis.one_out_spreads",
     "allora_ref.spec.inference_synthesis.one_out_weighted_inferences",
     # Masked maximum shared by the guard rails and the weight scaling of eqs 5, 10.
     "allora_ref.spec.inference_synthesis.best_member",
+    # A per-topic number as a float for one topic, an array for a batch of topics.
+    "allora_ref.spec.inference_synthesis.topic_number",
     # The epoch driver (DESIGN: "one epoch is one pure step"): it only composes eqs 1-46, each
     # catalogued at the function that computes it; its docstring cites the range for the
     # float64 guard's errors.

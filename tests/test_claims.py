@@ -107,7 +107,7 @@ def test_rank_correlation():
 
 
 def test_shapley_comparison_measures_the_approximation():
-    samples = shapley_samples(Settings(seed=0, epochs=25, n_workers=3), WHITEPAPER)
+    samples = shapley_samples([Settings(seed=0, epochs=25, n_workers=3)], WHITEPAPER)
     assert samples.shape == (24, 2, 2)
     assert np.isfinite(samples).all()
     # with three workers the forecasters' one-out/one-in scores rank like Shapley values...

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from allora_ref.checks import in_topic
 from allora_ref.params import Params
 
-# --- notebooks/03_2_confidence_intervals.py:66 (Eq 17: the weighted CDF)
+# --- notebooks/03_2_confidence_intervals.py:67 (Eq 17: the weighted CDF)
 def cumulative_weights(weights: np.ndarray) -> np.ndarray:
     """Eq 16: c_l = sum_{l' <= l} w_l' of weights already in the order of their inferences."""
     return np.cumsum(weights, axis=-1)
@@ -22,32 +23,50 @@ def weighted_cdf(weights: np.ndarray) -> np.ndarray:
     cumulative = cumulative_weights(weights)
     return (cumulative - 0.5 * weights) / cumulative[..., -1:]
 
-# --- notebooks/03_2_confidence_intervals.py:92 (Eq 18: interpolating a quantile)
-def weighted_quantiles(values, weights, quantiles, ends: str) -> np.ndarray:
-    """Eqs 16-18: the weighted quantiles I^q of ``values`` (1-D) for each q in ``quantiles``."""
+# --- notebooks/03_2_confidence_intervals.py:99 (Eq 18: interpolating a quantile)
+def weighted_quantiles(values, weights, quantiles, ends: str, members=None) -> np.ndarray:
+    """Eqs 16-18: the weighted quantiles I^q of ``values`` (last axis) for each q in
+    ``quantiles``, shape (..., Q), over the ``members`` of the last axis (default: all);
+    leading batch axes allowed, each topic with its own members."""
     values, weights = np.asarray(values, float), np.asarray(weights, float)
-    if values.ndim != 1 or values.shape != weights.shape or values.size == 0:
+    members = np.ones(values.shape, bool) if members is None else np.asarray(members, bool)
+    matching = values.ndim > 0 and values.shape == weights.shape == members.shape
+    count = members.sum(axis=-1) if matching else np.zeros(())
+    empty = count == 0
+    if not matching or empty.any():
         raise ValueError("confidence intervals (eqs 16-18) need matching 1-D inferences and "
-                         "weights with at least one inference")
-    if (weights < 0).any() or weights.sum() <= 0 or not np.isfinite(weights).all():
-        raise ValueError("weights w_il (eqs 16-18) must be finite, non-negative, not all 0")
+                         f"weights with at least one inference{in_topic(empty)}")
+    weights = np.where(members, weights, 0.0)
+    bad = (weights < 0).any(axis=-1) | (weights.sum(axis=-1) <= 0) \
+        | ~np.isfinite(weights).all(axis=-1)
+    if bad.any():
+        raise ValueError("weights w_il (eqs 16-18) must be finite, non-negative, not all 0"
+                         f"{in_topic(bad)}")
     q = np.asarray(quantiles, float)
-    order = np.argsort(values, kind="stable")
-    sorted_values, cdf = values[order], weighted_cdf(weights[order])
-    if values.size == 1:
-        return np.full(q.shape, sorted_values[0])
-    largest = np.searchsorted(cdf, q, side="right") - 1      # largest l with C_l <= q, or -1
-    lower = np.clip(largest, 0, values.size - 2)              # the end segments extrapolate
-    gap = cdf[lower + 1] - cdf[lower]                          # > 0 for q inside [C_1, C_N)
-    fraction = np.divide(q - cdf[lower], gap, out=np.zeros(q.shape), where=gap > 0)
-    result = sorted_values[lower] + fraction * (sorted_values[lower + 1] - sorted_values[lower])
+    order = np.argsort(np.where(members, values, np.inf), axis=-1, kind="stable")
+    sorted_values, sorted_weights = np.take_along_axis(np.stack([values, weights]), order[None],
+                                                       axis=-1)      # members first
+    cdf = weighted_cdf(sorted_weights)
+    position = np.arange(values.shape[-1])
+    last = (count - 1)[..., None]                                      # the last member
+    below = (cdf[..., None, :] <= q[:, None]) & (position <= last[..., None])
+    largest = np.where(below, position, -1).max(axis=-1)    # largest l with C_l <= q, or -1
+    lower = np.minimum(np.maximum(largest, 0), np.maximum(last - 1, 0))   # the end segments
+    upper = np.minimum(lower + 1, last)                     # extrapolate; one member: lower = upper
+    (c_low, i_low), (c_high, i_high), (c_last, i_last) = np.split(np.take_along_axis(
+        np.stack([cdf, sorted_values]), np.concatenate([lower, upper, last], axis=-1)[None],
+        axis=-1), [q.size, 2 * q.size], axis=-1)             # C and I at l, l + 1, the last
+    gap = c_high - c_low                                    # > 0 for q inside [C_1, C_N)
+    fraction = np.divide(q - c_low, gap, out=np.zeros(gap.shape), where=gap > 0)
+    result = i_low + fraction * (i_high - i_low)
     if ends == "clamp":
-        result = np.where(largest < 0, sorted_values[0],
-                          np.where(q >= cdf[-1], sorted_values[-1], result))
+        result = np.where(largest < 0, sorted_values[..., :1],
+                          np.where(q >= c_last, i_last, result))
     return result
 
 
-def confidence_interval(values, weights, params: Params) -> np.ndarray:
-    """Eqs 16-18 at the profile's percentiles P (q = P / 100)."""
+def confidence_interval(values, weights, params: Params, members=None) -> np.ndarray:
+    """Eqs 16-18 at the profile's percentiles P (q = P / 100), shape (..., P), over the
+    ``members`` of the last axis (default: all); leading batch axes allowed."""
     return weighted_quantiles(values, weights, np.asarray(params.ci_percentiles) / 100.0,
-                              params.ci_ends)
+                              params.ci_ends, members)
