@@ -1307,11 +1307,12 @@ def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_
     reported = np.asarray(reported_log_losses, dtype=float)
     if reported.shape[:-2] != batch or reported.ndim != len(batch) + 2 \
             or reported.shape[-1] != expected:
+        batches = f" after the batch axes {batch}" if batch else ""
         raise ValueError(f"reported log-losses log L_im (eq 13) must have {expected} columns "
-                         f"(the loss vector), got shape {reported.shape}")
+                         f"(the loss vector){batches}, got shape {reported.shape}")
     losses = network_log_losses(stakes, reported)
     row_losses, worker_losses = regret_table_losses(losses, n_i, n_f)
-    r0 = per_topic(state.initial_regret, batch, "initial regret R0", "eq 15")
+    r0 = per_topic(state.initial_regret, batch, "initial regret R0", "eq 15").copy()
     regrets = updated_regrets(state.regrets, row_losses, worker_losses,
                               row_families(n_i, n_f), params, r0)
     previous = np.where(np.isnan(losses[..., 0]), state.previous_network_log_loss,
@@ -1322,7 +1323,6 @@ def settle(state: SynthesisState, inferred: NetworkInferences, stakes, reported_
         updated = ~np.isnan(worker_losses[..., 0, :]) & ~np.isnan(row_losses[..., :1])
         experienced = updated & ~np.isnan(state.regrets[..., 0, :]) \
             & (inclusions >= 1.0 / params.alpha_regret)
-        r0 = r0.copy()
         for topic in np.ndindex(batch):                  # a quantile of each topic's own set
             r0[topic] = topic_initial_regret(regrets[topic][0, experienced[topic]], r0[topic],
                                              params)

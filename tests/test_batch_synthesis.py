@@ -58,10 +58,11 @@ def stacked(topics, shape):
         values = np.asarray(values, dtype=float)
         return values.reshape(shape + values.shape[1:])
 
+    paid = states[0].inclusions is not None
     state = spec.SynthesisState(stack([s.previous_network_log_loss for s in states]),
                                 stack([s.regrets for s in states]),
                                 stack([s.initial_regret for s in states]),
-                                stack([s.inclusions for s in states]))
+                                stack([s.inclusions for s in states]) if paid else None)
     submissions = spec.Submissions(stack([s.inferences for s in subs]),
                                    stack([s.forecasted_log_losses for s in subs]))
     return state, submissions, stack(stakes), stack(reports)
@@ -90,12 +91,16 @@ def batches(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     kinds = [draw(st.sampled_from(KINDS)) for _ in range(int(np.prod(shape)))]
     params = load_profile(draw(st.sampled_from(PROFILES)))
-    return shape, [topic(rng, n_i, n_f, n_r, kind) for kind in kinds], params
+    topics = [topic(rng, n_i, n_f, n_r, kind) for kind in kinds]
+    if draw(st.booleans()):                        # no worker was ever paid (chain-v0.6 §10)
+        topics = [(dataclasses.replace(state, inclusions=None), *rest)
+                  for state, *rest in topics]
+    return shape, topics, params
 
 
 # --- notebook 03_1: synthesise and settle (eqs 1-15) ----------------------------------------
 
-@examples(80)
+@examples(60)
 @given(batches())
 def test_a_batch_of_topics_is_each_topic_alone(case):
     shape, topics, params = case
@@ -103,6 +108,7 @@ def test_a_batch_of_topics_is_each_topic_alone(case):
     inferred = spec.synthesise(state, submissions, params)
     losses, after = spec.settle(state, inferred, stakes, reports, params)
     singles = [spec.synthesise(s, sub, params) for s, sub, _, _ in topics]
+    assert np.isfinite(inferred.network).all()     # every topic has a network inference
     assert_slices_equal(inferred, singles, shape)
     for name in ("network", "naive", "one_out", "one_in"):
         assert_slices_equal(getattr(inferred, name), [getattr(s, name) for s in singles], shape)
@@ -141,7 +147,7 @@ def test_the_experiments_loss_functions_take_a_batch(case):
     shape, topics, params = case
     state, submissions, _, reports = stacked(topics, shape)
     inferred = spec.synthesise(state, submissions, params)
-    truth = np.random.default_rng(0).normal(size=shape)
+    truth = 5.0 + np.arange(np.prod(shape)).reshape(shape)       # no inference is exact
     vectors = spec.all_inferences(inferred.combined, inferred.forecast_implied,
                                   inferred.one_out_forecast_implied, submissions.inferences)
     losses = spec.log_losses(vectors, truth, spec.squared_error, params.log_base)
@@ -213,7 +219,7 @@ def weighted_batches(draw):
     return shape, values, weights, members, params
 
 
-@examples(80)
+@examples(60)
 @given(weighted_batches())
 def test_a_batch_of_intervals_is_each_topic_over_its_members(case):
     shape, values, weights, members, params = case
