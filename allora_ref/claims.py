@@ -294,7 +294,7 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
               f"{spread(added)} dex"),
     ]
 
-# --- notebooks/99_claims_ledger.py:498 (§4.1: one-out scores as an approximation of Shapley values)
+# --- notebooks/99_claims_ledger.py:507 (§4.1: one-out scores as an approximation of Shapley values)
 def coalitions(n: int) -> np.ndarray:
     """Every subset of n players as a boolean row; row index bit j <=> player j in the subset."""
     return (np.arange(2**n)[:, None] >> np.arange(n)) & 1 == 1
@@ -341,7 +341,7 @@ def coalition_log_losses(observation: Observation, params: Params, players: str)
     present = ~np.isnan(values)
     regrets = np.broadcast_to(synthesis.regrets[0], values.shape)
     combined, _ = combined_inferences(values, regrets, present, submissions.n_inferers,
-                                      bool(np.isnan(previous)), params)
+                                      bool(np.isnan(previous)), params, synthesis.initial_regret)
     return log_losses(combined[::-1], observation.truth, squared_error, params.log_base)
 
 
@@ -353,7 +353,9 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def shapley_comparison(observation: Observation, params: Params) -> np.ndarray:
     """One epoch: [[rank correlation, relative error] of inferers, of forecasters] between the
-    scores of eqs 21-25 (from the true losses) and exact Shapley values."""
+    scores of eqs 21-25 (from the true losses) and exact Shapley values; NaN for a class whose
+    game is undefined (a coalition without a network inference) or flat (every Shapley value
+    the same, as the forecasters' in the chain's cold start)."""
     submissions = observation.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
     true = observation.true_log10_losses / math.log10(params.log_base)
@@ -366,11 +368,15 @@ def shapley_comparison(observation: Observation, params: Params) -> np.ndarray:
         game = -coalition_log_losses(observation, params, players)
         if players == "inferers":
             game[0] = 0.0                       # v(empty): a common shift, removed below
+        if np.isnan(game).any():
+            result.append((np.nan, np.nan))
+            continue
         phi = shapley_values(game)
         if players == "inferers":
             phi, score = phi - phi.mean(), score - score.mean()
-        result.append((rank_correlation(score, phi),
-                       np.linalg.norm(score - phi) / np.linalg.norm(phi)))
+        norm = np.linalg.norm(phi)
+        result.append((rank_correlation(score, phi), np.linalg.norm(score - phi) / norm)
+                      if norm > 0 else (np.nan, np.nan))
     return np.array(result)
 
 
@@ -399,11 +405,16 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
              "possible permutations of workers, but at a prohibitive computational cost. Allora "
              "sidesteps this issue by adding only a single, information-rich permutation per "
              "worker"))):
-        rows = [(n, spread(s[:, kind, 0]), spread(s[:, kind, 1]), len(s))
-                for n, s in samples.items()]
-        correlation = min(np.median(s[:, kind, 0]) for s in samples.values())
-        error = max(np.median(s[:, kind, 1]) for s in samples.values())
-        if correlation >= 0.8 and error <= 0.25:
+        defined = {n: s[~np.isnan(s[:, kind, 1]), kind] for n, s in samples.items()}
+        rows = [(n, spread(d[:, 0]), spread(d[:, 1]), len(d)) if len(d) else
+                (n, "-", "-", 0) for n, d in defined.items()]
+        measured = [d for d in defined.values() if len(d)]
+        correlation = min((np.median(d[:, 0]) for d in measured), default=np.nan)
+        error = max((np.median(d[:, 1]) for d in measured), default=np.nan)
+        if not measured:
+            verdict = ("not measured: the game is undefined or flat in every epoch of every "
+                       "run (see the check)")
+        elif correlation >= 0.8 and error <= 0.25:
             verdict = "holds"
         elif correlation >= 0.8:
             verdict = (f"holds for the ranking only (median rank correlation >= "
@@ -416,7 +427,10 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             "`shapley_comparison`: per epoch, the rank correlation and the relative error "
             f"between the {players}' scores and exact Shapley values by enumeration of all "
             "coalitions; the ranking counts as approximated at a median rank correlation >= 0.8, "
-            "the values at a median relative error <= 25%",
+            "the values at a median relative error <= 25%; an epoch whose game is undefined "
+            "(a coalition without a network inference, as on the chain before the first network "
+            "loss) or flat (every Shapley value the same, as the forecasters' in the chain's "
+            "cold start) is left out, the table counting the epochs measured",
             "; ".join(f"{n} workers: rank correlation {c}, relative error {e}"
                       for n, c, e, _ in rows), verdict,
             markdown_table(("workers", "rank correlation", "relative error", "epochs"), rows),
@@ -425,7 +439,7 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             f"{error:.0%} were measured at every size"))
     return claims
 
-# --- notebooks/99_claims_ledger.py:672 (Figure 3 and §4.2: who earns what)
+# --- notebooks/99_claims_ledger.py:701 (Figure 3 and §4.2: who earns what)
 def reward_claims(runs: Sequence[Run]) -> list[Claim]:
     """Figure 3 and §4.2: cumulative rewards of the best performers and of the task classes."""
     classes = (("inference", lambda r: r.inferer_losses.mean(axis=0), lambda r: r.inferer_rewards),
@@ -480,7 +494,7 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
               share_verdict(final[:, 2] < final[:, :2].min(axis=1))),
     ]
 
-# --- notebooks/99_claims_ledger.py:763 (§3.1: the one-in inference differentiates forecasters)
+# --- notebooks/99_claims_ledger.py:792 (§3.1: the one-in inference differentiates forecasters)
 def forecaster_score_terms(run: Run) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 23-24 from the true losses: the one-out and one-in scores of every forecaster per
     epoch, each of shape (epochs, N_f), in decimal logarithms."""
@@ -518,7 +532,7 @@ def differentiation_claims(runs: Sequence[Run]) -> list[Claim]:
         depends_on="the measure of differentiation: a larger spread of the one-in scores "
         f"{share_verdict(spreads[:, 1] > spreads[:, 0])}")]
 
-# --- notebooks/99_claims_ledger.py:832 (§4.1: attacks on the reputers' consensus)
+# --- notebooks/99_claims_ledger.py:861 (§4.1: attacks on the reputers' consensus)
 STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
@@ -648,7 +662,7 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
         f"{listened.shape[2]} epochs the {shares[-1]:.0%} attacker moves the consensus by "
         f"{np.median(listened[:, -1, -1]):.2f}")
 
-# --- notebooks/99_claims_ledger.py:1014 (§4.1: reward fractions whatever the scale of the scores)
+# --- notebooks/99_claims_ledger.py:1043 (§4.1: reward fractions whatever the scale of the scores)
 SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
 """Common factors on the scores and their window."""
 
@@ -690,7 +704,7 @@ def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) ->
         f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
         f"of {len(SCORE_SCALES)} scales")
 
-# --- notebooks/99_claims_ledger.py:1082 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:1111 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -756,7 +770,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows),
         "; ".join(depends))]
 
-# --- notebooks/99_claims_ledger.py:1187 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:1216 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -857,7 +871,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               "set-up, §5.1 notebook)"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1312 (§5.3: pay-what-you-want fees and the competition between topics)
+# --- notebooks/99_claims_ledger.py:1341 (§5.3: pay-what-you-want fees and the competition between topics)
 CABAL_WEEKS = (1, 4, 8, 16)
 """How long every topic has paid zero fees before one pays."""
 DEFECTOR_FEES = (1e-6, 1e-3, 1.0)
@@ -941,7 +955,7 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "57); \"instantly\" holds only in the EMA's sense"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1426 (What the experiment's verdicts depend on)
+# --- notebooks/99_claims_ledger.py:1455 (What the experiment's verdicts depend on)
 def unstated_choices(settings: Settings, params: Params, other: tuple[str, Params]
                      ) -> dict[str, tuple[Settings, Params]]:
     """The experiment's unstated choices, each changed alone: name -> (settings, params)."""
@@ -1001,7 +1015,7 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
             filter(None, [claim.depends_on, *lines]))))
     return result
 
-# --- notebooks/99_claims_ledger.py:1519 (The ledger)
+# --- notebooks/99_claims_ledger.py:1548 (The ledger)
 CHECKABLE_CLAIMS = (
     ("The naive network is as good as the best inference",
      "On average, the naive network is as good as or better than the best inference."),

@@ -354,6 +354,12 @@ class Params:
     """Eq 55: of the topics whose epoch ends in the same block, only this many are paid in it -
     the heaviest (ties: lower index first) with a weight of at least min_topic_weight
     (chain/v0.6.md §0, §3.2: MaxActiveTopicsPerBlock = 1); 0 = every topic (the paper)."""
+    double_count_reactivation: bool
+    """Eq 55, its denominator Sigma W as deployed (chain/v0.6.md §3.2, edge cases): a topic that
+    loses the slot competition when it is rescheduled stays active and counted in Sigma W with
+    no epoch end; when it is activated again its stored weight is added to Sigma W once more
+    (true, the chain's inconsistency), or activation only schedules a topic already counted
+    (false). No effect without a limit on the topics per block (the paper)."""
     validation: Validation
     """The ranges the profile declares for its fields, beyond the mechanism's own checks:
     "none", or "chain-v0.6" (the chain's parameter validation, chain/v0.6.md §12), listed in

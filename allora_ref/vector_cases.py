@@ -25,9 +25,10 @@ from allora_ref.spec.inference_synthesis import (
     synthesise)
 from allora_ref.spec.token_emission import (
     EmissionInputs, EmissionState, Supply, emission_step, vesting_unlocks)
+from allora_ref.spec.topic_rewards import TopicsInputs, TopicsState
 from allora_ref.vector_kinds import (
     FUNCTIONS, STEPS, encode_emission_inputs, encode_emission_state, encode_inputs,
-    encode_state, evaluate, quiet)
+    encode_state, encode_topics_inputs, encode_topics_state, evaluate, quiet)
 from allora_ref.vectors import (
     GENERATOR, SPEC, VERSION, decode_params, encode, encode_params, field_name, leaf_fields)
 
@@ -56,7 +57,7 @@ ITERATED_FIELDS = {
 #: the chain) truncates to whole uallo: an implementation whose value lies an ulp on the other
 #: side of an integer pays one uallo more or less, so these fields admit one uallo.
 TRUNCATED_FIELDS = {"inferer_rewards", "forecaster_rewards", "reputer_rewards",
-                    "delegator_rewards", "stakes", "effective_fee_revenue"}
+                    "delegator_rewards", "stakes", "effective_fee_revenue", "fee_revenue"}
 
 
 def tolerance(field: str, params: Params | None = None) -> dict:
@@ -810,6 +811,56 @@ def emission_scenarios(params: Params) -> list[tuple[str, str, dict, EmissionInp
     ]
 
 
+def topic_blocks(blocks: int, fees: dict | None = None, stakes: dict | None = None,
+                 emission: dict | None = None, n: int = 2) -> list[TopicsInputs]:
+    """Blocks 1..``blocks`` of ``n`` topics: fees {block: per topic} (none in the other
+    blocks), stakes {block: per topic} (10000 uallo each until changed; a change holds), the
+    block emission {block: E} (1000)."""
+    current, inputs = np.full(n, 1e4), []
+    for block in range(1, blocks + 1):
+        current = np.asarray((stakes or {}).get(block, current), float)
+        paid = (fees or {}).get(block)
+        inputs.append(TopicsInputs(current, (emission or {}).get(block, 1000.0),
+                                   None if paid is None else np.asarray(paid, float)))
+    return inputs
+
+
+def topics_scenarios(params: Params) -> list[tuple[str, str, Params, TopicsState,
+                                                   list[TopicsInputs]]]:
+    """(case, description, parameters, initial state, blocks) of the traces of the network's
+    topics: the chain's with epochs of 12 blocks (MinEpochLength), the paper's steps."""
+    if params.topic_reward_accrual == "per-step":
+        return [("paper_steps", "eq 55 every step over the step's weights: three topics, "
+                 "one paid no fee until the third step (eqs 55-57)", params,
+                 TopicsState.initial([0.0, 0.0, 0.0]), topic_blocks(
+                     4, fees={1: [1e3, 4e3, 0.0], 2: [2e3, 1e3, 0.0], 3: [0.0, 0.0, 5e2]},
+                     stakes={1: [4e4, 9e4, 1e4], 3: [4e4, 9e4, 3e4]},
+                     emission={1: 1e6, 2: 2e6, 3: 2e6, 4: 1.5e6}, n=3))]
+    short = dataclasses.replace(params, epoch_length=12.0)
+    return [
+        ("reactivation_double_count", "two topics, one slot a block: A activates at block 1; "
+         "B activates at 13 and takes the slot of 25, which A, lighter, loses: A stays counted "
+         "in sum W with no epoch end; a fee at 26 activates A again and counts its weight "
+         "twice (v0.6 §3.1-3.2)", short, TopicsState.initial([1200.0, 4800.0]),
+         topic_blocks(38, fees={1: [1.0, 0.0], 13: [0.0, 1.0], 26: [1.0, 0.0]})),
+        ("slot_push_out", "B, heavier, is rescheduled into the slot A took first: A is "
+         "inactivated; later A's stake falls and a fee cannot activate it (v0.6 §3.1)", short,
+         TopicsState.initial([1200.0, 4800.0]),
+         topic_blocks(26, fees={1: [0.0, 1.0], 13: [1.0, 0.0], 20: [1.0, 0.0]},
+                      stakes={19: [1.0, 1e4]})),
+        ("treasury_shortfall", "the epoch end's block emission times L_t exceeds the "
+         "treasury: the topic takes all of it; a block without emission pays at the last "
+         "rate (v0.6 §3.2)", short, TopicsState.initial([1200.0]),
+         topic_blocks(26, fees={1: [1.0]}, n=1,
+                      emission={h: 100.0 for h in range(1, 13)} | {13: 1e4, 25: 0.0})),
+        ("inactivation", "the stake falls below what MinTopicWeight needs: inactivated at "
+         "its epoch end, unpaid, its weight out of sum W; a heavier fee activates it again "
+         "(v0.6 §3.1)", short, TopicsState.initial([1200.0]),
+         topic_blocks(42, fees={1: [1.0], 20: [1.0], 30: [1e6]}, n=1,
+                      stakes={13: [1.0], 30: [100.0]})),
+    ]
+
+
 def stake_unit(params: Params) -> float:
     """The stakes of the scenarios of every profile are a few hundred units; a profile with a
     minimum reputer stake (the chain's 10000 uallo) counts them in that many units instead."""
@@ -875,6 +926,10 @@ def _cases(profiles: tuple[str, ...]) -> Iterator[dict]:
         for case, description, state, inputs, invalid in emission_scenarios(params):
             yield make_case(profile, "epoch", "emission_step", case, description, params,
                             {"state": state, "epoch": encode_emission_inputs(inputs)}, invalid)
+        for case, description, parameters, state, inputs in topics_scenarios(params):
+            yield make_case(profile, "trace", "topics_step", case, description, parameters,
+                            {"state": encode_topics_state(state),
+                             "epochs": [encode_topics_inputs(x) for x in inputs]})
         yield make_case(profile, "trace", "emission_step", "two_years",
                         "24 months from launch: the cliff, the unlocks and the smoothing",
                         params, {"state": encode_emission_state(

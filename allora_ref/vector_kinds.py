@@ -3,8 +3,9 @@
 * ``function`` - one equation group, e.g. ``forecast_implied_inferences`` (eqs 3-8); the
   registry :data:`FUNCTIONS` maps each name to the spec functions it calls;
 * ``epoch`` - one full step: previous state and inputs -> every output and the next state;
-  the steps (:data:`STEPS`) are a topic's epoch (§3-4, :func:`allora_ref.spec.epoch.step`) and
-  a step of the token emission (§5.1, :func:`allora_ref.spec.token_emission.emission_step`);
+  the steps (:data:`STEPS`) are a topic's epoch (§3-4, :func:`allora_ref.spec.epoch.step`),
+  a step of the token emission (§5.1, :func:`allora_ref.spec.token_emission.emission_step`)
+  and a block of the network's topics (§5.2, :func:`allora_ref.spec.topic_rewards.topics_step`);
 * ``trace`` - several consecutive steps from one state.
 
 ``vectors-format.md`` documents every kind's inputs and outputs. :func:`evaluate` is the
@@ -43,9 +44,9 @@ from allora_ref.spec.token_emission import (
     monthly_percentage_yield, recalibrated_alpha, stakers_fraction, target_emission,
     total_emission)
 from allora_ref.spec.topic_rewards import (
-    effective_fee_revenue, stored_weight_sum, takes_slot, target_topic_weight, topic_emission,
-    topic_rewards, topic_weight,
-    topic_weights, validator_emission)
+    TopicsBlock, TopicsInputs, TopicsState, effective_fee_revenue, stored_weight_sum, takes_slot,
+    target_topic_weight, topic_emission, topic_rewards, topic_weight, topic_weights, topics_step,
+    validator_emission)
 from allora_ref.vectors import decode_array, decode_number, encode
 
 
@@ -570,6 +571,54 @@ def encode_emission(emission: Emission) -> dict:
              "total", "paid", "mpy", "apy")}
 
 
+def encode_topics_state(state: TopicsState) -> dict:
+    """What the network's topics carry from block to block, by field."""
+    return {"block": state.block, "weights": state.weights, "fee_revenue": state.fee_revenue,
+            "active": state.active, "epoch_ends": state.epoch_ends,
+            "slot_weights": state.slot_weights, "weight_sum": state.weight_sum,
+            "treasury": state.treasury, "emission": state.emission}
+
+
+def decode_topics_state(fields: dict) -> TopicsState:
+    """:func:`encode_topics_state` read back."""
+    if not isinstance(fields, dict):
+        raise ValueError("input state must be an object")
+    active = array(fields, "active", 1)
+    if active.dtype != bool:
+        raise ValueError("input active must be a list of flags")
+    return TopicsState(count(fields, "block"), array(fields, "weights", 1),
+                       array(fields, "fee_revenue", 1), active,
+                       array(fields, "epoch_ends", 1), array(fields, "slot_weights", 1),
+                       number(fields, "weight_sum"), number(fields, "treasury"),
+                       number(fields, "emission"))
+
+
+def encode_topics_inputs(inputs: TopicsInputs) -> dict:
+    """What happens to the topics in one block, by field (absent: the default)."""
+    optional = {name: getattr(inputs, name) for name in ("fees", "touched", "reward_nonces")
+                if getattr(inputs, name) is not None}
+    return {"stakes": inputs.stakes, "emission": inputs.emission} | optional | (
+        {"returned": inputs.returned} if inputs.returned else {})
+
+
+def decode_topics_inputs(fields: dict) -> TopicsInputs:
+    """:func:`encode_topics_inputs` read back."""
+    if not isinstance(fields, dict):
+        raise ValueError("block inputs must be an object")
+    def optional(name: str) -> np.ndarray | None:
+        return array(fields, name, 1) if name in fields else None
+    return TopicsInputs(array(fields, "stakes", 1), number(fields, "emission"),
+                        optional("fees"), optional("touched"), optional("reward_nonces"),
+                        number(fields, "returned") if "returned" in fields else 0.0)
+
+
+def encode_topics_block(block: TopicsBlock) -> dict:
+    """Every output of one block of the network's topics (eqs 55-57)."""
+    return {"weights": block.weights, "rewards": block.rewards,
+            "weight_sum": block.weight_sum, "treasury": block.treasury,
+            "active": block.active, "epoch_ends": block.epoch_ends}
+
+
 @dataclass(frozen=True)
 class Step:
     """A step function as the epoch and trace kinds: how its state, inputs and outputs read
@@ -609,7 +658,9 @@ STEPS = {step_.name: step_ for step_ in (
          step, decode_state, decode_inputs, encode_epoch, encode_state),
     Step("emission_step", ("5.1",), tuple(range(47, 54)), emission_step,
          decode_emission_state, decode_emission_inputs, encode_emission,
-         encode_emission_state))}
+         encode_emission_state),
+    Step("topics_step", ("5.2",), (55, 56, 57), topics_step, decode_topics_state,
+         decode_topics_inputs, encode_topics_block, encode_topics_state))}
 
 
 def evaluate(manifest: dict, inputs: dict, params: Params) -> dict:

@@ -44,7 +44,7 @@ from allora_ref.atomic import permissions
 from allora_ref.params import Params, params_from_mapping
 
 #: The version of the vector set: MAJOR format, MINOR coverage, PATCH fixes.
-VERSION = "1.4.0"
+VERSION = "1.5.0"
 SPEC = "Allora whitepaper v2024.8.14"
 GENERATOR = f"allora-ref {__version__}"
 KINDS = ("function", "epoch", "trace")

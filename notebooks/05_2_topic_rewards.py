@@ -32,6 +32,8 @@ the target weight), target topic weights and the effective fee revenue."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from allora_ref.checks import float64_guarded
@@ -424,17 +426,23 @@ def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np
     if params.topic_reward_accrual == "per-step":
         rewards = topic_emission(emission, active, params.f_v, weight_sum)
     else:
-        emission = amount(emission, "block emission E_blk", "eq 55")
-        validators = params.f_v * emission
-        if params.token_amount_rounding == "truncate":
-            validators = np.trunc(validators)
-        rewards = topic_emission(emission - validators, active, 0.0, weight_sum) \
+        rewards = topic_emission(reward_emission(emission, params), active, 0.0, weight_sum) \
             * params.epoch_length
     if params.treasury_shortfall_rule == "weight-times-epoch-length":
         treasury = float(amount(treasury, "rewards treasury T_R", "eq 55"))
         if rewards.sum() > treasury:
             rewards = treasury * active / active.sum()   # w_t L_t with one epoch length
     return rewards
+
+
+def reward_emission(emission, params: Params) -> np.ndarray:
+    """Eqs 54-55: the topics' part of an emission, E - f_v E; with token truncation
+    (chain/v0.6.md §11) the validators' cut is trunc(f_v E) and R_blk = E - trunc(f_v E)."""
+    emission = amount(emission, "block emission E_blk", "eq 55")
+    validators = params.f_v * emission
+    if params.token_amount_rounding == "truncate":
+        validators = np.trunc(validators)
+    return emission - validators
 
 
 def stored_weight_sum(weight_sum: float, weights, previous, params: Params) -> float:
@@ -496,3 +504,257 @@ assert stored_weight_sum(1000.0, [350.0, 90.0], [300.0, 120.0], chain) == 1000 +
 # a full slot keeps a heavier topic and lets an equal one push the lowest out
 assert takes_slot(200.0, [300.0], chain) == (False, None)
 assert takes_slot(300.0, [300.0], chain) == (True, 0)
+
+# %% [markdown]
+# ## Topics over time: the network's topics block by block (eqs 55-57, chain/v0.6.md §0-3)
+#
+# The functions above are one topic's epoch end. `topics_step` advances every topic of the
+# network by one block (one step of the paper), with what the chain keeps between blocks in a
+# `TopicsState`: each topic's stored weight $w_{t,\text{prev}}$, its fee revenue $C_t$, whether
+# it is active (counted in $\Sigma W$) and its next epoch end, the lowest-weight record of each
+# block's slot list, $\Sigma W$ itself, the rewards treasury $T_R$. In block $h$:
+#
+# 1. *mint*: the treasury receives the topics' part of the block emission, $R_{\text{blk}} =
+#    E_{\text{blk}} - \operatorname{trunc}(f_v E_{\text{blk}})$, and what the topics'
+#    distributions returned (a block without emission mints nothing but pays at the rate of the
+#    last non-zero one, §3.2); where the rewards are minted as they are paid
+#    (`treasury_shortfall_rule = "minted"`, the paper) the treasury only keeps what is returned;
+# 2. *transactions*: fees join $C_t$; a topic that is paid a fee or gains stake and has no epoch
+#    end scheduled is **activated** if its evaluated weight (eqs 56-57 with its stake, revenue
+#    and stored weight, nothing stored) is at least `min_topic_weight`: its stored weight is
+#    added to $\Sigma W$ and its first epoch end is scheduled at $h + L_t$;
+# 3. *epoch ends*: each topic scheduled at $h$ gets its weight $w_t$ (eqs 56-57, from $C_t$
+#    before the drip), stored, $\Sigma W \mathrel{+}= w_t - w_{t,\text{prev}}$; its revenue
+#    drips (eq 57); below `min_topic_weight` it is **inactivated** ($\Sigma W \mathrel{-}= w_t$,
+#    the stored weight kept), otherwise it is rescheduled at $h + L_t$;
+# 4. *rewards*: eq 55 as deployed (`topic_rewards`) for the topics of this block with
+#    $\Sigma W$ as the denominator; those with a reward nonce in the block are paid $E_t$ from the
+#    treasury, the rest stays there.
+#
+# **Scheduling** at block $T$ goes through the slot list of $T$ (`takes_slot`): a full slot
+# takes the topic unless its evaluated weight is strictly below the slot's lowest-weight record;
+# the record's topic is then inactivated; the record is recomputed from the slot's topics'
+# evaluated weights. **The chain's inconsistency** (§3.2): a topic that loses the competition
+# when it is rescheduled stays active and counted in $\Sigma W$ with no epoch end; being
+# unscheduled it can be activated again, and that activation adds its stored weight to
+# $\Sigma W$ a second time (`double_count_reactivation`; off, activation only schedules a topic
+# already counted).
+#
+# **The paper's reading** comes out of the same function with `topic_reward_accrual =
+# "per-step"`: every active topic ends an epoch at every step, a topic activated in a step is
+# paid in it, there are no slots (`max_active_topics_per_block = 0`) and no minimum weight, so
+# $\Sigma W$ is the sum of the step's simultaneous weights $\sum_t w_{t,i}$ of eq 55, and the
+# rewards are minted as they are paid (never short).
+
+# %% tags=["export"]
+@dataclass(frozen=True)
+class TopicsState:
+    """What the network's topics remember between blocks (chain/v0.6.md §0-3; eqs 55-57)."""
+
+    block: int
+    """The last block processed (0 before the first)."""
+    weights: np.ndarray
+    """w_t,prev, each topic's stored topic weight (eq 56); NaN = none stored yet."""
+    fee_revenue: np.ndarray
+    """C_t (eq 57), after the last drip and the fees paid since."""
+    active: np.ndarray
+    """Whether each topic is in the active-topic set, its stored weight counted in weight_sum."""
+    epoch_ends: np.ndarray
+    """Each topic's next epoch-end block; -1 = none scheduled."""
+    slot_weights: np.ndarray
+    """Each scheduled topic's evaluated weight in its slot's lowest-weight record; NaN = none."""
+    weight_sum: float
+    """Sigma W, the running sum of the stored weights of the active topics (eq 55)."""
+    treasury: float
+    """T_R, the rewards treasury the topics are paid from (eq 55)."""
+    emission: float
+    """The last non-zero block emission E_blk, whose rate a block without emission pays
+    (chain/v0.6.md §3.2); 0 before the first."""
+
+    def __post_init__(self) -> None:
+        n = np.shape(self.weights)
+        if np.ndim(self.weights) != 1 or any(np.shape(getattr(self, name)) != n for name in
+                                             ("fee_revenue", "active", "epoch_ends",
+                                              "slot_weights")):
+            raise ValueError("topic weights, fee revenues, active flags, epoch ends and slot "
+                             "weights (eqs 55-57) must be one per topic")
+        ends = np.asarray(self.epoch_ends, float)
+        if not (np.all(ends == np.trunc(ends)) and np.all(ends >= -1)):
+            raise ValueError("epoch ends (eq 55) must be blocks, or -1 for none")
+        object.__setattr__(self, "epoch_ends", ends.astype(int))
+
+    @classmethod
+    def initial(cls, fee_revenue, treasury: float = 0.0) -> "TopicsState":
+        """New topics with fee revenues C_t (the chain: CreateTopicFee), none active."""
+        revenue = amount(fee_revenue, "effective fee revenue C_t,i", "eq 57")
+        if revenue.ndim != 1:
+            raise ValueError("effective fee revenue C_t,i (eq 57) must be one per topic")
+        n = revenue.size
+        return cls(0, np.full(n, np.nan), revenue.copy(), np.zeros(n, bool), np.full(n, -1),
+                   np.full(n, np.nan), 0.0, float(amount(treasury, "rewards treasury T_R",
+                                                         "eq 55")), 0.0)
+
+
+@dataclass(frozen=True)
+class TopicsInputs:
+    """What happens to the topics in one block."""
+
+    stakes: np.ndarray
+    """S_t, each topic's reputer stake in the block (eq 57)."""
+    emission: float
+    """E_blk, the block's emission (eq 55; E_i of a step under "per-step")."""
+    fees: np.ndarray | None = None
+    """Fees paid to each topic in the block (eq 57); None = none."""
+    touched: np.ndarray | None = None
+    """Topics paid a fee or given stake in the block, which try to activate; None = fees > 0."""
+    reward_nonces: np.ndarray | None = None
+    """Topics whose reward nonce is set in the block (chain/v0.6.md §0): only they are paid at
+    their epoch end, the others' E_t stays in the treasury; None = every topic."""
+    returned: float = 0.0
+    """What the topics' distributions left undistributed (truncation, zero fractions), back to
+    the treasury."""
+
+
+@dataclass(frozen=True)
+class TopicsBlock:
+    """One block of the network's topics (eqs 55-57)."""
+
+    weights: np.ndarray
+    """w_t of the topics whose epoch ends in the block (eqs 56-57); NaN for the others."""
+    rewards: np.ndarray
+    """E_t paid to each topic in the block (eq 55); 0 for the others."""
+    weight_sum: float
+    """Sigma W, the denominator of the block's rewards (eq 55)."""
+    treasury: float
+    """T_R after the block's payments."""
+    active: np.ndarray
+    """The active-topic set after the block."""
+    epoch_ends: np.ndarray
+    """Each topic's next epoch end after the block; -1 = none."""
+
+
+def epoch_blocks(params: Params) -> int:
+    """Eq 55: blocks from one epoch end of a topic to its next, L_t, or 1 under "per-step"
+    (every step is every active topic's epoch end)."""
+    return 1 if params.topic_reward_accrual == "per-step" else int(params.epoch_length)
+
+
+def evaluated_weight(state: dict, topic: int, stakes, params: Params) -> float:
+    """Eqs 55-57 as deployed (chain/v0.6.md §1, §3.1): the topic's weight (eqs 56-57) from its
+    current stake, fee revenue and stored weight, evaluated without being stored, as activation
+    and scheduling see it."""
+    previous = state["weights"][topic]
+    return float(topic_weight(stakes[topic], state["fee_revenue"][topic], previous,
+                              not np.isnan(previous), params))
+
+
+def schedule_epoch_end(state: dict, topic: int, block: int, stakes, params: Params) -> None:
+    """Eq 55 as deployed (chain/v0.6.md §3.1): try to schedule ``topic`` to end its epoch at
+    ``block``: the slot competition of ``takes_slot``; the lowest-weight record's topic, if
+    pushed out, is inactivated; the slot's record is recomputed."""
+    slot = np.flatnonzero(state["epoch_ends"] == block)
+    joins, out = takes_slot(evaluated_weight(state, topic, stakes, params),
+                            state["slot_weights"][slot], params)
+    if not joins:
+        return
+    if out is not None:
+        inactivate(state, slot[out])
+    state["epoch_ends"][topic] = block
+    for t in np.flatnonzero(state["epoch_ends"] == block):
+        state["slot_weights"][t] = evaluated_weight(state, t, stakes, params)
+
+
+def inactivate(state: dict, topic: int) -> None:
+    """Eq 55 as deployed (chain/v0.6.md §3.1): the topic leaves the active set, the schedule
+    and Sigma W; its stored weight is kept."""
+    if state["active"][topic]:
+        state["weight_sum"] -= np.nan_to_num(state["weights"][topic])
+    state["active"][topic] = False
+    state["epoch_ends"][topic] = -1
+    state["slot_weights"][topic] = np.nan
+
+
+@float64_guarded
+def topics_step(state: TopicsState, inputs: TopicsInputs, params: Params
+                ) -> tuple[TopicsBlock, TopicsState]:
+    """Eqs 55-57 over one block of the network's topics: mint to the treasury, fees and
+    activation, the epoch ends (weights, fee drip, inactivation, rescheduling), the rewards
+    (chain/v0.6.md §0-3); the paper's step under ``topic_reward_accrual = "per-step"``."""
+    n = state.weights.size
+    stakes = amount(inputs.stakes, "topic reputer stake S_t,i", "eq 57")
+    fees = np.zeros(n) if inputs.fees is None else amount(inputs.fees, "fees F_t,i", "eq 57")
+    touched = fees > 0 if inputs.touched is None else np.asarray(inputs.touched, bool)
+    nonces = np.ones(n, bool) if inputs.reward_nonces is None \
+        else np.asarray(inputs.reward_nonces, bool)
+    if not stakes.shape == fees.shape == touched.shape == nonces.shape == (n,):
+        raise ValueError(f"topic stakes, fees, touched topics and reward nonces (eqs 55-57) "
+                         f"must be one per topic ({n})")
+    per_step = params.topic_reward_accrual == "per-step"
+    minted = params.treasury_shortfall_rule == "minted"      # rewards minted as they are paid
+    block, length = state.block + 1, epoch_blocks(params)
+    s = {name: np.array(getattr(state, name)) for name in
+         ("weights", "fee_revenue", "active", "epoch_ends", "slot_weights")}
+    s["weight_sum"] = state.weight_sum
+    # 1. mint
+    block_emission = float(amount(inputs.emission, "block emission E_blk", "eq 55"))
+    emission = state.emission if block_emission == 0 and not per_step else block_emission
+    treasury = state.treasury + float(amount(inputs.returned, "returned rewards", "eq 55")) \
+        + (0.0 if minted else float(reward_emission(block_emission, params)))
+    # 2. fees and activation
+    s["fee_revenue"] = s["fee_revenue"] + fees
+    for t in np.flatnonzero(touched & (s["epoch_ends"] < 0)):
+        if evaluated_weight(s, t, stakes, params) < params.min_topic_weight:
+            continue
+        if params.double_count_reactivation or not s["active"][t]:
+            s["weight_sum"] += np.nan_to_num(s["weights"][t])
+        s["active"][t] = True
+        schedule_epoch_end(s, t, block if per_step else block + length, stakes, params)
+    # 3. epoch ends
+    due = np.flatnonzero(s["epoch_ends"] == block)
+    weights = np.full(n, np.nan)
+    for t in due:
+        previous = s["weights"][t]
+        weights[t] = topic_weight(stakes[t], s["fee_revenue"][t], previous,
+                                  not np.isnan(previous), params)
+        s["weights"][t] = weights[t]
+        s["weight_sum"] += weights[t] - np.nan_to_num(previous)
+        s["fee_revenue"][t] = effective_fee_revenue(s["fee_revenue"][t], 0.0, params)
+        s["epoch_ends"][t], s["slot_weights"][t] = -1, np.nan
+        if weights[t] < params.min_topic_weight:
+            inactivate(s, t)
+        else:
+            schedule_epoch_end(s, t, block + length, stakes, params)
+    # 4. rewards
+    rewards = np.zeros(n)
+    paying = np.nan_to_num(weights[due])
+    if due.size and s["weight_sum"] > 0 and paying.max() > 0 and (minted or treasury > 0):
+        rewards[due] = topic_rewards(emission, paying, s["weight_sum"], treasury, params)
+    rewards = np.where(nonces, rewards, 0.0)
+    if not minted:
+        treasury = max(float(treasury - rewards.sum()), 0.0)
+    after = TopicsState(block, s["weights"], s["fee_revenue"], s["active"], s["epoch_ends"],
+                        s["slot_weights"], float(s["weight_sum"]), treasury, emission)
+    return (TopicsBlock(weights, rewards, after.weight_sum, treasury, after.active.copy(),
+                        after.epoch_ends.copy()), after)
+
+# %% [markdown]
+# Two topics on the chain with epochs of $L_t = 12$ blocks and one slot per block, by hand. A
+# (fee revenue 1201 uallo, stake $10^4$) activates at block 1; its first epoch ends at 13 with
+# $w_A = \sqrt{10^4 \cdot 1201/12} = 1000.42$, and it is paid $R_{\text{blk}} L_t = 750 \cdot 12
+# = 9000$ uallo. B (4801 uallo) activates at block 13, before A's epoch end, and takes the slot of
+# block 25; A, rescheduled there and lighter, loses it: it stays counted in $\Sigma W$ with no
+# epoch end. A fee at block 26 activates A again: $\Sigma W = 2 w_A + w_B$.
+
+# %%
+two_topics = dataclasses.replace(chain, epoch_length=12.0)
+topics = TopicsState.initial([1200.0, 4800.0])
+fee_blocks = {1: [1.0, 0.0], 13: [0.0, 1.0], 26: [1.0, 0.0]}
+history = {}
+for h in range(1, 27):
+    history[h], topics = topics_step(topics, TopicsInputs(
+        np.array([1e4, 1e4]), 1000.0, np.array(fee_blocks.get(h, [0.0, 0.0]))), two_topics)
+w_a, w_b = np.sqrt(1e4 * 1201 / 12), np.sqrt(1e4 * 4801 / 12)
+assert history[13].rewards[0] == 750 * 12 and list(history[13].epoch_ends) == [-1, 25]
+np.testing.assert_allclose(history[25].rewards[1], 750 * 12 * w_b / (w_a + w_b), rtol=1e-14)
+np.testing.assert_allclose(topics.weight_sum, 2 * w_a + w_b, rtol=1e-14)
+print(f"sum W after A's re-activation: {topics.weight_sum:.2f} = 2 x {w_a:.2f} + {w_b:.2f}")

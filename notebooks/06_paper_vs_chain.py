@@ -39,14 +39,17 @@
 # truncation of payments to whole uallo acts at a realistic scale, and its reputers start with
 # `initial_stake` uallo, above the chain's minimum reputer stake; every other measurement is
 # scale-free. Its 3 workers and 5 reputers fit the chain's active sets (32 / 6 / 6), so the
-# fields of `chain/v0.6.md` §5-7 measure no change here: they decide who is paid in larger
-# topics (`tests/test_chain_v06.py`, the `active_set_overflow` vectors).
+# fields of `chain/v0.6.md` §5-7 measure no change there: they are measured on a second,
+# larger topic of `overflow_workers` workers and `overflow_reputers` reputers (40 and 8: more
+# than 32 inferers, 6 forecasters and 6 reputers), which overflows all three sets.
 
 # %% tags=["parameters"]
 seed = 0
 epochs = 16            # epochs of each run; the chain's cold start ends at the 12th
 mean_emission = 1e6    # uallo of topic reward per epoch, on average
 initial_stake = 1e5    # uallo per reputer, above the chain's minimum reputer stake (10000)
+overflow_workers = 40  # workers (each an inferer and a forecaster) of the overflowing topic
+overflow_reputers = 8  # reputers of the overflowing topic
 paper_vs_chain_path = ""   # the file of the Markdown table, empty for none (make reports sets it)
 
 # %%
@@ -85,9 +88,9 @@ print(f"{len(differences)} fields differ; {len(exercised & differences.keys())} 
 # reputers; only the mechanism changes.
 
 # %%
-def measure(params, run=None) -> dict:
+def measure(params, run=None, world=settings) -> dict:
     """Network loss, class reward shares and the spread of worker rewards of one run."""
-    run = simulate(settings, params) if run is None else run
+    run = simulate(world, params) if run is None else run
     paid = run.topic_reward.sum()
     workers = np.concatenate([run.inferer_rewards.sum(axis=0), run.forecaster_rewards.sum(axis=0)])
     return {"loss": float(run.network_loss.mean()),
@@ -119,7 +122,7 @@ fits |= {name: not overflows for name in ("merit_sortition_alpha", "active_infer
                                            "active_forecaster_quantile",
                                            "active_reputer_quantile")}
 fit_note = (f"the run's {workers} workers and {reputers} reputers (stakes from "
-            f"{settings.initial_stake:g}) fit the chain's active sets: acts in larger topics")
+            f"{settings.initial_stake:g}) fit the chain's active sets: see the overflowing topic")
 
 base = measure(whitepaper)
 chain_run = simulate(settings, chain)
@@ -147,6 +150,36 @@ print(f"whole chain profile: network loss {whole_chain['loss']:+.4f} dex, shares
       f"{np.round(whole_chain['shares'], 4)}, spread {whole_chain['spread']:+.4f}")
 
 # %% [markdown]
+# ## A topic that overflows the active sets
+#
+# The same experiment with `overflow_workers` workers and `overflow_reputers` reputers: every
+# active set of the chain overflows, forecasts name more inferers than a forecast keeps, and the
+# σ window of eq 28 holds more scores than the chain keeps per block. Each field of the bounds
+# is switched alone from the paper's value to the chain's on this topic, against the paper on
+# the same topic. The merit-sortition settings (the EMA weight, the topic quantiles) only rank
+# the members of a bounded set, so alone they cannot act and are not run. A forecast capped at
+# `max_elements_per_forecast` elements changes nothing measured here: the experiment's
+# reputers report the losses of the inferences synthesised from the whole forecasts.
+
+# %%
+large = dataclasses.replace(settings, n_workers=overflow_workers, n_reputers=overflow_reputers)
+large_workers = large.n_workers + large.sybil_copies
+assert large_workers > chain.max_top_inferers and large.n_workers > chain.max_top_forecasters \
+    and large.n_reputers > chain.max_top_reputers, "the second topic must overflow every set"
+large_base = measure(whitepaper, world=large)
+ranking_only = {"merit_sortition_alpha", "active_inferer_quantile", "active_forecaster_quantile",
+                "active_reputer_quantile"}
+for row in rows:
+    if row["field"] in ranking_only:
+        row["note"] = "ranks the members of a bounded active set: no effect alone"
+    elif row["field"] in fits:
+        switched = dataclasses.replace(whitepaper, **{row["field"]: row["chain"]})
+        row["large"] = change(measure(switched, world=large), large_base)
+overflowing = sorted((r for r in rows if "large" in r), key=lambda r: -r["large"]["effect"])
+for r in overflowing:
+    print(f"{r['field']:28s} effect {r['large']['effect']:.3g}")
+
+# %% [markdown]
 # ## Checks
 #
 # What the document says each departure does, checked on these runs: the cold start changes
@@ -167,6 +200,10 @@ np.testing.assert_array_equal(paid, np.trunc(paid))                     # whole 
 assert paid.sum() <= chain_run.topic_reward.sum()
 for field in ("reward_p_inference", "reputer_reward_p"):
     assert np.abs(by_field[field]["delta"]["shares"]).max() > 1e-3
+# on the overflowing topic each set's bound changes the run: fewer workers or reputers are paid
+large_by_field = {r["field"]: r["large"] for r in overflowing}
+for field in ("max_top_inferers", "max_top_forecasters", "max_top_reputers"):
+    assert large_by_field[field]["effect"] > 0, field
 
 # %% [markdown]
 # ## The table
@@ -201,6 +238,9 @@ header = ("| rank | field | eqs | paper | simulator | chain | network loss (dex)
 lines = [f"| {i} | `{r['field']}` | {numbers(r['field'], r['equations'])} | {value(r['paper'])} | "
          f"{value(r['simulator'])} | {value(r['chain'])} | {effect_cells(r['delta'])} |"
          for i, r in enumerate(measured, 1)]
+large_lines = [f"| {i} | `{r['field']}` | {numbers(r['field'], r['equations'])} | "
+               f"{value(r['paper'])} | {value(r['simulator'])} | {value(r['chain'])} | "
+               f"{effect_cells(r['large'])} |" for i, r in enumerate(overflowing, 1)]
 others = [f"| `{r['field']}` | {numbers(r['field'], r['equations'])} | {value(r['paper'])} | "
           f"{value(r['simulator'])} | {value(r['chain'])} | {r['note']} |" for r in unmeasured]
 by_equation: dict[int, list[str]] = {}
@@ -229,6 +269,17 @@ and {signed(whole_simulator['spread'])}.
 ## Departures measured on the §3.3 experiment, by effect
 
 {header}{chr(10).join(lines)}
+
+## The active-set bounds, measured on a topic that overflows them
+
+The same experiment with {large.n_workers} workers (each an inferer and a forecaster) and
+{large.n_reputers} reputers, more than the chain's {chain.max_top_inferers} inferers,
+{chain.max_top_forecasters} forecasters and {chain.max_top_reputers} reputers; each field switched
+alone against the paper on this topic (the merit-sortition settings, which only rank the
+members of a bounded set, are not switched alone; the experiment's reputers report the losses
+of the inferences from the whole forecasts, so the forecast cap cannot show).
+
+{header}{chr(10).join(large_lines)}
 
 ## Departures the §3.3 experiment does not exercise
 

@@ -494,6 +494,15 @@ assert claims[-1].verdict.startswith("holds, trivially") == (
 # Per epoch: the rank correlation (Spearman) of scores and Shapley values, and the relative error
 # $\|T - \varphi\| / \|\varphi\|$. Every epoch but the first of `shapley_seeds` runs of
 # `shapley_epochs` epochs, with $n$ workers (each an inferer and a forecaster).
+#
+# **Where the game is undefined.** Under the chain's rules (`chain-v0.6`) a coalition has no
+# network inference before the topic's first network loss (the median of the inferences is the
+# network inference, and nothing else is computed, `chain/v0.6.md` §4.4), and during the cold
+# start (§4.3) the network inference is the mean of the inferers, whatever the forecasters
+# say: the forecasters' game is flat and every Shapley value is 0, so neither the ranking nor
+# the relative error is defined. Such an epoch is left out of that class's measurement - each
+# class is measured only in the epochs in which every coalition has a value and the players
+# are not all worth the same - and the table counts the epochs measured.
 
 # %% tags=["export"]
 def coalitions(n: int) -> np.ndarray:
@@ -542,7 +551,7 @@ def coalition_log_losses(observation: Observation, params: Params, players: str)
     present = ~np.isnan(values)
     regrets = np.broadcast_to(synthesis.regrets[0], values.shape)
     combined, _ = combined_inferences(values, regrets, present, submissions.n_inferers,
-                                      bool(np.isnan(previous)), params)
+                                      bool(np.isnan(previous)), params, synthesis.initial_regret)
     return log_losses(combined[::-1], observation.truth, squared_error, params.log_base)
 
 
@@ -554,7 +563,9 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def shapley_comparison(observation: Observation, params: Params) -> np.ndarray:
     """One epoch: [[rank correlation, relative error] of inferers, of forecasters] between the
-    scores of eqs 21-25 (from the true losses) and exact Shapley values."""
+    scores of eqs 21-25 (from the true losses) and exact Shapley values; NaN for a class whose
+    game is undefined (a coalition without a network inference) or flat (every Shapley value
+    the same, as the forecasters' in the chain's cold start)."""
     submissions = observation.submissions
     n_i, n_f = submissions.n_inferers, submissions.n_forecasters
     true = observation.true_log10_losses / math.log10(params.log_base)
@@ -567,11 +578,15 @@ def shapley_comparison(observation: Observation, params: Params) -> np.ndarray:
         game = -coalition_log_losses(observation, params, players)
         if players == "inferers":
             game[0] = 0.0                       # v(empty): a common shift, removed below
+        if np.isnan(game).any():
+            result.append((np.nan, np.nan))
+            continue
         phi = shapley_values(game)
         if players == "inferers":
             phi, score = phi - phi.mean(), score - score.mean()
-        result.append((rank_correlation(score, phi),
-                       np.linalg.norm(score - phi) / np.linalg.norm(phi)))
+        norm = np.linalg.norm(phi)
+        result.append((rank_correlation(score, phi), np.linalg.norm(score - phi) / norm)
+                      if norm > 0 else (np.nan, np.nan))
     return np.array(result)
 
 
@@ -600,11 +615,16 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
              "possible permutations of workers, but at a prohibitive computational cost. Allora "
              "sidesteps this issue by adding only a single, information-rich permutation per "
              "worker"))):
-        rows = [(n, spread(s[:, kind, 0]), spread(s[:, kind, 1]), len(s))
-                for n, s in samples.items()]
-        correlation = min(np.median(s[:, kind, 0]) for s in samples.values())
-        error = max(np.median(s[:, kind, 1]) for s in samples.values())
-        if correlation >= 0.8 and error <= 0.25:
+        defined = {n: s[~np.isnan(s[:, kind, 1]), kind] for n, s in samples.items()}
+        rows = [(n, spread(d[:, 0]), spread(d[:, 1]), len(d)) if len(d) else
+                (n, "-", "-", 0) for n, d in defined.items()]
+        measured = [d for d in defined.values() if len(d)]
+        correlation = min((np.median(d[:, 0]) for d in measured), default=np.nan)
+        error = max((np.median(d[:, 1]) for d in measured), default=np.nan)
+        if not measured:
+            verdict = ("not measured: the game is undefined or flat in every epoch of every "
+                       "run (see the check)")
+        elif correlation >= 0.8 and error <= 0.25:
             verdict = "holds"
         elif correlation >= 0.8:
             verdict = (f"holds for the ranking only (median rank correlation >= "
@@ -617,7 +637,10 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             "`shapley_comparison`: per epoch, the rank correlation and the relative error "
             f"between the {players}' scores and exact Shapley values by enumeration of all "
             "coalitions; the ranking counts as approximated at a median rank correlation >= 0.8, "
-            "the values at a median relative error <= 25%",
+            "the values at a median relative error <= 25%; an epoch whose game is undefined "
+            "(a coalition without a network inference, as on the chain before the first network "
+            "loss) or flat (every Shapley value the same, as the forecasters' in the chain's "
+            "cold start) is left out, the table counting the epochs measured",
             "; ".join(f"{n} workers: rank correlation {c}, relative error {e}"
                       for n, c, e, _ in rows), verdict,
             markdown_table(("workers", "rank correlation", "relative error", "epochs"), rows),
@@ -649,15 +672,21 @@ claims += shapley_claims(by_size)
 for claim in claims[-2:]:
     print(f"{claim.title}: {claim.verdict}\n{claim.details}\n")
 # efficiency: the forecasters' Shapley values add up to the whole network's worth less the
-# inferers' alone; rank correlations lie in [-1, 1], relative errors are >= 0; every epoch but
-# the first of every run is in the table
+# inferers' alone, wherever their game is defined; rank correlations lie in [-1, 1], relative
+# errors are >= 0; every epoch but the first of every run is compared, and the table counts
+# those whose game is defined
 game = -coalition_log_losses(first, params, "forecasters")
-assert math.isclose(shapley_values(game).sum(), game[-1] - game[0], rel_tol=1e-9, abs_tol=1e-12)
+if not np.isnan(game).any():
+    assert math.isclose(shapley_values(game).sum(), game[-1] - game[0], rel_tol=1e-9,
+                        abs_tol=1e-12)
 for n, samples in by_size.items():
     assert samples.shape == (shapley_seeds * (shapley_epochs - 1), 2, 2)
-    assert (np.abs(samples[:, :, 0]) <= 1 + 1e-12).all() and (samples[:, :, 1] >= 0).all()
-    for claim in claims[-2:]:
-        assert any(row.startswith(f"| {n} |") and row.endswith(f"| {len(samples)} |")
+    assert (np.isnan(samples[:, :, 0]) == np.isnan(samples[:, :, 1])).all()
+    defined = samples[~np.isnan(samples[:, :, 1])]
+    assert (np.abs(defined[:, 0]) <= 1 + 1e-12).all() and (defined[:, 1] >= 0).all()
+    for players, claim in enumerate(claims[-2:]):
+        measured = int((~np.isnan(samples[:, players, 1])).sum())
+        assert any(row.startswith(f"| {n} |") and row.endswith(f"| {measured} |")
                    for row in claim.details.splitlines())
 
 # %% [markdown]

@@ -181,6 +181,198 @@ def test_slot_competition():
     assert tr.takes_slot(1.0, [400.0], WHITEPAPER) == (True, None)
 
 
+# --- §0-3 topics over time: topics_step ------------------------------------------------------
+
+SHORT = dataclasses.replace(CHAIN, epoch_length=12.0)          # L_t = MinEpochLength
+WEEK_EPOCHS = 864000 / 4.345 / 12                              # topic epochs a week (§2)
+R_BLK = 1000 - math.trunc(0.25 * 1000)                         # 750 uallo of a 1000 emission
+
+
+def drip(revenue):
+    """§2 by hand: C <- trunc(max(0, C - C / epochs_per_week))."""
+    return math.trunc(max(0.0, revenue - revenue / WEEK_EPOCHS))
+
+
+def blocks(state, params, until, fees=None, stakes=None, emission=1000.0, nonces=None):
+    """Run tr.topics_step to block ``until``; fees {block: [...]}, stakes {block: [...]} (the
+    last given holds), emission {block: E} or one value; returns (records by block, state)."""
+    n = state.weights.size
+    fees, stakes = fees or {}, stakes or {}
+    current, records = np.full(n, 10000.0), {}
+    for h in range(state.block + 1, until + 1):
+        current = np.asarray(stakes.get(h, current), float)
+        paid = np.asarray(fees.get(h, np.zeros(n)), float)
+        e = emission.get(h, 1000.0) if isinstance(emission, dict) else emission
+        records[h], state = tr.topics_step(state, tr.TopicsInputs(
+            current, e, paid, reward_nonces=None if nonces is None else nonces(h)), params)
+    return records, state
+
+
+@pytest.mark.eq(55, 56, 57)
+def test_a_topic_activates_ends_its_epoch_and_is_paid():
+    """§3.1: a fee at block 1 activates the topic (weight >= 100), its first epoch ends at
+    1 + L = 13; §1-2: w = sqrt(S C / L) from C before the drip; §3.2: E = R_blk L w / sum W."""
+    records, state = blocks(tr.TopicsState.initial([1200.0]), SHORT, 25, fees={1: [1.0]})
+    assert records[1].active[0] and records[1].epoch_ends[0] == 13
+    assert all(np.isnan(records[h].weights[0]) and records[h].rewards[0] == 0 for h in range(1, 13))
+    w13 = math.sqrt(10000 * 1201 / 12)
+    np.testing.assert_allclose(records[13].weights, [w13], rtol=1e-15)
+    assert records[13].weight_sum == pytest.approx(w13, rel=1e-15)
+    assert records[13].rewards[0] == pytest.approx(R_BLK * 12 * 1.0, rel=1e-15)   # f_t = 1
+    assert records[13].treasury == pytest.approx(13 * R_BLK - 9000, abs=1e-9)      # 750 left
+    assert records[13].epoch_ends[0] == 25
+    w25 = 0.5 * math.sqrt(10000 * drip(1201) / 12) + 0.5 * w13                   # alpha_t 0.5
+    np.testing.assert_allclose(records[25].weights, [w25], rtol=1e-15)
+    assert state.fee_revenue[0] == drip(drip(1201))
+    assert state.treasury == pytest.approx(25 * R_BLK - 2 * 9000, abs=1e-9)
+
+
+@pytest.mark.eq(55, 57)
+def test_a_topic_below_min_topic_weight_is_inactivated_and_unpaid():
+    """§3.1: a weight below 100 at the epoch end inactivates the topic: unscheduled, its
+    weight leaves sum W, nothing paid, the stored weight kept; too light a topic never
+    activates, and inactive topics do not drip."""
+    records, state = blocks(tr.TopicsState.initial([1200.0, 1200.0]), SHORT, 14,
+                            fees={1: [1.0, 1.0]}, stakes={1: [10000.0, 1.0], 13: [1.0, 1.0]})
+    assert list(records[1].active) == [True, False]      # sqrt(1 * 1201 / 12) = 10 < 100
+    low = math.sqrt(1 * 1201 / 12)
+    np.testing.assert_allclose(records[13].weights, [low, nan], rtol=1e-15)
+    assert records[13].rewards.tolist() == [0.0, 0.0] and records[13].weight_sum == 0.0
+    assert not state.active[0] and state.epoch_ends[0] == -1
+    assert state.weights[0] == pytest.approx(low, rel=1e-15)
+    assert state.fee_revenue.tolist() == [drip(1201), 1201.0]
+    assert state.treasury == 14 * R_BLK
+
+
+@pytest.mark.eq(55)
+def test_lost_slot_and_reactivation_count_a_weight_twice():
+    """§3.1-3.2 edge cases, MaxActiveTopicsPerBlock = 1. A (topic 0) activates at block 1
+    (epoch end 13); B at block 13 takes the slot of block 25 before A's epoch end, where A,
+    lighter, loses it: A stays active and counted in sum W without an epoch end. A fee at block
+    26 activates A again, adding its stored weight a second time."""
+    fees = {1: [1.0, 0.0], 13: [0.0, 1.0], 26: [1.0, 0.0]}
+    initial = tr.TopicsState.initial([1200.0, 4800.0])
+    records, state = blocks(initial, SHORT, 38, fees=fees)
+    a13 = math.sqrt(10000 * 1201 / 12)                          # 1000.4166
+    b25 = math.sqrt(10000 * 4801 / 12)                          # 2000.2083
+    assert records[13].rewards[0] == pytest.approx(750 * 12 * a13 / a13, rel=1e-15)
+    assert records[13].epoch_ends.tolist() == [-1, 25] and records[13].active.all()
+    assert records[13].weight_sum == pytest.approx(a13, rel=1e-15)       # A still counted
+    assert records[25].rewards[1] == pytest.approx(750 * 12 * b25 / (a13 + b25), rel=1e-14)
+    assert records[26].epoch_ends.tolist() == [38, 37]
+    assert records[26].weight_sum == pytest.approx(2 * a13 + b25, rel=1e-14)   # twice
+    b37 = 0.5 * math.sqrt(10000 * drip(4801) / 12) + 0.5 * b25
+    assert records[37].weight_sum == pytest.approx(2 * a13 + b37, rel=1e-14)
+    assert records[37].rewards[1] == pytest.approx(750 * 12 * b37 / (2 * a13 + b37), rel=1e-14)
+    a38 = 0.5 * math.sqrt(10000 * (drip(1201) + 1) / 12) + 0.5 * a13
+    assert records[38].rewards[0] == pytest.approx(750 * 12 * a38 / (a13 + a38 + b37),
+                                                   rel=1e-14)
+    # the same history without the double count: activation schedules A, counted once
+    once = dataclasses.replace(SHORT, double_count_reactivation=False)
+    records, _ = blocks(initial, once, 38, fees=fees)
+    assert records[26].weight_sum == pytest.approx(a13 + b25, rel=1e-14)
+    assert records[38].rewards[0] == pytest.approx(750 * 12 * a38 / (a38 + b37), rel=1e-14)
+
+
+@pytest.mark.eq(55)
+def test_a_heavier_topic_pushes_the_slot_holder_out():
+    """§3.1: B, heavier, is rescheduled into the slot A took first: A is inactivated (out of
+    sum W and the schedule) although its evaluated weight is above MinTopicWeight."""
+    fees = {1: [0.0, 1.0], 13: [1.0, 0.0]}      # B at 1 (ends 13), A at 13 (takes slot 25)
+    records, _ = blocks(tr.TopicsState.initial([1200.0, 4800.0]), SHORT, 13, fees=fees)
+    b13 = math.sqrt(10000 * 4801 / 12)
+    assert records[13].epoch_ends.tolist() == [-1, 25]
+    assert records[13].active.tolist() == [False, True]
+    assert records[13].weight_sum == pytest.approx(b13, rel=1e-15)
+
+
+@pytest.mark.eq(55)
+def test_treasury_shortfall_and_an_empty_block_emission():
+    """§3.2: R_blk of the epoch-end block times L_t; above the treasury a single topic takes
+    all of it; a block with no emission reuses the last non-zero one."""
+    emission = {h: 100.0 for h in range(1, 13)} | {13: 10000.0}
+    records, _ = blocks(tr.TopicsState.initial([1200.0]), SHORT, 13, fees={1: [1.0]},
+                        emission=emission)
+    treasury = 12 * (100 - 25) + (10000 - 2500)                 # 8400 < 7500 * 12
+    assert records[13].rewards[0] == treasury and records[13].treasury == 0.0
+    emission = {h: 1000.0 for h in range(1, 13)} | {13: 0.0}
+    records, _ = blocks(tr.TopicsState.initial([1200.0]), SHORT, 13, fees={1: [1.0]},
+                        emission=emission)
+    assert records[13].rewards[0] == 750 * 12 and records[13].treasury == 0.0
+
+
+@pytest.mark.eq(55)
+def test_two_slots_split_a_short_treasury_by_weight_times_epoch_length():
+    """§3.2: two topics end in one block (two slots), the treasury is short: split by w L."""
+    two = dataclasses.replace(SHORT, max_active_topics_per_block=2)
+    emission = {h: 100.0 for h in range(1, 13)} | {13: 10000.0}
+    records, _ = blocks(tr.TopicsState.initial([1200.0, 4800.0]), two, 13,
+                        fees={1: [1.0, 1.0]}, emission=emission)
+    a, b = math.sqrt(10000 * 1201 / 12), math.sqrt(10000 * 4801 / 12)
+    np.testing.assert_allclose(records[13].rewards, [8400 * a / (a + b), 8400 * b / (a + b)],
+                               rtol=1e-14)
+
+
+@pytest.mark.eq(55)
+def test_without_a_reward_nonce_the_reward_stays_in_the_treasury():
+    """§0, §3.2: a topic is paid only in a block where a reputer nonce closes."""
+    records, state = blocks(tr.TopicsState.initial([1200.0]), SHORT, 25, fees={1: [1.0]},
+                            nonces=lambda h: [h >= 25])
+    assert records[13].rewards[0] == 0.0 and records[13].treasury == 13 * 750
+    assert records[25].rewards[0] == 750 * 12 and state.treasury == 25 * 750 - 9000
+
+
+@pytest.mark.eq(55, 56, 57)
+def test_the_papers_step_pays_every_topic_over_simultaneous_weights():
+    """Eq 55 as printed: every step, E_t = (1 - f_v) E w_t / sum_t w_t with the step's
+    weights (eqs 56-57: C^nu, monthly alpha_t = 0.9375)."""
+    stakes, fees = [4.0, 9.0, 1.0], [1.0, 4.0, 0.0]
+    state = tr.TopicsState.initial([0.0, 0.0, 0.0])
+    first, state = tr.topics_step(state, tr.TopicsInputs(
+        np.array(stakes), 100.0, np.array(fees), np.ones(3, bool)), WHITEPAPER)
+    w = np.array([2.0, 6.0, 0.0])                      # sqrt(S C), the first value as it is
+    np.testing.assert_allclose(first.weights, w, rtol=1e-15)
+    np.testing.assert_allclose(first.rewards, 75 * w / 8, rtol=1e-15)
+    second, state = tr.topics_step(state, tr.TopicsInputs(
+        np.array(stakes), 200.0, np.array([0.0, 0.0, 1.0])), WHITEPAPER)
+    w2 = 0.9375 * np.sqrt(np.array(stakes) * [0.0, 0.0, 1.0]) + 0.0625 * w   # C: a month's fees
+    np.testing.assert_allclose(second.weights, w2, rtol=1e-15)
+    assert second.weight_sum == pytest.approx(w2.sum(), rel=1e-15)
+    np.testing.assert_allclose(second.rewards, 150 * w2 / w2.sum(), rtol=1e-15)
+    assert second.epoch_ends.tolist() == [3, 3, 3]
+    assert first.treasury == second.treasury == 0.0          # minted as paid: no treasury
+
+
+@pytest.mark.eq(55)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3000), st.floats(0, 5e4),
+                          st.floats(0, 2000)), min_size=1, max_size=60),
+       st.booleans(), st.integers(1, 2))
+def test_topics_over_time_never_create_tokens_and_sum_w_is_the_active_weights(
+        events, double_count, slots):
+    """Properties (§3.2): payments never exceed the minted rewards (what is not paid stays in
+    the treasury, never below 0); sum W is the sum of the stored weights of the active topics,
+    except that a double-counted re-activation adds to it."""
+    params = dataclasses.replace(SHORT, double_count_reactivation=double_count,
+                                 max_active_topics_per_block=slots)
+    state = tr.TopicsState.initial([1200.0, 4800.0, 75000.0])
+    minted = paid = 0.0
+    for topic, fee, stake, emission in events:
+        fees = np.zeros(3)
+        fees[topic] = fee
+        record, state = tr.topics_step(state, tr.TopicsInputs(
+            np.array([stake, 1e4, 2e4]), emission, fees), params)
+        minted += emission - math.trunc(0.25 * emission) if emission else 0.0
+        paid += record.rewards.sum()
+        assert (record.rewards >= 0).all() and record.treasury >= 0
+        counted = np.nan_to_num(state.weights[state.active]).sum()
+        if double_count:
+            assert state.weight_sum >= counted * (1 - 1e-12) - 1e-9
+        else:
+            assert state.weight_sum == pytest.approx(counted, rel=1e-12, abs=1e-9)
+    assert paid <= minted + 1e-6
+    assert paid + state.treasury == pytest.approx(minted, rel=1e-12, abs=1e-6)
+
+
 # --- §4 initial regret and cold start (eqs 3-11, 15) ---------------------------------------
 
 from allora_ref.spec import inference_synthesis as synthesis            # noqa: E402

@@ -101,6 +101,32 @@ def test_coalitions_recompute_the_network_inference():
         coalition_log_losses(o, WHITEPAPER, "reputers")
 
 
+def test_shapley_games_under_the_chain_are_measured_where_defined():
+    """chain-v0.6: before the topic's first network loss (reputers below the minimum stake
+    never give one) no coalition but the whole has a network inference; in the cold start
+    (R0 = 0, until the 12th epoch with alpha_regret = 0.1) the forecasters are worth nothing,
+    every Shapley value 0: those comparisons are NaN and the claims count only the others."""
+    chain = load_profile("chain-v0.6")
+    units = Settings(seed=0, epochs=14, n_workers=3, mean_emission=1e6, initial_stake=1e5)
+    samples = shapley_samples([units], chain)
+    assert samples.shape == (13, 2, 2)
+    assert np.isfinite(samples[:, 0]).all()                  # inferers: from the first loss
+    cold = [o.state.synthesis.initial_regret == 0.0 for o in observations(units, chain)][1:]
+    assert cold == [True] * 11 + [False] * 2                 # R0 set at the 12th epoch
+    assert np.isnan(samples[:11, 1]).all() and np.isfinite(samples[11:, 1]).all()
+    after = next(o for o in observations(units, chain) if o.index == 12)
+    game = -coalition_log_losses(after, chain, "forecasters")   # efficiency, out of the cold
+    assert math.isclose(shapley_values(game).sum(), game[-1] - game[0], rel_tol=1e-9)
+    assert np.ptp(game) > 0
+    claims = shapley_claims({3: samples})
+    assert claims[1].details.splitlines()[-1].endswith("| 2 |")    # two epochs measured
+    assert claims[0].details.splitlines()[-1].endswith("| 13 |")
+    # stakes below the chain's minimum: no network loss, no coalition game, nothing measured
+    never = shapley_samples([dataclasses.replace(units, initial_stake=100.0, epochs=4)], chain)
+    assert np.isnan(never).all()
+    assert all(c.verdict.startswith("not measured") for c in shapley_claims({3: never}))
+
+
 def test_rank_correlation():
     assert rank_correlation(np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 35.0])) == 1.0
     assert rank_correlation(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == -1.0

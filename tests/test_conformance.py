@@ -48,10 +48,10 @@ def test_runner_passes_the_reference_adapter_on_its_own_vectors(tmp_path):
     junit = tmp_path / "conform.xml"
     result = conform("--cmd", ADAPTER, "--junit", junit)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    assert result.stdout.splitlines()[-1] == "440 passed, 0 failed, 0 skipped"
-    assert "440 cases in the set: 440 selected, 0 filtered out, 0 never run" in result.stdout
+    assert result.stdout.splitlines()[-1] == "446 passed, 0 failed, 0 skipped"
+    assert "446 cases in the set: 446 selected, 0 filtered out, 0 never run" in result.stdout
     suite = ElementTree.parse(junit).getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("440", "0", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("446", "0", "0")
     case = suite.find("testcase[@name='guard_rail_cutoff']")
     assert case.get("classname") == "allora-simulator.function.regret_weights"
     assert case.find("system-out").text.startswith("max abs 0, rel 0, ulp 0")
@@ -63,7 +63,7 @@ def test_runner_reports_the_chain_defaults_failing_exactly_the_documented_cases(
     command = f"{ADAPTER} --profile chain-defaults"
     result = conform("--profile", "allora-simulator", "--cmd", command)
     assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == "113 passed, 27 failed, 0 skipped"
+    assert result.stdout.splitlines()[-1] == "114 passed, 27 failed, 0 skipped"
     documented = {exclusion.pattern for exclusion in read_exclusions(EXCLUDE)}
     assert failed_ids(result.stdout) == documented
     line = next(line for line in result.stdout.splitlines()
@@ -80,7 +80,7 @@ def test_runner_reports_the_chain_defaults_failing_exactly_the_documented_cases(
     excluded = conform("--profile", "allora-simulator", "--cmd", command,
                        "--exclude-file", EXCLUDE)
     assert excluded.returncode == 0, excluded.stdout[-2000:]
-    assert excluded.stdout.splitlines()[-1] == "113 passed, 0 failed, 27 skipped"
+    assert excluded.stdout.splitlines()[-1] == "114 passed, 0 failed, 27 skipped"
     assert "SKIP  allora-simulator/function/reputer_reward_fractions/fractions  excluded: " \
            "reputer reward p: chain default 3, case 1 (eq 35)" in excluded.stdout
 
@@ -224,7 +224,7 @@ def test_results_file_flags_cases_never_run(tmp_path):
     assert f"warning: {results}: line 2: not a JSON line: 'not json'" in out
     assert f"warning: {results}: line 6: a result for whitepaper/function/potential/unknown, " \
            "which is not in the set" in out
-    assert "440 cases in the set: 4 selected, 436 filtered out, 1 never run" in out
+    assert "446 cases in the set: 4 selected, 442 filtered out, 1 never run" in out
 
 
 def test_selection_and_exclusions(tmp_path):

@@ -188,6 +188,19 @@ def chain_topics(params):
     return np.concatenate([weight, revenue, paid, short, both])
 
 
+def topics_reactivated(params):
+    """Eq 55's Sigma W over blocks (chain/v0.6.md §3.2): a topic loses its slot, then a fee
+    activates it again."""
+    params = dataclasses.replace(params, epoch_length=12.0)
+    state, sums = topics.TopicsState.initial([1200.0, 4800.0]), []
+    for block in range(1, 27):
+        fees = {1: [1.0, 0.0], 13: [0.0, 1.0], 26: [1.0, 0.0]}.get(block, [0.0, 0.0])
+        record, state = topics.topics_step(state, topics.TopicsInputs(
+            np.array([1e4, 1e4]), 1000.0, np.array(fees)), params)
+        sums.append(record.weight_sum)
+    return np.array(sums)
+
+
 def reputer_payments(params):
     """Eqs 35, 36, 46: a reputer's reward split with its delegators, and eq 35 at zero stakes."""
     restaked, delegators = tasks.reputer_reward_split(np.array([10.5, 20.25]), np.array([4.0, 8.0]),
@@ -326,6 +339,7 @@ PROBES = {
     "treasury_shortfall_rule": (chain_topics, "chain-v0.6", None),
     "min_topic_weight": (chain_topics, "chain-v0.6", None),
     "max_active_topics_per_block": (chain_topics, "chain-v0.6", None),
+    "double_count_reactivation": (topics_reactivated, "chain-v0.6", None),
     "emission_decimals": (emissions, "chain-v0.6", 2),
     "validation": (ranges, "chain-v0.6", None),
     "score_samples_per_block_cap": (active_sets, "chain-v0.6", None),

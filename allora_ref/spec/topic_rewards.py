@@ -8,13 +8,15 @@ the target weight), target topic weights and the effective fee revenue."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from allora_ref.checks import float64_guarded
 from allora_ref.params import Params
 from allora_ref.spec.token_emission import amount, exponential_moving_average, recalibrated_alpha
 
-# --- notebooks/05_2_topic_rewards.py:80 (Eqs 54-55: validators and topics)
+# --- notebooks/05_2_topic_rewards.py:82 (Eqs 54-55: validators and topics)
 def emission_split(total, f_v: float) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 54-55 summed: (f_v E_i to the validators, (1 - f_v) E_i to the topics)."""
     total = amount(total, "emission E_i", "eqs 54-55")
@@ -49,7 +51,7 @@ def topic_emission(total, topic_weights, f_v: float, weight_sum=None) -> np.ndar
         raise ValueError("sum of topic weights (eq 55) must be > 0")
     return emission_split(total, f_v)[1] * (weights / weight_sum)
 
-# --- notebooks/05_2_topic_rewards.py:127 (Eq 56: topic weights)
+# --- notebooks/05_2_topic_rewards.py:129 (Eq 56: topic weights)
 def topic_weight_alpha(params: Params) -> float:
     """Eqs 53, 56: alpha_t (per week) recalibrated to steps of a month / N_epochs; as it is
     with ``topic_weight_cadence = "topic-epoch"`` (one EMA step per topic epoch)."""
@@ -76,7 +78,7 @@ def topic_weights(target, previous, has_history, params: Params) -> np.ndarray:
     return exponential_moving_average(target, previous, topic_weight_alpha(params), has_history,
                                       params.ema_start)
 
-# --- notebooks/05_2_topic_rewards.py:194 (Eq 57: the target topic weight)
+# --- notebooks/05_2_topic_rewards.py:196 (Eq 57: the target topic weight)
 def target_topic_weight(stake, fee_revenue, mu: float, nu: float) -> np.ndarray:
     """Eq 57: w^_t,i = S_t,i^mu C_t,i^nu (mu = nu = 1/2: the geometric mean)."""
     stake = amount(stake, "topic reputer stake S_t,i", "eq 57")
@@ -96,7 +98,7 @@ def effective_fee_revenue(previous, fees, params: Params) -> np.ndarray:
     decayed = np.maximum(previous - previous / topic_epochs_per_week(params), 0.0)
     return (np.trunc(decayed) if params.fee_revenue_integer else decayed) + fees
 
-# --- notebooks/05_2_topic_rewards.py:397 (The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57))
+# --- notebooks/05_2_topic_rewards.py:399 (The chain at v0.6: a topic's weight and reward at its epoch end (eqs 55-57))
 def topic_weight(stake, fee_revenue, previous, has_history, params: Params) -> np.ndarray:
     """Eqs 56-57 at a topic's step: the target S^mu C^nu (C per block of the topic's epoch
     with ``topic_weight_fee_per_block``), then the EMA; weight 0 where C = 0 with
@@ -126,17 +128,23 @@ def topic_rewards(emission, weights, weight_sum, treasury, params: Params) -> np
     if params.topic_reward_accrual == "per-step":
         rewards = topic_emission(emission, active, params.f_v, weight_sum)
     else:
-        emission = amount(emission, "block emission E_blk", "eq 55")
-        validators = params.f_v * emission
-        if params.token_amount_rounding == "truncate":
-            validators = np.trunc(validators)
-        rewards = topic_emission(emission - validators, active, 0.0, weight_sum) \
+        rewards = topic_emission(reward_emission(emission, params), active, 0.0, weight_sum) \
             * params.epoch_length
     if params.treasury_shortfall_rule == "weight-times-epoch-length":
         treasury = float(amount(treasury, "rewards treasury T_R", "eq 55"))
         if rewards.sum() > treasury:
             rewards = treasury * active / active.sum()   # w_t L_t with one epoch length
     return rewards
+
+
+def reward_emission(emission, params: Params) -> np.ndarray:
+    """Eqs 54-55: the topics' part of an emission, E - f_v E; with token truncation
+    (chain/v0.6.md §11) the validators' cut is trunc(f_v E) and R_blk = E - trunc(f_v E)."""
+    emission = amount(emission, "block emission E_blk", "eq 55")
+    validators = params.f_v * emission
+    if params.token_amount_rounding == "truncate":
+        validators = np.trunc(validators)
+    return emission - validators
 
 
 def stored_weight_sum(weight_sum: float, weights, previous, params: Params) -> float:
@@ -161,3 +169,194 @@ def takes_slot(candidate: float, slot, params: Params) -> tuple[bool, int | None
         return True, None
     lowest = int(np.argmin(slot))
     return (False, None) if candidate < slot[lowest] else (True, lowest)
+
+# --- notebooks/05_2_topic_rewards.py:549 (Topics over time: the network's topics block by block (eqs 55-57, chain/v0.6.md §0-3))
+@dataclass(frozen=True)
+class TopicsState:
+    """What the network's topics remember between blocks (chain/v0.6.md §0-3; eqs 55-57)."""
+
+    block: int
+    """The last block processed (0 before the first)."""
+    weights: np.ndarray
+    """w_t,prev, each topic's stored topic weight (eq 56); NaN = none stored yet."""
+    fee_revenue: np.ndarray
+    """C_t (eq 57), after the last drip and the fees paid since."""
+    active: np.ndarray
+    """Whether each topic is in the active-topic set, its stored weight counted in weight_sum."""
+    epoch_ends: np.ndarray
+    """Each topic's next epoch-end block; -1 = none scheduled."""
+    slot_weights: np.ndarray
+    """Each scheduled topic's evaluated weight in its slot's lowest-weight record; NaN = none."""
+    weight_sum: float
+    """Sigma W, the running sum of the stored weights of the active topics (eq 55)."""
+    treasury: float
+    """T_R, the rewards treasury the topics are paid from (eq 55)."""
+    emission: float
+    """The last non-zero block emission E_blk, whose rate a block without emission pays
+    (chain/v0.6.md §3.2); 0 before the first."""
+
+    def __post_init__(self) -> None:
+        n = np.shape(self.weights)
+        if np.ndim(self.weights) != 1 or any(np.shape(getattr(self, name)) != n for name in
+                                             ("fee_revenue", "active", "epoch_ends",
+                                              "slot_weights")):
+            raise ValueError("topic weights, fee revenues, active flags, epoch ends and slot "
+                             "weights (eqs 55-57) must be one per topic")
+        ends = np.asarray(self.epoch_ends, float)
+        if not (np.all(ends == np.trunc(ends)) and np.all(ends >= -1)):
+            raise ValueError("epoch ends (eq 55) must be blocks, or -1 for none")
+        object.__setattr__(self, "epoch_ends", ends.astype(int))
+
+    @classmethod
+    def initial(cls, fee_revenue, treasury: float = 0.0) -> "TopicsState":
+        """New topics with fee revenues C_t (the chain: CreateTopicFee), none active."""
+        revenue = amount(fee_revenue, "effective fee revenue C_t,i", "eq 57")
+        if revenue.ndim != 1:
+            raise ValueError("effective fee revenue C_t,i (eq 57) must be one per topic")
+        n = revenue.size
+        return cls(0, np.full(n, np.nan), revenue.copy(), np.zeros(n, bool), np.full(n, -1),
+                   np.full(n, np.nan), 0.0, float(amount(treasury, "rewards treasury T_R",
+                                                         "eq 55")), 0.0)
+
+
+@dataclass(frozen=True)
+class TopicsInputs:
+    """What happens to the topics in one block."""
+
+    stakes: np.ndarray
+    """S_t, each topic's reputer stake in the block (eq 57)."""
+    emission: float
+    """E_blk, the block's emission (eq 55; E_i of a step under "per-step")."""
+    fees: np.ndarray | None = None
+    """Fees paid to each topic in the block (eq 57); None = none."""
+    touched: np.ndarray | None = None
+    """Topics paid a fee or given stake in the block, which try to activate; None = fees > 0."""
+    reward_nonces: np.ndarray | None = None
+    """Topics whose reward nonce is set in the block (chain/v0.6.md §0): only they are paid at
+    their epoch end, the others' E_t stays in the treasury; None = every topic."""
+    returned: float = 0.0
+    """What the topics' distributions left undistributed (truncation, zero fractions), back to
+    the treasury."""
+
+
+@dataclass(frozen=True)
+class TopicsBlock:
+    """One block of the network's topics (eqs 55-57)."""
+
+    weights: np.ndarray
+    """w_t of the topics whose epoch ends in the block (eqs 56-57); NaN for the others."""
+    rewards: np.ndarray
+    """E_t paid to each topic in the block (eq 55); 0 for the others."""
+    weight_sum: float
+    """Sigma W, the denominator of the block's rewards (eq 55)."""
+    treasury: float
+    """T_R after the block's payments."""
+    active: np.ndarray
+    """The active-topic set after the block."""
+    epoch_ends: np.ndarray
+    """Each topic's next epoch end after the block; -1 = none."""
+
+
+def epoch_blocks(params: Params) -> int:
+    """Eq 55: blocks from one epoch end of a topic to its next, L_t, or 1 under "per-step"
+    (every step is every active topic's epoch end)."""
+    return 1 if params.topic_reward_accrual == "per-step" else int(params.epoch_length)
+
+
+def evaluated_weight(state: dict, topic: int, stakes, params: Params) -> float:
+    """Eqs 55-57 as deployed (chain/v0.6.md §1, §3.1): the topic's weight (eqs 56-57) from its
+    current stake, fee revenue and stored weight, evaluated without being stored, as activation
+    and scheduling see it."""
+    previous = state["weights"][topic]
+    return float(topic_weight(stakes[topic], state["fee_revenue"][topic], previous,
+                              not np.isnan(previous), params))
+
+
+def schedule_epoch_end(state: dict, topic: int, block: int, stakes, params: Params) -> None:
+    """Eq 55 as deployed (chain/v0.6.md §3.1): try to schedule ``topic`` to end its epoch at
+    ``block``: the slot competition of ``takes_slot``; the lowest-weight record's topic, if
+    pushed out, is inactivated; the slot's record is recomputed."""
+    slot = np.flatnonzero(state["epoch_ends"] == block)
+    joins, out = takes_slot(evaluated_weight(state, topic, stakes, params),
+                            state["slot_weights"][slot], params)
+    if not joins:
+        return
+    if out is not None:
+        inactivate(state, slot[out])
+    state["epoch_ends"][topic] = block
+    for t in np.flatnonzero(state["epoch_ends"] == block):
+        state["slot_weights"][t] = evaluated_weight(state, t, stakes, params)
+
+
+def inactivate(state: dict, topic: int) -> None:
+    """Eq 55 as deployed (chain/v0.6.md §3.1): the topic leaves the active set, the schedule
+    and Sigma W; its stored weight is kept."""
+    if state["active"][topic]:
+        state["weight_sum"] -= np.nan_to_num(state["weights"][topic])
+    state["active"][topic] = False
+    state["epoch_ends"][topic] = -1
+    state["slot_weights"][topic] = np.nan
+
+
+@float64_guarded
+def topics_step(state: TopicsState, inputs: TopicsInputs, params: Params
+                ) -> tuple[TopicsBlock, TopicsState]:
+    """Eqs 55-57 over one block of the network's topics: mint to the treasury, fees and
+    activation, the epoch ends (weights, fee drip, inactivation, rescheduling), the rewards
+    (chain/v0.6.md §0-3); the paper's step under ``topic_reward_accrual = "per-step"``."""
+    n = state.weights.size
+    stakes = amount(inputs.stakes, "topic reputer stake S_t,i", "eq 57")
+    fees = np.zeros(n) if inputs.fees is None else amount(inputs.fees, "fees F_t,i", "eq 57")
+    touched = fees > 0 if inputs.touched is None else np.asarray(inputs.touched, bool)
+    nonces = np.ones(n, bool) if inputs.reward_nonces is None \
+        else np.asarray(inputs.reward_nonces, bool)
+    if not stakes.shape == fees.shape == touched.shape == nonces.shape == (n,):
+        raise ValueError(f"topic stakes, fees, touched topics and reward nonces (eqs 55-57) "
+                         f"must be one per topic ({n})")
+    per_step = params.topic_reward_accrual == "per-step"
+    minted = params.treasury_shortfall_rule == "minted"      # rewards minted as they are paid
+    block, length = state.block + 1, epoch_blocks(params)
+    s = {name: np.array(getattr(state, name)) for name in
+         ("weights", "fee_revenue", "active", "epoch_ends", "slot_weights")}
+    s["weight_sum"] = state.weight_sum
+    # 1. mint
+    block_emission = float(amount(inputs.emission, "block emission E_blk", "eq 55"))
+    emission = state.emission if block_emission == 0 and not per_step else block_emission
+    treasury = state.treasury + float(amount(inputs.returned, "returned rewards", "eq 55")) \
+        + (0.0 if minted else float(reward_emission(block_emission, params)))
+    # 2. fees and activation
+    s["fee_revenue"] = s["fee_revenue"] + fees
+    for t in np.flatnonzero(touched & (s["epoch_ends"] < 0)):
+        if evaluated_weight(s, t, stakes, params) < params.min_topic_weight:
+            continue
+        if params.double_count_reactivation or not s["active"][t]:
+            s["weight_sum"] += np.nan_to_num(s["weights"][t])
+        s["active"][t] = True
+        schedule_epoch_end(s, t, block if per_step else block + length, stakes, params)
+    # 3. epoch ends
+    due = np.flatnonzero(s["epoch_ends"] == block)
+    weights = np.full(n, np.nan)
+    for t in due:
+        previous = s["weights"][t]
+        weights[t] = topic_weight(stakes[t], s["fee_revenue"][t], previous,
+                                  not np.isnan(previous), params)
+        s["weights"][t] = weights[t]
+        s["weight_sum"] += weights[t] - np.nan_to_num(previous)
+        s["fee_revenue"][t] = effective_fee_revenue(s["fee_revenue"][t], 0.0, params)
+        s["epoch_ends"][t], s["slot_weights"][t] = -1, np.nan
+        if weights[t] < params.min_topic_weight:
+            inactivate(s, t)
+        else:
+            schedule_epoch_end(s, t, block + length, stakes, params)
+    # 4. rewards
+    rewards = np.zeros(n)
+    paying = np.nan_to_num(weights[due])
+    if due.size and s["weight_sum"] > 0 and paying.max() > 0 and (minted or treasury > 0):
+        rewards[due] = topic_rewards(emission, paying, s["weight_sum"], treasury, params)
+    rewards = np.where(nonces, rewards, 0.0)
+    if not minted:
+        treasury = max(float(treasury - rewards.sum()), 0.0)
+    after = TopicsState(block, s["weights"], s["fee_revenue"], s["active"], s["epoch_ends"],
+                        s["slot_weights"], float(s["weight_sum"]), treasury, emission)
+    return (TopicsBlock(weights, rewards, after.weight_sum, treasury, after.active.copy(),
+                        after.epoch_ends.copy()), after)
