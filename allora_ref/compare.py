@@ -89,18 +89,8 @@ class Family:
     _worst_rank: tuple[bool, float, float] = field(default=(False, 0.0, 0.0), init=False,
                                                    repr=False)
 
-    def add(self, column: str, key: str, expected: str, actual: str,
-            rtol: float, atol: float) -> None:
-        """Check one cell and count it."""
-        if actual == "":
-            self.skipped += 1
-            return
-        e, a = try_number(expected), try_number(actual)
-        if e is not None and a is not None:
-            abs_error, rel_error, _, failed = (x.item() for x in numeric_errors(e, a, rtol, atol))
-        else:
-            failed = expected != actual
-            abs_error = rel_error = math.inf if failed else 0.0
+    def add(self, column: str, key: str, failed: bool, abs_error: float, rel_error: float) -> None:
+        """Count one compared cell with its errors (``cell_errors``)."""
         if failed:
             self.failed += 1
         else:
@@ -111,6 +101,25 @@ class Family:
         if rank > self._worst_rank:
             self._worst_rank = rank
             self.worst_column, self.worst_key = column, key
+
+
+def cell_errors(expected: list[str], actual: list[str], rtol: float, atol: float
+                ) -> tuple[list[float], list[float], list[bool]]:
+    """Absolute and relative errors of each actual cell against its expected one, and which
+    fail: ``numeric_errors`` where both are numbers (all at once), else equal texts or infinite
+    errors."""
+    e = [try_number(cell) for cell in expected]
+    a = [try_number(cell) for cell in actual]
+    numeric = [x is not None and y is not None for x, y in zip(e, a)]
+    abs_error, rel_error, _, failed = numeric_errors(
+        [x if n else 0.0 for x, n in zip(e, numeric)],
+        [y if n else 0.0 for y, n in zip(a, numeric)], rtol, atol)
+    abs_error, rel_error, failed = abs_error.tolist(), rel_error.tolist(), failed.tolist()
+    for i, n in enumerate(numeric):
+        if not n:
+            failed[i] = expected[i] != actual[i]
+            abs_error[i] = rel_error[i] = math.inf if failed[i] else 0.0
+    return abs_error, rel_error, failed
 
 
 @dataclass(frozen=True)
@@ -211,13 +220,19 @@ def compare_tables(expected: Table, actual: Table, rtol: float = 1e-9, atol: flo
              for name in expected_columns if name in in_actual]
     families = {family: Family(family) for _, family, _, _ in columns}
     actual_rows = dict(zip(actual.keys, actual.rows))
+    cells = []                      # (family, column, key, expected, actual), row-major
     for expected_row in expected.rows:
         actual_row = actual_rows.get(expected_row[0])
         if actual_row is None:
             continue
         for name, family, i, j in columns:
-            families[family].add(name, expected_row[0], expected_row[i], actual_row[j],
-                                 rtol, atol)
+            if actual_row[j] == "":
+                families[family].skipped += 1     # the implementation does not produce it
+            else:
+                cells.append((family, name, expected_row[0], expected_row[i], actual_row[j]))
+    errors = cell_errors([c[3] for c in cells], [c[4] for c in cells], rtol, atol)
+    for (family, name, key, _, _), abs_error, rel_error, failed in zip(cells, *errors):
+        families[family].add(name, key, failed, abs_error, rel_error)
     expected_keys = set(expected.keys)
     return Comparison(
         key_name=key_name,

@@ -14,9 +14,13 @@ METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None}}
 
 
 def save_figure(figure: Figure, stem: str | os.PathLike, formats=("png", "pdf"),
-                dpi: int = 150) -> None:
-    """Write ``figure`` as ``stem.png`` and ``stem.pdf`` (each replaced atomically)."""
+                dpi: int = 150) -> dict[str, bytes]:
+    """Write ``figure`` as ``stem.png`` and ``stem.pdf`` (each replaced atomically); the bytes
+    written, by format (a notebook shows the PNG file rather than drawing the figure again)."""
+    written = {}
     for fmt in formats:
         buffer = io.BytesIO()
         figure.savefig(buffer, format=fmt, metadata=METADATA[fmt], dpi=dpi)
-        write_bytes_atomic(f"{os.fspath(stem)}.{fmt}", buffer.getvalue())
+        written[fmt] = buffer.getvalue()
+        write_bytes_atomic(f"{os.fspath(stem)}.{fmt}", written[fmt])
+    return written

@@ -5,9 +5,11 @@
 
 Each report notebook (a jupytext py:percent file) is read into a notebook in memory, executed
 with papermill on the ``allora-ref`` Jupyter kernel with the notebook's own folder as working
-directory, and written to ``reports/<name>.ipynb``. Then the site is built from every executed
-notebook in ``reports/`` (``allora_ref.site``): one page per notebook and per equation, opened
-from the file system with no network. Two notebooks run side by side (``--jobs N``: N), the
+directory, and written to ``reports/<name>.ipynb``, and its page of the site to
+``reports/site/notebooks/<name>.html`` by the same process, beside the notebooks still running.
+Then the rest of the site is built from every executed notebook in ``reports/``
+(``allora_ref.site``): one page per notebook and per equation, opened from the file system with
+no network. Two notebooks run side by side (``--jobs N``: N), the
 claims ledger first; the files written do not depend on N. Progress: one line per notebook as
 it finishes (its place, name and seconds) and one for the site.
 
@@ -129,9 +131,13 @@ def temp_path(path: Path) -> Path:
 
 
 def run_report(nb, name: str, cwd: Path, out_dir: Path, parameters: dict) -> None:
-    """Execute one notebook and write ``<name>.ipynb`` into ``out_dir``."""
+    """Execute one notebook and write ``<name>.ipynb`` into ``out_dir`` and its page into the
+    site ``out_dir/site``."""
     import nbformat
     import papermill
+
+    from allora_ref.site.build import notebook_page
+    from allora_ref.warm_kernels import WarmKernelManager
 
     failed = out_dir / f"{name}.failed.ipynb"
     tmp = temp_path(failed)
@@ -139,7 +145,8 @@ def run_report(nb, name: str, cwd: Path, out_dir: Path, parameters: dict) -> Non
         nb = papermill.execute_notebook(
             nb, str(tmp), parameters=parameters, kernel_name=KERNEL, cwd=str(cwd),
             progress_bar=False, request_save_on_cell_execute=False,
-            extra_arguments=KERNEL_ARGS, start_timeout=KERNEL_START_TIMEOUT)
+            extra_arguments=KERNEL_ARGS, start_timeout=KERNEL_START_TIMEOUT,
+            kernel_manager_class=WarmKernelManager)
     except papermill.PapermillExecutionError:
         os.replace(tmp, failed)  # papermill saved the notebook with its error before raising
         raise
@@ -148,6 +155,7 @@ def run_report(nb, name: str, cwd: Path, out_dir: Path, parameters: dict) -> Non
     scrub(nb)
     write_text_atomic(out_dir / f"{name}.ipynb", nbformat.writes(nb) + "\n")
     failed.unlink(missing_ok=True)
+    notebook_page(out_dir, out_dir / "site", name, nb)
 
 
 def timed_report(job: tuple) -> tuple[Path, float, str]:
@@ -262,21 +270,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from allora_ref.site import build_site
+    from allora_ref.warm_kernels import warm_process
 
     out_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
     order = {src: i for i, src in enumerate(notebooks, start=1)}
     jobs = [(src, nb, src.stem, src.parent.resolve(), out_dir, parameters[src])
             for src, nb in notebooks.items()]
-    for src, seconds, error in executed(jobs, args.jobs):
-        print(f"[{order[src]}/{len(notebooks)}] {src.stem:<36} {seconds:7.1f} s", end="")
-        if error == "NoSuchKernel":
-            print(f"\nreports: Jupyter kernel '{KERNEL}' not found; run 'make venv'", file=sys.stderr)
-            return 2
-        if error:
-            failures += 1
-            print(f"  FAILED in cell {error} (see {args.out / src.stem}.failed.ipynb)", end="")
-        print(flush=True)
+    with warm_process():
+        for src, seconds, error in executed(jobs, args.jobs):
+            print(f"[{order[src]}/{len(notebooks)}] {src.stem:<36} {seconds:7.1f} s", end="")
+            if error == "NoSuchKernel":
+                print(f"\nreports: Jupyter kernel '{KERNEL}' not found; run 'make venv'", file=sys.stderr)
+                return 2
+            if error:
+                failures += 1
+                print(f"  FAILED in cell {error} (see {args.out / src.stem}.failed.ipynb)", end="")
+            print(flush=True)
     print(f"{len(sources) - failures} of {len(sources)} reports written to {args.out}/", flush=True)
     print(f"{'site':<42}", end=" ", flush=True)
     start = time.perf_counter()

@@ -751,10 +751,11 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
 
 
 # %%
+from IPython.display import Image
 label = f"Figure 2 ({profile} profile, seed {seed})"
 figure_2 = figure2(run, title=label)
 os.makedirs(figure_dir, exist_ok=True)
-save_figure(figure_2, os.path.join(figure_dir, "figure2"))
+figure_2_files = save_figure(figure_2, os.path.join(figure_dir, "figure2"))
 # three inferences, three forecast-implied inferences, the naive network and the network, one
 # point per epoch; a curve's points are geometric means over the last 10 epochs (by hand)
 axes_2 = figure_2.axes[0]
@@ -763,7 +764,7 @@ assert all(line.get_xydata().shape == (epochs, 2) for line in axes_2.lines)
 network_curve = axes_2.lines[-1].get_ydata()
 assert math.isclose(network_curve[0], 10 ** run.network_loss[0], rel_tol=1e-12)
 assert math.isclose(network_curve[-1], 10 ** np.mean(run.network_loss[-10:]), rel_tol=1e-9)
-figure_2
+Image(figure_2_files["png"])     # the file written, not drawn a third time
 
 # %% [markdown]
 # The time-averaged decimal log-losses of this run (all epochs). The claims ledger measures the
@@ -856,13 +857,13 @@ def figure3(run: Run, title: str = "") -> Figure:
 
 # %%
 figure_3 = figure3(run, title=f"Figure 3 ({profile} profile, seed {seed})")
-save_figure(figure_3, os.path.join(figure_dir, "figure3"))
+figure_3_files = save_figure(figure_3, os.path.join(figure_dir, "figure3"))
 # two rows of four panels; the black total of the cumulative panel ends at the run's emission
 assert len(figure_3.axes) == 8 and figure_3.get_suptitle().endswith(f"seed {seed})")
 total_line = figure_3.axes[4].lines[3]
 assert total_line.get_color() == "k" and len(total_line.get_ydata()) == epochs
 assert math.isclose(total_line.get_ydata()[-1], math.fsum(run.topic_reward), rel_tol=1e-12)
-figure_3
+Image(figure_3_files["png"])
 
 # %% [markdown]
 # The cumulative rewards of this run, and the accuracy of each participant: the mean decimal

@@ -702,6 +702,7 @@ assert max(s["apy"].max() for s in setups.values()) <= (
     (1 + figure4_params.xi_max * ratio) ** 12 - 1 + 1e-15)
 
 # %%
+from IPython.display import Image
 fig, ax = plt.subplots(figsize=(6.4, 3.6))
 styles = {"no smoothing": ":", "smoothing": "--", "smoothing and fees": "-"}
 for name, line in styles.items():
@@ -715,9 +716,9 @@ ax.set(xlabel="month", ylabel="staking APY (%)", xlim=(1, scenario.months),
 ax.legend(frameon=False)
 fig.tight_layout()
 os.makedirs(figure_dir, exist_ok=True)
-save_figure(fig, os.path.join(figure_dir, "figure4"))
+figure_4_files = save_figure(fig, os.path.join(figure_dir, "figure4"))
 plt.close(fig)
-fig
+Image(figure_4_files["png"])     # the file written, not drawn again
 
 # %% [markdown]
 # ### The settled ambiguities in the Figure 4 scenario

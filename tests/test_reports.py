@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,31 @@ def test_parameters_reach_only_the_notebooks_that_declare_them(tmp_path):
     assert given["05_1_token_emission"]["profile"] == "allora-simulator"
     assert given["05_1_token_emission"]["overrides"] == {"xi_max": 0.008}
     assert (Path(NOTEBOOKS) / given["05_1_token_emission"]["figure_dir"]).resolve() == tmp_path.resolve()
+
+
+def test_each_notebook_runs_in_a_fresh_kernel_forked_warm(tmp_path):
+    """The kernels forked by the warm process: one process per notebook, none the warm process
+    itself, in the notebook's folder, sympy already imported, no name left by another notebook."""
+    import json
+
+    import nbformat
+
+    from allora_ref.warm_kernels import warm_process
+
+    code = ("import json, os, sys\n"
+            "print(json.dumps({'pid': os.getpid(), 'parent': os.getppid(), 'cwd': os.getcwd(),\n"
+            "                  'sympy': 'sympy' in sys.modules, 'left': 'left' in dir()}))\n"
+            "left = 1")
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    with warm_process():
+        for name in ("first", "second"):
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+            nb.metadata["kernelspec"] = dict(reports.KERNELSPEC)
+            reports.run_report(nb, name, folder, tmp_path, {})
+    seen = [json.loads(nbformat.read(tmp_path / f"{name}.ipynb", as_version=4)
+                       .cells[0].outputs[0]["text"]) for name in ("first", "second")]
+    assert seen[0]["pid"] != seen[1]["pid"] and seen[0]["parent"] == seen[1]["parent"]
+    assert os.getpid() not in {seen[0]["parent"], seen[0]["pid"], seen[1]["pid"]}
+    assert all(s["cwd"] == str(folder) and s["sympy"] and not s["left"] for s in seen)
+    assert (tmp_path / "site" / "notebooks" / "second.html").is_file()

@@ -197,6 +197,26 @@ def claims_page(markdown: str | None) -> str:
     return page("Claims ledger", body, "")
 
 
+def notebook_page(reports_dir: Path, out_dir: Path, stem: str, nb=None,
+                  numbers: set[int] | None = None) -> None:
+    """Write ``notebooks/<stem>.html`` from the executed ``reports_dir/<stem>.ipynb`` (``nb`` if
+    given) unless the page is newer than it and than the site's code. The reports runner calls
+    this as each notebook finishes, so that ``build_site`` finds the page up to date."""
+    import nbformat
+
+    target = out_dir / "notebooks" / f"{stem}.html"
+    source = (reports_dir / f"{stem}.ipynb").stat().st_mtime
+    newest_code = max(path.stat().st_mtime for path in Path(__file__).parent.rglob("*.*"))
+    if target.is_file() and target.stat().st_mtime >= max(source, newest_code):
+        return
+    if nb is None:
+        nb = nbformat.read(reports_dir / f"{stem}.ipynb", as_version=4)
+    if numbers is None:
+        numbers = {entry["number"] for entry in read_catalog()}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(target, notebook_html(nb, stem, numbers))
+
+
 def build_site(reports_dir: Path, out_dir: Path, vectors_dir: Path | None = None) -> int:
     """Write the site for the executed notebooks in ``reports_dir``; returns the page count."""
     import nbformat
@@ -212,12 +232,8 @@ def build_site(reports_dir: Path, out_dir: Path, vectors_dir: Path | None = None
     titles = {stem: notebook_title(nb, stem) for stem, nb in executed.items()}
     anchors = {stem: tagged_numbers(nb) & numbers for stem, nb in executed.items()}
     figures = {n: stem for stem, nb in executed.items() for n in figure_numbers(nb)}
-    newest_code = max(path.stat().st_mtime for path in Path(__file__).parent.rglob("*.*"))
     for stem, nb in executed.items():
-        target = out_dir / "notebooks" / f"{stem}.html"
-        source = (reports_dir / f"{stem}.ipynb").stat().st_mtime
-        if not target.is_file() or target.stat().st_mtime < max(source, newest_code):
-            write_text_atomic(target, notebook_html(nb, stem, numbers))
+        notebook_page(reports_dir, out_dir, stem, nb, numbers)
     ordered = [eq.number for eq in eqs]
     for i, eq in enumerate(eqs):
         write_text_atomic(out_dir / "eq" / f"{eq.number:02d}.html", equation_page(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import importlib
+import importlib.util
 import inspect
 import json
 import tomllib
@@ -59,14 +59,20 @@ def read_catalog(path: Path = CATALOG) -> list[dict]:
 
 
 def function_source(qualified_name: str) -> Source:
-    """The source of a function named ``package.module.function``."""
+    """The source of a function named ``package.module.function``, read from the module's file
+    (the module is not imported)."""
     module, _, name = qualified_name.rpartition(".")
-    return Source(qualified_name, inspect.getsource(getattr(importlib.import_module(module), name)))
+    path = Path(importlib.util.find_spec(module).origin)
+    code = top_level_functions(path).get(name)
+    if code is None:
+        raise ValueError(f"the catalog names {qualified_name}, but {path} defines no "
+                         f"function {name}")
+    return Source(qualified_name, code)
 
 
 @functools.lru_cache(maxsize=None)
-def test_functions(path: Path) -> dict[str, str]:
-    """The source of every top-level function of a test file, by name (decorators included)."""
+def top_level_functions(path: Path) -> dict[str, str]:
+    """The source of every top-level function of a Python file, by name (decorators included)."""
     if not path.is_file():
         return {}
     text = path.read_text()
@@ -79,7 +85,7 @@ def test_functions(path: Path) -> dict[str, str]:
 def source_of_test(test_id: str, root: Path = ROOT) -> Source:
     """The source of ``tests/FILE.py::test_name`` (empty if the file or function is missing)."""
     file, _, name = test_id.partition("::")
-    return Source(test_id, test_functions(root / file).get(name, ""))
+    return Source(test_id, top_level_functions(root / file).get(name, ""))
 
 
 def marked_cell(notebook: Path, marker: str) -> Source | None:
