@@ -80,7 +80,8 @@ targeted_epochs = 30   # epochs of listening against the targeted misreport
 dependence_seeds = 8   # runs of the full experiment per alternative unstated choice
 sybil_seeds = 8
 sybil_epochs = 150
-processes = 2          # worker processes (the ledger does not depend on it)
+processes = 1          # worker processes (the ledger does not depend on it); make reports runs the
+                       # other notebooks beside it, and one process batches the most runs together
 profile = "whitepaper"
 overrides = {}                # Params fields replaced in the profile, e.g. {"p": 2.0}
 other_profile = "allora-simulator"   # the profile the verdicts are also measured in
