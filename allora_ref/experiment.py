@@ -269,6 +269,8 @@ def observations(settings: Settings | Sequence[Settings], params: Params
     """
     batch = not isinstance(settings, Settings)
     runs = list(settings) if batch else [settings]
+    if not runs:
+        raise ValueError("a batch of runs of the §3.3 experiment needs at least one run")
     first = runs[0]
     sizes = lambda s: (s.epochs, s.n_workers, s.n_reputers, s.sybil_copies)
     if any(sizes(s) != sizes(first) for s in runs):
@@ -308,7 +310,7 @@ def observations(settings: Settings | Sequence[Settings], params: Params
                                 inferred.one_out_forecast_implied, submissions.inferences)
         true_losses = log_losses(vector, truth, squared_error, 10.0)
         ema = reputer_reports(true_losses, ema, participants, reporting)
-        reward = emission[..., index]
+        reward = emission[..., index][()]             # a number for one run
         reported = (ema * to_profile_base)[..., reported_entries(
             submissions.n_inferers, submissions.n_forecasters, params)]   # the eq 13 layout
         epoch, next_state = step(state, EpochInputs(submissions, reported, reward), params,
@@ -433,7 +435,7 @@ def simulate_batch(runs: Sequence[Settings], params: Params) -> list[Run]:
         summaries.update({k: summarised(runs[k], records, b) for b, k in enumerate(members)})
     return [summaries[k] for k in range(len(runs))]
 
-# --- notebooks/03_3_numerical_experiment.py:719 (Figure 2)
+# --- notebooks/03_3_numerical_experiment.py:721 (Figure 2)
 def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean over the last ``window`` entries along axis 0 (fewer at the start)."""
     if window < 1:
@@ -466,7 +468,7 @@ def figure2(run: Run, window: int = 10, title: str = "") -> Figure:
     figure.tight_layout()
     return figure
 
-# --- notebooks/03_3_numerical_experiment.py:820 (Figure 3 (§4.2): the rewards of the same run)
+# --- notebooks/03_3_numerical_experiment.py:822 (Figure 3 (§4.2): the rewards of the same run)
 CLASSES = (("inference", "tab:blue"), ("forecasting", "c"), ("reputers", "tab:red"))
 
 

@@ -124,7 +124,9 @@ def fork_kernel(connection: socket.socket, listener: socket.socket,
 
 def serve(path: str) -> None:
     """The warm process: import ``WARM_MODULES``, then fork a kernel for each stand-in that
-    connects to the socket ``path``, until terminated."""
+    connects to the socket ``path``, until terminated or until the runner that started it is
+    gone (then its kernels and its socket go too, as plain kernels end with their parent)."""
+    runner = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the runner's, which ends this
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
     for module in WARM_MODULES:
@@ -134,7 +136,7 @@ def serve(path: str) -> None:
         listener.bind(path)
         listener.listen()
         print(READY, flush=True)
-        while True:
+        while os.getppid() == runner:
             readable, _, _ = select.select([listener, *kernels.values()], [], [], 0.05)
             for ready in readable:
                 if ready is listener:
@@ -153,6 +155,12 @@ def serve(path: str) -> None:
                         connection.sendall(f"{os.waitstatus_to_exitcode(status)}\n".encode())
                     connection.close()
                     del kernels[pid]
+        for pid in kernels:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            os.rmdir(os.path.dirname(path))
 
 
 @contextlib.contextmanager

@@ -488,6 +488,8 @@ def observations(settings: Settings | Sequence[Settings], params: Params
     """
     batch = not isinstance(settings, Settings)
     runs = list(settings) if batch else [settings]
+    if not runs:
+        raise ValueError("a batch of runs of the §3.3 experiment needs at least one run")
     first = runs[0]
     sizes = lambda s: (s.epochs, s.n_workers, s.n_reputers, s.sybil_copies)
     if any(sizes(s) != sizes(first) for s in runs):
@@ -527,7 +529,7 @@ def observations(settings: Settings | Sequence[Settings], params: Params
                                 inferred.one_out_forecast_implied, submissions.inferences)
         true_losses = log_losses(vector, truth, squared_error, 10.0)
         ema = reputer_reports(true_losses, ema, participants, reporting)
-        reward = emission[..., index]
+        reward = emission[..., index][()]             # a number for one run
         reported = (ema * to_profile_base)[..., reported_entries(
             submissions.n_inferers, submissions.n_forecasters, params)]   # the eq 13 layout
         epoch, next_state = step(state, EpochInputs(submissions, reported, reward), params,

@@ -124,6 +124,14 @@ def test_a_batch_of_observations_is_every_observation_alone():
 def test_runs_of_different_sizes_are_not_one_batch():
     with pytest.raises(ValueError, match="same epochs, workers, reputers and sybil copies"):
         next(observations([Settings(epochs=3), Settings(epochs=4)], load_profile("whitepaper")))
+    with pytest.raises(ValueError, match="at least one run"):
+        next(observations([], load_profile("whitepaper")))
+
+
+def test_one_run_observes_plain_numbers():
+    first = next(observations(Settings(epochs=2), load_profile("whitepaper")))
+    assert isinstance(first.topic_reward, float) and isinstance(first.truth, float)
+    assert isinstance(first.outperformer, int)
 
 
 def test_a_profile_with_bounded_active_sets_starts_its_topics_one_by_one():

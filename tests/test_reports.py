@@ -43,6 +43,46 @@ def test_parameters_reach_only_the_notebooks_that_declare_them(tmp_path):
     assert (Path(NOTEBOOKS) / given["05_1_token_emission"]["figure_dir"]).resolve() == tmp_path.resolve()
 
 
+def test_the_warm_process_ends_with_a_runner_that_is_killed(tmp_path):
+    """A runner killed outright (SIGKILL: no cleanup runs) leaves no warm process and no socket
+    behind: the warm process notices its parent is gone, as a plain kernel does."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    runner = subprocess.Popen(
+        [sys.executable, "-c", "import os, sys\n"
+         "from allora_ref.warm_kernels import SOCKET_VARIABLE, warm_process\n"
+         "with warm_process():\n"
+         "    print(os.environ[SOCKET_VARIABLE], flush=True)\n"
+         "    sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    socket_path = Path(runner.stdout.readline().strip())
+    assert socket_path.exists()
+    def state(pid: int) -> tuple[int, str] | None:
+        """(parent pid, state) of a process from /proc; None once it is gone."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        return int(fields[1]), fields[0]
+
+    warm = [int(d.name) for d in Path("/proc").iterdir()
+            if d.name.isdigit() and (state(int(d.name)) or (0, ""))[0] == runner.pid]
+    assert len(warm) == 1
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    for _ in range(100):                        # the warm process polls every 50 ms
+        if state(warm[0]) is None or state(warm[0])[1] == "Z":    # ended (a zombie: not reaped)
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(warm[0], signal.SIGKILL)
+        raise AssertionError("the warm process outlived its runner")
+    assert not socket_path.exists() and not socket_path.parent.exists()
+
+
 def test_each_notebook_runs_in_a_fresh_kernel_forked_warm(tmp_path):
     """The kernels forked by the warm process: one process per notebook, none the warm process
     itself, in the notebook's folder, sympy already imported, no name left by another notebook."""
