@@ -20,7 +20,7 @@ import numpy as np
 
 from allora_ref.attacks import attack_reports, attack_shifts
 from allora_ref.experiment import (
-    Observation, Run, Settings, observations, observations_of_runs, simulate, simulate_batch)
+    Observation, Run, Settings, observations_of_runs, simulate_batch)
 from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
@@ -33,7 +33,7 @@ from allora_ref.spec.topic_rewards import (
     effective_fee_revenue, target_topic_weight, topic_emission, topic_weights)
 from allora_ref.sybil import SYBIL_DISTRIBUTIONS, sybil_premise, sybil_split
 
-# --- notebooks/99_claims_ledger.py:133 (The ledger's vocabulary)
+# --- notebooks/99_claims_ledger.py:134 (The ledger's vocabulary)
 @dataclass(frozen=True)
 class Claim:
     """One entry of the ledger."""
@@ -134,7 +134,7 @@ def truncated(run: Run, epochs: int) -> Run:
     return dataclasses.replace(run, settings=dataclasses.replace(run.settings, epochs=epochs),
                                **per_epoch)
 
-# --- notebooks/99_claims_ledger.py:252 (§3.3 and Figure 2: accuracy)
+# --- notebooks/99_claims_ledger.py:253 (§3.3 and Figure 2: accuracy)
 STEADY_STATE = 1 / 3
 """The steady state of a run: its last third."""
 
@@ -215,7 +215,7 @@ def accuracy_claims(runs: Sequence[Run]) -> list[Claim]:
               f"factor that rounds to 10 in log (>= 0.5 dex) {share_verdict(gain >= 0.5)}"),
     ]
 
-# --- notebooks/99_claims_ledger.py:374 (§3.3: what the forecasting task needs)
+# --- notebooks/99_claims_ledger.py:375 (§3.3: what the forecasting task needs)
 ERROR_SCALES = (1.0, 2.0, 4.0, 8.0)
 """Factors on the forecasters' logarithmic errors and biases."""
 CONTEXT_VALUES = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
@@ -294,7 +294,7 @@ def forecasting_claims(error_gains: np.ndarray, context_gains: np.ndarray,
               f"{spread(added)} dex"),
     ]
 
-# --- notebooks/99_claims_ledger.py:513 (§4.1: one-out scores as an approximation of Shapley values)
+# --- notebooks/99_claims_ledger.py:514 (§4.1: one-out scores as an approximation of Shapley values)
 def coalitions(n: int) -> np.ndarray:
     """Every subset of n players as a boolean row; row index bit j <=> player j in the subset."""
     return (np.arange(2**n)[:, None] >> np.arange(n)) & 1 == 1
@@ -439,7 +439,7 @@ def shapley_claims(samples: dict[int, np.ndarray]) -> list[Claim]:
             f"{error:.0%} were measured at every size"))
     return claims
 
-# --- notebooks/99_claims_ledger.py:707 (Figure 3 and §4.2: who earns what)
+# --- notebooks/99_claims_ledger.py:708 (Figure 3 and §4.2: who earns what)
 def reward_claims(runs: Sequence[Run]) -> list[Claim]:
     """Figure 3 and §4.2: cumulative rewards of the best performers and of the task classes."""
     classes = (("inference", lambda r: r.inferer_losses.mean(axis=0), lambda r: r.inferer_rewards),
@@ -494,7 +494,7 @@ def reward_claims(runs: Sequence[Run]) -> list[Claim]:
               share_verdict(final[:, 2] < final[:, :2].min(axis=1))),
     ]
 
-# --- notebooks/99_claims_ledger.py:801 (§3.1: the one-in inference differentiates forecasters)
+# --- notebooks/99_claims_ledger.py:802 (§3.1: the one-in inference differentiates forecasters)
 def forecaster_score_terms(run: Run) -> tuple[np.ndarray, np.ndarray]:
     """Eqs 23-24 from the true losses: the one-out and one-in scores of every forecaster per
     epoch, each of shape (epochs, N_f), in decimal logarithms."""
@@ -532,7 +532,7 @@ def differentiation_claims(runs: Sequence[Run]) -> list[Claim]:
         depends_on="the measure of differentiation: a larger spread of the one-in scores "
         f"{share_verdict(spreads[:, 1] > spreads[:, 0])}")]
 
-# --- notebooks/99_claims_ledger.py:870 (§4.1: attacks on the reputers' consensus)
+# --- notebooks/99_claims_ledger.py:871 (§4.1: attacks on the reputers' consensus)
 STAKE_SHARES = (0.2, 0.35, 0.5, 0.7, 0.9)
 """The attacker's shares of all stake."""
 
@@ -662,7 +662,7 @@ def majority_claim(table: np.ndarray, n_reputers: int = 5) -> Claim:
         f"{listened.shape[2]} epochs the {shares[-1]:.0%} attacker moves the consensus by "
         f"{np.median(listened[:, -1, -1]):.2f}")
 
-# --- notebooks/99_claims_ledger.py:1052 (§4.1: reward fractions whatever the scale of the scores)
+# --- notebooks/99_claims_ledger.py:1053 (§4.1: reward fractions whatever the scale of the scores)
 SCORE_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 10.0, 1e3)
 """Common factors on the scores and their window."""
 
@@ -704,7 +704,7 @@ def scale_claim(changes: np.ndarray, params: Params, tolerance: float = 0.01) ->
         f"the tolerance: within 0.05 at {sum(np.mean(c <= 0.05) >= 0.9 for c in changes.T)} "
         f"of {len(SCORE_SCALES)} scales")
 
-# --- notebooks/99_claims_ledger.py:1120 (§4.2: the sybil claim)
+# --- notebooks/99_claims_ledger.py:1121 (§4.2: the sybil claim)
 SYBIL_COPIES = (2, 3, 7, 15, 31, 64)
 """Numbers of copies into which the largest participant splits (those of the §4.2 table)."""
 
@@ -770,7 +770,7 @@ def sybil_claims(params: Params, tolerance: float = 0.05,
         markdown_table(("distribution", *(f"k = {k}" for k in SYBIL_COPIES)), rows),
         "; ".join(depends))]
 
-# --- notebooks/99_claims_ledger.py:1225 (§5.1 and Figure 4: the APY through a major unlock)
+# --- notebooks/99_claims_ledger.py:1226 (§5.1 and Figure 4: the APY through a major unlock)
 HOLDER_MODELS = tuple((holders, vested) for holders in (0.35, 0.45, 0.55)
                       for vested in (0.65, 0.75, 0.85))
 """Staked shares (launch holders, vesting holders) of the Figure 4 variants."""
@@ -871,7 +871,7 @@ def figure4_claims(params: Params) -> list[Claim]:
               "set-up, §5.1 notebook)"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1350 (§5.3: pay-what-you-want fees and the competition between topics)
+# --- notebooks/99_claims_ledger.py:1351 (§5.3: pay-what-you-want fees and the competition between topics)
 CABAL_WEEKS = (1, 4, 8, 16)
 """How long every topic has paid zero fees before one pays."""
 DEFECTOR_FEES = (1e-6, 1e-3, 1.0)
@@ -955,7 +955,7 @@ def fee_claims(params: Params, n_topics: int = 5, paying_weeks: int = 10) -> lis
               "57); \"instantly\" holds only in the EMA's sense"),
     ]
 
-# --- notebooks/99_claims_ledger.py:1464 (What the experiment's verdicts depend on)
+# --- notebooks/99_claims_ledger.py:1465 (What the experiment's verdicts depend on)
 def unstated_choices(settings: Settings, params: Params, other: tuple[str, Params]
                      ) -> dict[str, tuple[Settings, Params]]:
     """The experiment's unstated choices, each changed alone: name -> (settings, params)."""
@@ -1017,7 +1017,7 @@ def with_dependence(claims: Sequence[Claim], variants: dict[str, Sequence[Claim]
             filter(None, [claim.depends_on, *lines]))))
     return result
 
-# --- notebooks/99_claims_ledger.py:1559 (The ledger)
+# --- notebooks/99_claims_ledger.py:1560 (The ledger)
 CHECKABLE_CLAIMS = (
     ("The naive network is as good as the best inference",
      "On average, the naive network is as good as or better than the best inference."),

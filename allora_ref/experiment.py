@@ -17,10 +17,10 @@ from matplotlib.figure import Figure
 
 from allora_ref.params import Params
 from allora_ref.spec.epoch import Epoch, EpochInputs, TopicState, step
-from allora_ref.spec.participant_rewards import uses_active_sets
 from allora_ref.spec.inference_synthesis import (
     Submissions, all_inferences, forecasted_log_losses, log_losses, reported_entries,
     squared_error, synthesise)
+from allora_ref.spec.participant_rewards import uses_active_sets
 
 # --- notebooks/03_3_numerical_experiment.py:134 (Eq 19: the experience factor)
 def experience_factor(epoch) -> np.ndarray:

@@ -77,10 +77,10 @@ from matplotlib.figure import Figure
 
 from allora_ref.params import Params
 from allora_ref.spec.epoch import Epoch, EpochInputs, TopicState, step
-from allora_ref.spec.participant_rewards import uses_active_sets
 from allora_ref.spec.inference_synthesis import (
     Submissions, all_inferences, forecasted_log_losses, log_losses, reported_entries,
     squared_error, synthesise)
+from allora_ref.spec.participant_rewards import uses_active_sets
 
 # %% tags=["parameters"]
 seed = 0

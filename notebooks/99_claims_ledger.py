@@ -52,7 +52,7 @@ import numpy as np
 
 from allora_ref.attacks import attack_reports, attack_shifts
 from allora_ref.experiment import (
-    Observation, Run, Settings, observations, observations_of_runs, simulate, simulate_batch)
+    Observation, Run, Settings, observations_of_runs, simulate_batch)
 from allora_ref.figure4 import Figure4Scenario, figure4_measures, figure4_setups
 from allora_ref.params import Params
 from allora_ref.spec.inference_synthesis import (
@@ -97,6 +97,7 @@ if os.environ.get("ALLORA_REF_NOTEBOOK_SIZE") == "small":   # `make test`: every
     dependence_seeds, sybil_seeds, sybil_epochs = 2, 2, 20
 
 from allora_ref.atomic import write_text_atomic
+from allora_ref.experiment import observations, simulate
 from allora_ref.params import load_profile, profile_with
 
 import re
