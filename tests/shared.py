@@ -3,6 +3,7 @@ catalog's sympy forms, hand-built cases, and one vectorised synthesis epoch."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from pathlib import Path
@@ -99,3 +100,30 @@ def spec_epoch(inputs: dict, params) -> dict:
         "regrets": after.regrets,
         "previous_network_log_loss": after.previous_network_log_loss,
     }
+
+
+def assert_each_topic(batched, singles, shape=None, path: str = "") -> None:
+    """Each topic's part of a batched result - leading batch axes ``shape``, by default one axis
+    over ``singles`` - equals that topic's single-topic result bit for bit (NaN equal to NaN),
+    field by field through dataclasses and tuples; None and shared ints or strings must match."""
+    shape = (len(singles),) if shape is None else shape
+    first = singles[0]
+    if dataclasses.is_dataclass(first):
+        for field in dataclasses.fields(first):
+            assert_each_topic(getattr(batched, field.name),
+                              [getattr(s, field.name) for s in singles], shape,
+                              f"{path}.{field.name}")
+    elif isinstance(first, tuple):
+        assert len(batched) == len(first) and all(len(s) == len(first) for s in singles), path
+        for k in range(len(first)):
+            assert_each_topic(batched[k], [s[k] for s in singles], shape, f"{path}[{k}]")
+    elif first is None:
+        assert batched is None and all(s is None for s in singles), path
+    elif isinstance(first, (int, str)) and not isinstance(batched, np.ndarray) \
+            and batched == first:                                     # shared by the batch
+        assert all(s == first for s in singles), path
+    else:
+        for index, single in zip(np.ndindex(shape), singles, strict=True):
+            part = np.asarray(batched)[index]
+            assert np.shape(part) == np.shape(single), (path, index)
+            assert np.array_equal(part, single, equal_nan=True), (path, index, part, single)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared import examples
+from shared import assert_each_topic, examples
 
 from allora_ref.experiment import Settings, observations, simulate, simulate_batch
 from allora_ref.params import load_profile
@@ -25,21 +25,6 @@ from allora_ref.spec.epoch import EpochInputs, TopicState, step
 BATCHABLE = ["whitepaper", "allora-simulator", "chain-defaults"]
 
 
-def assert_same(batched, singles, path: str = "") -> None:
-    """Every array of ``batched`` (leading axis over topics) equals the stacked ``singles``."""
-    first = singles[0]
-    if dataclasses.is_dataclass(first):
-        for field in dataclasses.fields(first):
-            assert_same(getattr(batched, field.name), [getattr(s, field.name) for s in singles],
-                        f"{path}.{field.name}")
-    elif isinstance(first, tuple):
-        for k in range(len(first)):
-            assert_same(batched[k], [s[k] for s in singles], f"{path}[{k}]")
-    elif first is None or isinstance(first, (str, int)) and not isinstance(first, bool):
-        assert all(s == first for s in singles) and (batched == first or first is None), path
-    else:
-        expected = np.stack([np.asarray(s) for s in singles])
-        assert np.array_equal(np.asarray(batched), expected, equal_nan=True), path
 
 
 def topic_epochs(draw, n_i: int, n_f: int, n_r: int, epochs: int, params):
@@ -88,8 +73,8 @@ def test_a_batched_step_gives_every_topic_its_own_epoch(profile, data):
                 step(batched, together, params)
             return
         record, batched = step(batched, together, params)
-        assert_same(record, [r[0] for r in results], "epoch")
-        assert_same(batched, [r[1] for r in results], "state")
+        assert_each_topic(record, [r[0] for r in results], path="epoch")
+        assert_each_topic(batched, [r[1] for r in results], path="state")
         singles = [r[1] for r in results]
 
 
@@ -116,8 +101,8 @@ def test_a_batch_of_observations_is_every_observation_alone():
     runs = [Settings(seed=s, epochs=4) for s in (0, 9)]
     for together, *alone in zip(observations(runs, params),
                                 *(observations(r, params) for r in runs)):
-        assert_same(together.epoch, [o.epoch for o in alone], "epoch")
-        assert_same(together.state, [o.state for o in alone], "state")
+        assert_each_topic(together.epoch, [o.epoch for o in alone], path="epoch")
+        assert_each_topic(together.state, [o.state for o in alone], path="state")
         assert np.array_equal(together.truth, [o.truth for o in alone])
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared import examples
+from shared import assert_each_topic, examples
 
 from allora_ref.attacks import attack_reports, attack_shifts
 from allora_ref.params import load_profile
@@ -28,15 +28,6 @@ SEEDS = st.integers(0, 2**32 - 1)
 TOPICS = st.integers(1, 6)
 
 
-def assert_slices_equal(batched, singles) -> None:
-    """Each topic's slice of the batched result equals its single-topic result, bit for bit."""
-    batched = batched if isinstance(batched, tuple) else (batched,)
-    for b, single in enumerate(singles):
-        single = single if isinstance(single, tuple) else (single,)
-        assert len(single) == len(batched)
-        for whole, part in zip(batched, single):
-            assert np.shape(whole[b]) == np.shape(part)
-            assert np.array_equal(whole[b], part, equal_nan=True), (b, whole[b], part)
 
 
 def absent(rng: np.random.Generator, values: np.ndarray, rate: float) -> np.ndarray:
@@ -59,10 +50,10 @@ def test_worker_scores_batched_equal_single(name, seed, topics):
     active = rng.integers(0, n_f + 1, topics)
     batched = spec.worker_scores(losses, exists, n_i, n_f, active, params)
     assert batched[0].shape == (topics, n_i) and batched[1].shape == (topics, n_f)
-    assert_slices_equal(batched, [spec.worker_scores(losses[b], exists[b], n_i, n_f,
+    assert_each_topic(batched, [spec.worker_scores(losses[b], exists[b], n_i, n_f,
                                                      int(active[b]), params)
                                   for b in range(topics)])
-    assert_slices_equal(spec.one_in_fraction(active, params),
+    assert_each_topic(spec.one_in_fraction(active, params),
                         [spec.one_in_fraction(int(a), params) for a in active])
 
 
@@ -89,15 +80,15 @@ def test_worker_fractions_batched_equal_single(name, seed, topics):
     history[rng.random(topics) < 0.2, 0] = np.nan                 # nobody scored this epoch
     scores = history[:, 0]
     window = spec.score_window(history, params)
-    assert_slices_equal(window, [spec.score_window(history[b], params) for b in range(topics)])
+    assert_each_topic(window, [spec.score_window(history[b], params) for b in range(topics)])
     mapped = spec.mapped_scores(scores, window, params.reward_p_inference, params.reward_c,
                                 params)
-    assert_slices_equal(mapped, [spec.mapped_scores(scores[b], window[b],
+    assert_each_topic(mapped, [spec.mapped_scores(scores[b], window[b],
                                                     params.reward_p_inference,
                                                     params.reward_c, params)
                                  for b in range(topics)])
     fractions = spec.reward_fractions(mapped)
-    assert_slices_equal(fractions, [spec.reward_fractions(mapped[b]) for b in range(topics)])
+    assert_each_topic(fractions, [spec.reward_fractions(mapped[b]) for b in range(topics)])
     paid = ~np.isnan(scores).all(axis=1)
     np.testing.assert_allclose(np.nansum(fractions, axis=1)[paid], 1.0, rtol=1e-14)
     assert np.isnan(fractions[~paid]).all()
@@ -142,7 +133,7 @@ def test_consensus_batched_equal_single(name, seed, topics):
     previous, stakes, reported = reputer_topics(rng, topics, n_r, entries)
     reporting = ~np.isnan(reported).all(axis=-1)
     adjusted = spec.adjusted_stakes(previous, stakes, reporting)
-    assert_slices_equal(adjusted, [spec.adjusted_stakes(previous[b], stakes[b], reporting[b])
+    assert_each_topic(adjusted, [spec.adjusted_stakes(previous[b], stakes[b], reporting[b])
                                    for b in range(topics)])
     assert np.isnan(adjusted[~reporting]).all() and not np.isnan(adjusted[reporting]).any()
     batched = spec.consensus_at(previous, stakes, reported, params)
@@ -150,16 +141,16 @@ def test_consensus_batched_equal_single(name, seed, topics):
                for b in range(topics)]
     for field in ("adjusted_stakes", "consensus", "scores", "total", "filled", "distances",
                   "norm"):
-        assert_slices_equal(getattr(batched, field), [getattr(s, field) for s in singles])
+        assert_each_topic(getattr(batched, field), [getattr(s, field) for s in singles])
     assert np.isnan(batched.scores[~reporting]).all()
     nobody = np.isnan(reported).all(axis=1)
     assert (np.isnan(batched.consensus) == nobody).all()   # an entry nobody reported is absent
     fractions = spec.reputer_reward_fractions(stakes, batched.scores, params)
-    assert_slices_equal(fractions, [spec.reputer_reward_fractions(stakes[b], singles[b].scores,
+    assert_each_topic(fractions, [spec.reputer_reward_fractions(stakes[b], singles[b].scores,
                                                                   params)
                                     for b in range(topics)])
     reward = rng.uniform(0.0, 10.0, topics)
-    assert_slices_equal(spec.updated_stakes(stakes, fractions, reward),
+    assert_each_topic(spec.updated_stakes(stakes, fractions, reward),
                         [spec.updated_stakes(stakes[b], fractions[b], reward[b])
                          for b in range(topics)])
 
@@ -175,7 +166,7 @@ def test_listening_batched_equal_single(name, gradient, seed, topics):
     n_r, entries = int(rng.integers(1, 11)), int(rng.integers(1, 40))
     previous, stakes, reported = reputer_topics(rng, topics, n_r, entries)
     reporting = ~np.isnan(reported).all(axis=-1)
-    assert_slices_equal(spec.listening_gradient(previous, stakes, reported, params),
+    assert_each_topic(spec.listening_gradient(previous, stakes, reported, params),
                         [spec.listening_gradient(previous[b], stakes[b], reported[b], params)
                          for b in range(topics)])
     try:
@@ -186,7 +177,7 @@ def test_listening_batched_equal_single(name, gradient, seed, topics):
             spec.listening_coefficients(previous, stakes, reported, params)
         return
     final, scored = spec.listening_coefficients(previous, stakes, reported, params)
-    assert_slices_equal((final, scored), singles)
+    assert_each_topic((final, scored), singles)
     # a reputer that did not report keeps its coefficient
     np.testing.assert_array_equal(final[~reporting], previous[~reporting])
     np.testing.assert_array_equal(scored[~reporting], previous[~reporting])

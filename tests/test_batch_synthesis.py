@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shared import examples
+from shared import assert_each_topic, examples
 
 from allora_ref.params import PROFILES, load_profile
 from allora_ref.spec import inference_synthesis as spec
@@ -68,20 +68,6 @@ def stacked(topics, shape):
     return state, submissions, stack(stakes), stack(reports)
 
 
-def assert_slices_equal(batched, singles, shape):
-    """Every field of a batched result equals the unbatched results, topic by topic."""
-    for index, single in zip(np.ndindex(shape), singles):
-        if dataclasses.is_dataclass(single):
-            for field in dataclasses.fields(single):
-                value = getattr(single, field.name)
-                whole = getattr(batched, field.name)
-                if value is None:
-                    assert whole is None, field.name
-                    continue
-                assert np.array_equal(np.asarray(whole)[index], value, equal_nan=True), \
-                    (field.name, index)
-        else:
-            assert np.array_equal(np.asarray(batched)[index], single, equal_nan=True), index
 
 
 @st.composite
@@ -109,13 +95,13 @@ def test_a_batch_of_topics_is_each_topic_alone(case):
     losses, after = spec.settle(state, inferred, stakes, reports, params)
     singles = [spec.synthesise(s, sub, params) for s, sub, _, _ in topics]
     assert np.isfinite(inferred.network).all()     # every topic has a network inference
-    assert_slices_equal(inferred, singles, shape)
+    assert_each_topic(inferred, singles, shape)
     for name in ("network", "naive", "one_out", "one_in"):
-        assert_slices_equal(getattr(inferred, name), [getattr(s, name) for s in singles], shape)
+        assert_each_topic(getattr(inferred, name), [getattr(s, name) for s in singles], shape)
     settled = [spec.settle(s, single, stake, report, params)
                for (s, _, stake, report), single in zip(topics, singles)]
-    assert_slices_equal(losses, [loss for loss, _ in settled], shape)
-    assert_slices_equal(after, [next_state for _, next_state in settled], shape)
+    assert_each_topic(losses, [loss for loss, _ in settled], shape)
+    assert_each_topic(after, [next_state for _, next_state in settled], shape)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -127,7 +113,7 @@ def test_large_topics_take_the_one_out_kernel_one_topic_at_a_time(profile):
     topics = [topic(rng, n_i, n_f, 3, kind) for kind in KINDS]
     state, submissions, _, _ = stacked(topics, (3,))
     inferred = spec.synthesise(state, submissions, params)
-    assert_slices_equal(inferred, [spec.synthesise(s, sub, params) for s, sub, _, _ in topics],
+    assert_each_topic(inferred, [spec.synthesise(s, sub, params) for s, sub, _, _ in topics],
                         (3,))
 
 
